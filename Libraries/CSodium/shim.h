@@ -1,0 +1,2 @@
+// libsodium, through pkg-config, for NKey ed25519 signing.
+#include <sodium.h>

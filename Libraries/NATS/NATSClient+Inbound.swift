@@ -1,0 +1,108 @@
+import NIOCore
+
+/// What the server sends once connected; every method runs on `eventLoop`.
+extension NATSClient {
+    /// Routes one MSG/HMSG to its subscription without taking the client lock on a cache hit.
+    func deliver(_ message: NATSMessage) {
+        inMessages.wrappingIncrement(ordering: .relaxed)
+        inBytes.wrappingIncrement(by: message.payload.readableBytes, ordering: .relaxed)
+        let sid = message.sid
+        let subscription: NATSSubscription
+        if let cached = deliveryCache[sid] {
+            subscription = cached
+        } else {
+            guard let found = lock.withLock({ subscriptions[sid] }) else { return }
+            deliveryCache[sid] = found
+            subscription = found
+        }
+        switch subscription.deliver(message) {
+        case .delivered:
+            break
+        case .deliveredLast:
+            deliveryCache[sid] = nil
+            lock.withLock { subscriptions[sid] = nil }
+            subscription.finish()
+        case .dropped(let first):
+            droppedMessages.wrappingIncrement(ordering: .relaxed)
+            if first {
+                logger.warning("slow consumer: dropping messages", metadata: ["sid": "\(sid)", "subject": "\(subscription.subject)"])
+                emit(.slowConsumer(sid: sid, subject: subscription.subject))
+            }
+        case .closed:
+            deliveryCache[sid] = nil
+        }
+    }
+
+    func receivedPong() {
+        pingsOutstanding = 0
+        if let waiter = pongWaiters.popFirst() {
+            waiter?.promise.succeed(())
+        }
+    }
+
+    /// An INFO while connected: cluster changes and lame duck mode.
+    func receivedInfo(_ info: NATSServerInfo, from address: NATSServerAddress) {
+        if let urls = info.connectURLs { pool.addDiscovered(urls, template: address) }
+        lock.withLock {
+            maxPayload = info.maxPayload
+            lockedServerInfo = info
+        }
+        if info.lameDuckMode == true {
+            pool.markLameDuck(address)
+            logger.info("server entered lame duck mode", metadata: ["server": "\(address)"])
+            emit(.lameDuckMode(server: address.description))
+        }
+    }
+
+    /// `-ERR`: permission violations stay on the subscription or request they concern; a stale
+    /// connection reconnects; anything else is fatal, as in the official clients.
+    func receivedServerError(_ text: String) {
+        let lower = text.lowercased()
+        if lower.hasPrefix("permissions violation") {
+            logger.warning("permissions violation", metadata: ["error": "\(text)"])
+            emit(.serverError(text))
+            let subject = Self.quotedSubject(in: text)
+            if lower.contains("for subscription"), let subject {
+                let denied: [NATSSubscription] = lock.withLock {
+                    let matches = subscriptions.values.filter { $0.subject == subject }
+                    for match in matches { subscriptions[match.sid] = nil }
+                    return matches
+                }
+                for subscription in denied {
+                    deliveryCache[subscription.sid] = nil
+                    subscription.finish(error: NATSError(.permissionsViolation, text))
+                }
+            } else if lower.contains("for publish"), let subject {
+                failRequests(toSubject: subject, NATSError(.permissionsViolation, text))
+            }
+            return
+        }
+        if lower.hasPrefix("stale connection") {
+            noteConnectionError(NATSError(.serverError, text))
+            if case .connected(let channel) = connection { channel.close(promise: nil) }
+            return
+        }
+        let error = Self.errorForServerText(text)
+        logger.error("server error; closing", metadata: ["error": "\(text)"])
+        emit(.serverError(text))
+        closeNow(error: error)
+    }
+
+    /// Maps `-ERR` text to an error code (authorization failures get their own).
+    static func errorForServerText(_ text: String) -> NATSError {
+        let lower = text.lowercased()
+        if lower.contains("authorization violation") || lower.contains("authentication") || lower.contains("user authentication") {
+            return NATSError(.authorizationViolation, "server refused the credentials: \(text)")
+        }
+        if lower.hasPrefix("permissions violation") {
+            return NATSError(.permissionsViolation, text)
+        }
+        return NATSError(.serverError, text)
+    }
+
+    /// The subject between double quotes in a permissions violation message.
+    static func quotedSubject(in text: String) -> String? {
+        guard let first = text.firstIndex(of: "\""), let last = text.lastIndex(of: "\""), first < last else { return nil }
+        return String(text[text.index(after: first)..<last])
+    }
+}

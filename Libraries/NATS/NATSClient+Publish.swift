@@ -1,0 +1,270 @@
+import NIOCore
+
+extension NATSClient {
+    // MARK: publish
+
+    /// Queues one message for the socket: validation, encoding into the shared buffer under a short
+    /// lock, and at most one event-loop wake-up per batch. Never suspends; a publisher on another thread
+    /// that outruns the socket by `writeHighWaterMark` bytes waits for it.
+    public func publish(_ subject: String, payload: ByteBuffer, replyTo: String? = nil, headers: NATSHeaders? = nil) throws {
+        guard NATSSubjectValidation.isValidPublishSubject(subject) else {
+            throw NATSError(.invalidSubject, "invalid publish subject '\(subject.escapedForMessage)'")
+        }
+        if let replyTo, !NATSSubjectValidation.isValidPublishSubject(replyTo) {
+            throw NATSError(.invalidSubject, "invalid reply subject '\(replyTo.escapedForMessage)'")
+        }
+        var headerBlock: ByteBuffer?
+        if let headers, !headers.fields.isEmpty {
+            headerBlock = try headers.encoded()
+        }
+        let size = payload.readableBytes + (headerBlock?.readableBytes ?? 0)
+        lock.lock()
+        if let closedError {
+            lock.unlock()
+            throw closedError
+        }
+        guard size <= maxPayload else {
+            let limit = maxPayload
+            lock.unlock()
+            throw NATSError(.payloadTooLarge, "payload of \(size) bytes exceeds the server's max_payload of \(limit)")
+        }
+        if !canWrite, outbound.readableBytes + size > options.reconnectBufferSize {
+            lock.unlock()
+            throw NATSError(.reconnectBufferFull, "disconnected and the reconnect buffer (\(options.reconnectBufferSize) bytes) is full")
+        }
+        if let headerBlock {
+            outbound.writeNATSHeaderPublish(subject: subject, replyTo: replyTo, headers: headerBlock, payload: payload)
+        } else {
+            outbound.writeNATSPublish(subject: subject, replyTo: replyTo, payload: payload)
+        }
+        outMessages &+= 1
+        outBytes &+= size
+        let kick = canWrite && !flushScheduled
+        if kick { flushScheduled = true }
+        if canWrite, outbound.readableBytes + inFlightBytes > options.writeHighWaterMark, !eventLoop.inEventLoop {
+            waitForSocketLocked(kicked: kick)
+            lock.unlock()
+            return
+        }
+        lock.unlock()
+        if kick { eventLoop.execute { self.flushOutbound() } }
+    }
+
+    /// Publishes UTF-8 text.
+    public func publish(_ subject: String, _ text: String, replyTo: String? = nil, headers: NATSHeaders? = nil) throws {
+        try publish(subject, payload: ByteBuffer(string: text), replyTo: replyTo, headers: headers)
+    }
+
+    /// Publishes raw bytes.
+    public func publish(_ subject: String, bytes: [UInt8], replyTo: String? = nil, headers: NATSHeaders? = nil) throws {
+        try publish(subject, payload: ByteBuffer(bytes: bytes), replyTo: replyTo, headers: headers)
+    }
+
+    /// Sleeps (lock released) until the socket has taken enough bytes, the connection drops, or it closes.
+    private func waitForSocketLocked(kicked: Bool) {
+        if kicked { eventLoop.execute { self.flushOutbound() } }
+        writersWaiting += 1
+        while canWrite, closedError == nil, outbound.readableBytes + inFlightBytes > options.writeHighWaterMark / 2 {
+            lock.wait(timeoutNanoseconds: 50_000_000)
+            if canWrite, !flushScheduled, outbound.readableBytes > 0 {
+                flushScheduled = true
+                eventLoop.execute { self.flushOutbound() }
+            }
+        }
+        writersWaiting -= 1
+    }
+
+    /// Hands everything buffered to the socket in one write; runs on the event loop.
+    ///
+    /// After a large write (a publisher is streaming) the flush stays scheduled and runs again after
+    /// `flushLinger`, so a stream costs one write per interval and no wake-up per batch; an isolated
+    /// publish or request still goes out at once.
+    func flushOutbound() {
+        guard case .connected(let channel) = connection else {
+            lock.withLock { flushScheduled = false }
+            return
+        }
+        lock.lock()
+        guard canWrite, outbound.readableBytes > 0 else {
+            flushScheduled = false
+            lock.unlock()
+            return
+        }
+        let capacity = max(64 * 1024, outbound.readableBytes)
+        var data = channel.allocator.buffer(capacity: capacity)
+        swap(&data, &outbound)
+        let written = data.readableBytes
+        let linger = written >= Self.lingerThreshold && options.flushLinger > .zero
+        flushScheduled = linger
+        inFlightBytes += written
+        let writeGeneration = generation
+        lock.unlock()
+        channel.writeAndFlush(data).whenComplete { _ in
+            self.lock.lock()
+            if self.generation == writeGeneration {
+                self.inFlightBytes -= written
+            }
+            if self.writersWaiting > 0 { self.lock.broadcast() }
+            self.lock.unlock()
+        }
+        if linger {
+            eventLoop.scheduleTask(in: options.flushLinger) { self.flushOutbound() }
+        }
+    }
+
+    /// Bytes in one write from which the flusher assumes a stream and lingers.
+    static let lingerThreshold = 2048
+
+    /// Writes protocol bytes (SUB, UNSUB, PING) ahead of nothing in particular, if connected; returns
+    /// whether the caller must schedule a flush. The lock must be held.
+    func appendControlLocked(_ write: (inout ByteBuffer) -> Void) -> Bool {
+        guard canWrite else { return false }
+        write(&outbound)
+        guard !flushScheduled else { return false }
+        flushScheduled = true
+        return true
+    }
+
+    func scheduleFlush() {
+        eventLoop.execute { self.flushOutbound() }
+    }
+
+    // MARK: subscribe
+
+    /// Subscribes; messages arrive through the returned `AsyncSequence`, batched, within `pendingLimits`.
+    public func subscribe(_ subject: String, queue: String? = nil, pendingLimits: NATSPendingLimits? = nil) throws -> NATSSubscription {
+        try makeSubscription(subject, queue: queue, pendingLimits: pendingLimits, handler: nil)
+    }
+
+    /// The fastest path: `handler` runs on the connection's event loop for every message, in order.
+    /// It must not block; the sequence of the returned subscription yields nothing.
+    @discardableResult
+    public func subscribe(_ subject: String, queue: String? = nil, handler: @escaping @Sendable (NATSMessage) -> Void) throws -> NATSSubscription {
+        try makeSubscription(subject, queue: queue, pendingLimits: nil, handler: handler)
+    }
+
+    func makeSubscription(_ subject: String, queue: String?, pendingLimits: NATSPendingLimits?,
+                          handler: (@Sendable (NATSMessage) -> Void)?) throws -> NATSSubscription {
+        guard NATSSubjectValidation.isValidSubscribeSubject(subject) else {
+            throw NATSError(.invalidSubject, "invalid subscribe subject '\(subject.escapedForMessage)'")
+        }
+        if let queue, !NATSSubjectValidation.isValidQueueName(queue) {
+            throw NATSError(.invalidQueue, "invalid queue group '\(queue.escapedForMessage)'")
+        }
+        lock.lock()
+        if let closedError {
+            lock.unlock()
+            throw closedError
+        }
+        let sid = nextSID
+        nextSID += 1
+        let subscription = NATSSubscription(
+            client: self, sid: sid, subject: subject, queue: queue,
+            limits: pendingLimits ?? options.pendingLimits, handler: handler
+        )
+        subscriptions[sid] = subscription
+        let kick = appendControlLocked { $0.writeNATSSubscribe(subject: subject, queue: queue, sid: sid) }
+        lock.unlock()
+        if kick { scheduleFlush() }
+        return subscription
+    }
+
+    /// Removes a subscription now (`after == nil`) or once `after` messages in total have arrived.
+    func unsubscribe(_ subscription: NATSSubscription, after: Int?) throws {
+        let sid = subscription.sid
+        var finishNow = false
+        lock.lock()
+        guard subscriptions[sid] != nil else {
+            lock.unlock()
+            throw NATSError(.subscriptionClosed, "subscription \(sid) on '\(subscription.subject)' is not active")
+        }
+        var kick = false
+        if let after {
+            let remaining = subscription.setMaxMessages(after)
+            if remaining == 0 {
+                subscriptions[sid] = nil
+                finishNow = true
+                kick = appendControlLocked { $0.writeNATSUnsubscribe(sid: sid, max: nil) }
+            } else {
+                kick = appendControlLocked { $0.writeNATSUnsubscribe(sid: sid, max: after) }
+            }
+        } else {
+            subscriptions[sid] = nil
+            finishNow = true
+            kick = appendControlLocked { $0.writeNATSUnsubscribe(sid: sid, max: nil) }
+        }
+        lock.unlock()
+        if kick { scheduleFlush() }
+        if finishNow { subscription.finish(discard: after == nil) }
+    }
+
+    /// Unsubscribes, then waits for a PONG so everything sent before the UNSUB has been delivered.
+    func drain(_ subscription: NATSSubscription, timeout: TimeAmount) async throws {
+        let sid = subscription.sid
+        lock.lock()
+        guard subscriptions[sid] != nil else {
+            lock.unlock()
+            throw NATSError(.subscriptionClosed, "subscription \(sid) on '\(subscription.subject)' is not active")
+        }
+        let kick = appendControlLocked { $0.writeNATSUnsubscribe(sid: sid, max: nil) }
+        lock.unlock()
+        if kick { scheduleFlush() }
+        defer {
+            lock.withLock { subscriptions[sid] = nil }
+            subscription.finish()
+        }
+        try await flush(timeout: timeout)
+    }
+
+    // MARK: flush
+
+    /// Round trip to the server: returns once everything published before it has been processed.
+    /// While reconnecting it waits for the new connection (within `timeout`).
+    public func flush(timeout: TimeAmount = .seconds(10)) async throws {
+        let promise = eventLoop.makePromise(of: Void.self)
+        eventLoop.execute {
+            let waiter = PongWaiter(promise)
+            switch self.connection {
+            case .closed:
+                promise.fail(self.lock.withLock { self.closedError } ?? NATSError(.connectionClosed, "connection closed"))
+                return
+            case .connected:
+                let kick = self.lock.withLock { self.appendControlLocked { $0.writeNATSPing() } }
+                self.pongWaiters.append(waiter)
+                if kick { self.flushOutbound() }
+            case .idle, .connecting, .reconnecting:
+                self.flushesAwaitingConnection.append(waiter)
+            }
+            let timer = self.eventLoop.scheduleTask(in: timeout) {
+                promise.fail(NATSError(.timeout, "flush: no PONG within \(timeout.prettyDescription)"))
+            }
+            promise.futureResult.whenComplete { _ in timer.cancel() }
+        }
+        try await promise.futureResult.get()
+    }
+}
+
+extension String {
+    /// Subject text safe to put in an error message: control characters shown as escapes, length capped.
+    var escapedForMessage: String {
+        var result = ""
+        for scalar in unicodeScalars.prefix(128) {
+            if scalar.value < 0x20 || scalar.value == 0x7F {
+                result += scalar.escaped(asASCII: true)
+            } else {
+                result.unicodeScalars.append(scalar)
+            }
+        }
+        return result
+    }
+}
+
+extension TimeAmount {
+    /// `500ms`, `2s`: the notation the CLI accepts.
+    var prettyDescription: String {
+        let ns = nanoseconds
+        if ns % 1_000_000_000 == 0 { return "\(ns / 1_000_000_000)s" }
+        if ns % 1_000_000 == 0 { return "\(ns / 1_000_000)ms" }
+        return "\(ns / 1000)µs"
+    }
+}

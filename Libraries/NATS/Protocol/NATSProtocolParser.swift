@@ -1,0 +1,251 @@
+import NIOCore
+
+/// One operation read from the server.
+enum NATSServerOp: Sendable {
+    case info(String)
+    case msg(NATSMessage)
+    case ping
+    case pong
+    case ok
+    case err(String)
+}
+
+/// The NATS server-to-client protocol as a value fed bytes: no socket, no copies of whole messages.
+///
+/// `parse` consumes at most one operation from the front of `buffer` and returns it, or returns nil
+/// (consuming nothing it cannot finish) when more bytes are needed. A control line split across reads
+/// is simply retried; a message whose control line was read but whose payload has not arrived yet is
+/// remembered in `state`, so its line is never parsed twice.
+struct NATSProtocolParser {
+    /// The longest control line accepted, as nats-server's own limit, so a hostile peer cannot grow memory.
+    static let maxControlLineLength = 4096
+
+    /// Fields of a `MSG`/`HMSG` line, kept while its payload arrives.
+    struct MessageLine: Sendable {
+        var subject: String
+        var sid: UInt64
+        var replyTo: String?
+        var headerLength: Int  // 0 for MSG
+        var totalLength: Int
+    }
+
+    enum State: Sendable {
+        case controlLine
+        case payload(MessageLine)
+    }
+
+    private(set) var state: State = .controlLine
+
+    /// Bytes still needed to finish the current operation, a hint for sizing the next buffer.
+    var bytesNeeded: Int {
+        switch state {
+        case .controlLine: return 0
+        case .payload(let line): return line.totalLength + 2
+        }
+    }
+
+    mutating func parse(_ buffer: inout ByteBuffer) throws(NATSError) -> NATSServerOp? {
+        switch state {
+        case .controlLine:
+            return try parseControlLine(&buffer)
+        case .payload(let line):
+            return try parsePayload(line, &buffer)
+        }
+    }
+
+    // MARK: control lines
+
+    private mutating func parseControlLine(_ buffer: inout ByteBuffer) throws(NATSError) -> NATSServerOp? {
+        let readable = buffer.readableBytes
+        guard readable > 0 else { return nil }
+        let scanLength = min(readable, Self.maxControlLineLength + 2)
+        let newline: Int? = buffer.withUnsafeReadableBytes { raw in
+            raw.prefix(scanLength).firstIndex(of: UInt8(ascii: "\n"))
+        }
+        guard let newline else {
+            if readable > Self.maxControlLineLength + 1 {
+                throw NATSError(.protocolError, "control line longer than \(Self.maxControlLineLength) bytes")
+            }
+            return nil
+        }
+        guard newline > 0, buffer.getInteger(at: buffer.readerIndex + newline - 1, as: UInt8.self) == UInt8(ascii: "\r") else {
+            throw NATSError(.protocolError, "control line not terminated by CRLF")
+        }
+        let lineLength = newline - 1
+        let start = buffer.readerIndex
+        let op: NATSServerOp? = try buffer.withUnsafeReadableBytes { raw throws(NATSError) in
+            let line = UnsafeRawBufferPointer(rebasing: raw[0..<lineLength])
+            return try self.parseLine(line)
+        }
+        buffer.moveReaderIndex(to: start + newline + 1)
+        if let op { return op }
+        // A MSG/HMSG line: its payload follows.
+        guard case .payload(let message) = state else { return nil }
+        return try parsePayload(message, &buffer)
+    }
+
+    /// Parses one control line (without CRLF). Returns the op, or nil after entering `.payload`.
+    private mutating func parseLine(_ line: UnsafeRawBufferPointer) throws(NATSError) -> NATSServerOp? {
+        var fields = FieldScanner(line)
+        guard let verb = fields.next() else {
+            throw NATSError(.protocolError, "empty control line")
+        }
+        switch Verb(verb) {
+        case .msg:
+            state = .payload(try Self.messageLine(&fields, headers: false))
+            return nil
+        case .hmsg:
+            state = .payload(try Self.messageLine(&fields, headers: true))
+            return nil
+        case .ping:
+            return .ping
+        case .pong:
+            return .pong
+        case .ok:
+            return .ok
+        case .info:
+            return .info(String(decoding: fields.rest, as: UTF8.self))
+        case .err:
+            var text = Substring(String(decoding: fields.rest, as: UTF8.self))
+            if text.hasPrefix("'") { text = text.dropFirst() }
+            if text.hasSuffix("'") { text = text.dropLast() }
+            return .err(String(text))
+        case .unknown:
+            let shown = String(decoding: verb.prefix(16), as: UTF8.self)
+            throw NATSError(.protocolError, "unknown operation '\(shown)'")
+        }
+    }
+
+    private static func messageLine(_ fields: inout FieldScanner, headers: Bool) throws(NATSError) -> MessageLine {
+        let name = headers ? "HMSG" : "MSG"
+        guard let subject = fields.next(), let sidField = fields.next(), let a = fields.next() else {
+            throw NATSError(.protocolError, "\(name) with too few arguments")
+        }
+        let b = fields.next()
+        let c = fields.next()
+        guard fields.next() == nil else {
+            throw NATSError(.protocolError, "\(name) with too many arguments")
+        }
+        guard let sid = parseDecimal(sidField) else {
+            throw NATSError(.protocolError, "\(name) with a bad sid")
+        }
+        var reply: UnsafeRawBufferPointer?
+        var headerField: UnsafeRawBufferPointer?
+        let totalField: UnsafeRawBufferPointer
+        switch (headers, b, c) {
+        case (false, nil, nil): totalField = a
+        case (false, let b?, nil): (reply, totalField) = (a, b)
+        case (true, let b?, nil): (headerField, totalField) = (a, b)
+        case (true, let b?, let c?): (reply, headerField, totalField) = (a, b, c)
+        default: throw NATSError(.protocolError, "\(name) with too many arguments")
+        }
+        guard let total = parseDecimal(totalField) else {
+            throw NATSError(.protocolError, "\(name) with a bad length")
+        }
+        var headerLength: UInt64 = 0
+        if let headerField {
+            guard let h = parseDecimal(headerField), h <= total, h > 0 else {
+                throw NATSError(.protocolError, "HMSG with a bad header length")
+            }
+            headerLength = h
+        }
+        return MessageLine(
+            subject: String(decoding: subject, as: UTF8.self),
+            sid: sid,
+            replyTo: reply.map { String(decoding: $0, as: UTF8.self) },
+            headerLength: Int(headerLength),
+            totalLength: Int(total)
+        )
+    }
+
+    /// Non-negative decimal below 2^53, or nil for anything else (sign, letters, overflow).
+    static func parseDecimal(_ bytes: UnsafeRawBufferPointer) -> UInt64? {
+        guard !bytes.isEmpty, bytes.count <= 15 else { return nil }
+        var value: UInt64 = 0
+        for byte in bytes {
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            value = value &* 10 &+ UInt64(byte &- UInt8(ascii: "0"))
+        }
+        return value
+    }
+
+    // MARK: payloads
+
+    private mutating func parsePayload(_ line: MessageLine, _ buffer: inout ByteBuffer) throws(NATSError) -> NATSServerOp? {
+        guard buffer.readableBytes >= line.totalLength + 2 else { return nil }
+        let trailer = buffer.getInteger(at: buffer.readerIndex + line.totalLength, as: UInt16.self)
+        guard trailer == 0x0D0A else {
+            throw NATSError(.protocolError, "message payload not followed by CRLF")
+        }
+        var headers: NATSHeaders?
+        if line.headerLength > 0 {
+            headers = try buffer.withUnsafeReadableBytes { raw throws(NATSError) in
+                try NATSHeaderParser.parse(UnsafeRawBufferPointer(rebasing: raw[0..<line.headerLength]))
+            }
+            buffer.moveReaderIndex(forwardBy: line.headerLength)
+        }
+        // Slice, never copy: the consumer keeps a view of the read buffer.
+        let payload = buffer.readSlice(length: line.totalLength - line.headerLength)!
+        buffer.moveReaderIndex(forwardBy: 2)
+        state = .controlLine
+        return .msg(NATSMessage(subject: line.subject, replyTo: line.replyTo, headers: headers, payload: payload, sid: line.sid))
+    }
+}
+
+/// The verbs the server may send, matched case-insensitively without building strings.
+private enum Verb {
+    case msg, hmsg, ping, pong, ok, err, info, unknown
+
+    init(_ bytes: UnsafeRawBufferPointer) {
+        // Fold ASCII letters to upper case: the protocol allows any case.
+        func upper(_ i: Int) -> UInt8 {
+            let b = bytes[i]
+            return (b >= 0x61 && b <= 0x7A) ? b &- 0x20 : b
+        }
+        func matches(_ word: StaticString) -> Bool {
+            guard bytes.count == word.utf8CodeUnitCount else { return false }
+            let w = word.utf8Start
+            for i in 0..<bytes.count where upper(i) != w[i] { return false }
+            return true
+        }
+        switch bytes.count {
+        case 3 where matches("MSG"): self = .msg
+        case 3 where matches("+OK"): self = .ok
+        case 4 where matches("HMSG"): self = .hmsg
+        case 4 where matches("PING"): self = .ping
+        case 4 where matches("PONG"): self = .pong
+        case 4 where matches("-ERR"): self = .err
+        case 4 where matches("INFO"): self = .info
+        default: self = .unknown
+        }
+    }
+}
+
+/// Splits a control line into fields separated by runs of spaces or tabs.
+struct FieldScanner {
+    private let line: UnsafeRawBufferPointer
+    private var index = 0
+
+    init(_ line: UnsafeRawBufferPointer) {
+        self.line = line
+    }
+
+    private static func isBlank(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t")
+    }
+
+    mutating func next() -> UnsafeRawBufferPointer? {
+        while index < line.count, Self.isBlank(line[index]) { index += 1 }
+        guard index < line.count else { return nil }
+        let start = index
+        while index < line.count, !Self.isBlank(line[index]) { index += 1 }
+        return UnsafeRawBufferPointer(rebasing: line[start..<index])
+    }
+
+    /// Everything after the current field, leading blanks skipped (INFO's JSON, -ERR's text).
+    var rest: UnsafeRawBufferPointer {
+        var i = index
+        while i < line.count, Self.isBlank(line[i]) { i += 1 }
+        return UnsafeRawBufferPointer(rebasing: line[i..<line.count])
+    }
+}

@@ -1,0 +1,81 @@
+import Testing
+
+@testable import NKeys
+
+@Suite struct EncodingTests {
+    /// RFC 4648 section 10 vectors.
+    static let rfcText = ["", "f", "fo", "foo", "foob", "fooba", "foobar"]
+
+    @Test(arguments: zip(rfcText, ["", "Zg", "Zm8", "Zm9v", "Zm9vYg", "Zm9vYmE", "Zm9vYmFy"]))
+    func base64URLMatchesRFC4648WithoutPadding(text: String, encoded: String) throws {
+        #expect(Base64URL.encode(Array(text.utf8)) == encoded)
+        #expect(Base64URL.decode(encoded) == Array(text.utf8))
+    }
+
+    @Test func base64URLUsesTheURLAlphabetAndAcceptsPadding() {
+        // Standard base64 of these bytes is "+/+/" and "+/8=".
+        #expect(Base64URL.encode([0xFB, 0xFF, 0xBF]) == "-_-_")
+        #expect(Base64URL.encode([0xFB, 0xFF]) == "-_8")
+        #expect(Base64URL.decode("-_8=") == [0xFB, 0xFF])
+        #expect(Base64URL.decode("-_8") == [0xFB, 0xFF])
+        #expect(Base64URL.decode("Zg==") == Array("f".utf8))
+    }
+
+    @Test func base64URLRejectsWhatItCannotDecode() {
+        #expect(Base64URL.decode("+/8=") == nil)  // standard alphabet
+        #expect(Base64URL.decode("Zm9vY") == nil)  // one character past a quantum
+        #expect(Base64URL.decode("Zg=") == nil)  // padding to a non-multiple of 4
+        #expect(Base64URL.decode("Zg===") == nil)
+        #expect(Base64URL.decode("Z=g=") == nil)
+        #expect(Base64URL.decode("Zm 9v") == nil)
+    }
+
+    @Test(arguments: zip(rfcText, ["", "MY", "MZXQ", "MZXW6", "MZXW6YQ", "MZXW6YTB", "MZXW6YTBOI"]))
+    func base32MatchesRFC4648WithoutPadding(text: String, encoded: String) {
+        #expect(Base32.encode(Array(text.utf8)) == encoded)
+        #expect(Base32.decode(encoded) == Array(text.utf8))
+    }
+
+    @Test func base32RejectsWhatItCannotDecode() {
+        #expect(Base32.decode("MY======") == nil)  // NKeys never pad
+        #expect(Base32.decode("my") == nil)
+        #expect(Base32.decode("MZ1") == nil)  // 1, 8, 9 and 0 are not in the alphabet
+        #expect(Base32.decode("M") == nil)  // 1, 3 and 6 characters cannot end whole bytes
+        #expect(Base32.decode("MZX") == nil)
+        #expect(Base32.decode("MZXW6Y") == nil)
+    }
+
+    @Test func base32RoundTripsEveryByte() {
+        let bytes = (0...255).map(UInt8.init)
+        #expect(Base32.decode(Base32.encode(bytes)) == bytes)
+        #expect(Base64URL.decode(Base64URL.encode(bytes)) == bytes)
+    }
+
+    @Test func crc16IsXModem() {
+        // The CRC-16/XMODEM check value from the CRC catalogue.
+        #expect(CRC16.checksum(Array("123456789".utf8)) == 0x31C3)
+        #expect(CRC16.checksum([UInt8]()) == 0)
+    }
+
+    @Test func jsonSerializesWithSortedKeysAndEscapes() {
+        let value = JSONValue.object([
+            "b": .array([.int(-1), .bool(true), .null]),
+            "a": .string("q\"\\\n\u{01}é"),
+        ])
+        #expect(value.serialized == #"{"a":"q\"\\\n\u0001é","b":[-1,true,null]}"#)
+        #expect(JSONValue.parse(Array(value.serialized.utf8)) == value)
+    }
+
+    @Test func jsonParsesEscapesNumbersAndRejectsJunk() {
+        let parsed = JSONValue.parse(Array(#" {"s":"\u00e9\ud83d\ude00\/","n":12,"d":1.5e2,"o":{}} "#.utf8))
+        #expect(parsed?["s"]?.stringValue == "é😀/")
+        #expect(parsed?["n"]?.intValue == 12)
+        #expect(parsed?["d"] == .double(150))
+        #expect(parsed?["o"] == .object([:]))
+        for junk in ["", "{", "{\"a\":}", "[1,]", "{\"a\":1}x", "\"\\ud83d\"", "tru", "\"\\u+123\"", "-"] {
+            #expect(JSONValue.parse(Array(junk.utf8)) == nil, "\(junk)")
+        }
+        let deep = String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000)
+        #expect(JSONValue.parse(Array(deep.utf8)) == nil)
+    }
+}
