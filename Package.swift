@@ -92,5 +92,10 @@ let package = Package(
             ],
             path: "Tests/NATSTests"
         ),
+        .testTarget(
+            name: "CLITests",
+            dependencies: ["NATSTestSupport"],
+            path: "Tests/CLITests"
+        ),
     ]
 )

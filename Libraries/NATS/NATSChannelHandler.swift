@@ -41,18 +41,24 @@ final class NATSChannelHandler: ChannelInboundHandler {
         } else {
             buffer = incoming
         }
-        var slicedAny = false
+        var messages = 0
+        var bytes = 0
+        defer { if messages > 0 { client.countInbound(messages: messages, bytes: bytes) } }
         do {
             while true {
                 if case .failed = state { return }
                 guard let op = try parser.parse(&buffer) else { break }
-                if case .msg = op { slicedAny = true }
+                if case .msg(let message) = op {
+                    messages += 1
+                    bytes += message.payload.readableBytes
+                }
                 handle(op, context: context)
             }
         } catch {
             fail(context: context, error: error)
             return
         }
+        let slicedAny = messages > 0
         if buffer.readableBytes > 0 {
             if slicedAny || buffer.readerIndex > 0 {
                 // Copy the tail out so appending later never copies a buffer a consumer still holds.

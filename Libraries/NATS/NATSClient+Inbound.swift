@@ -4,8 +4,6 @@ import NIOCore
 extension NATSClient {
     /// Routes one MSG/HMSG to its subscription without taking the client lock on a cache hit.
     func deliver(_ message: NATSMessage) {
-        inMessages.wrappingIncrement(ordering: .relaxed)
-        inBytes.wrappingIncrement(by: message.payload.readableBytes, ordering: .relaxed)
         let sid = message.sid
         let subscription: NATSSubscription
         if let cached = deliveryCache[sid] {
@@ -31,6 +29,12 @@ extension NATSClient {
         case .closed:
             deliveryCache[sid] = nil
         }
+    }
+
+    /// Counted once per socket read, not per message.
+    func countInbound(messages: Int, bytes: Int) {
+        inMessages.wrappingIncrement(by: messages, ordering: .relaxed)
+        inBytes.wrappingIncrement(by: bytes, ordering: .relaxed)
     }
 
     func receivedPong() {

@@ -90,8 +90,8 @@ extension NATSClient {
             lock.unlock()
             return
         }
-        let capacity = max(64 * 1024, outbound.readableBytes)
-        var data = channel.allocator.buffer(capacity: capacity)
+        var data = spareBuffer ?? channel.allocator.buffer(capacity: max(64 * 1024, outbound.readableBytes))
+        spareBuffer = nil
         swap(&data, &outbound)
         let written = data.readableBytes
         let linger = written >= Self.lingerThreshold && options.flushLinger > .zero
@@ -99,8 +99,16 @@ extension NATSClient {
         inFlightBytes += written
         let writeGeneration = generation
         lock.unlock()
+        let sent = data
         channel.writeAndFlush(data).whenComplete { _ in
+            // The socket is done with the bytes: keep the storage for the next flush instead of
+            // mapping fresh pages for every write.
+            var recycled = sent
+            recycled.clear()
             self.lock.lock()
+            if self.spareBuffer == nil, recycled.capacity <= 4 * 1024 * 1024 {
+                self.spareBuffer = recycled
+            }
             if self.generation == writeGeneration {
                 self.inFlightBytes -= written
             }

@@ -24,6 +24,8 @@ public final class NATSClient: @unchecked Sendable {
     let lock = ConditionMutex()
     /// Protocol bytes not yet handed to the socket; while disconnected, the reconnect buffer.
     var outbound: ByteBuffer
+    /// A written buffer kept for reuse by the next flush.
+    var spareBuffer: ByteBuffer?
     /// True once CONNECT was answered; publishes then schedule a flush.
     var canWrite = false
     var flushScheduled = false

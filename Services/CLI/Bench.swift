@@ -50,8 +50,9 @@ struct Bench: AsyncParsableCommand {
             let client = try await common.connection.connect(name: "xy bench pub")
             let payload = common.payload
             let subject = common.subject
+            let count = common.msgs
             let start = ContinuousClock.now
-            for _ in 0..<common.msgs {
+            for _ in 0..<count {
                 try client.publish(subject, payload: payload)
             }
             try await client.flush(timeout: .seconds(60))
@@ -70,12 +71,13 @@ struct Bench: AsyncParsableCommand {
             let subscription = try client.subscribe(common.subject, pendingLimits: NATSPendingLimits(messages: 10_000_000, bytes: 1 << 30))
             try await client.flush()
             FileHandle.standardError.write(Data("ready\n".utf8))
+            let total = common.msgs
             var received = 0
             var start = ContinuousClock.now
             for try await _ in subscription {
                 if received == 0 { start = .now }
                 received += 1
-                if received == common.msgs { break }
+                if received == total { break }
             }
             common.report("sub", seconds: (ContinuousClock.now - start).seconds)
             await client.close()
@@ -128,10 +130,13 @@ struct Bench: AsyncParsableCommand {
             await subscriber.close()
         }
 
+        /// Reads the options once: property wrappers are not free in a loop of millions.
         private func publishAll(_ publisher: NATSClient) throws {
             let payload = common.payload
-            for _ in 0..<common.msgs {
-                try publisher.publish(common.subject, payload: payload)
+            let subject = common.subject
+            let count = common.msgs
+            for _ in 0..<count {
+                try publisher.publish(subject, payload: payload)
             }
         }
     }
@@ -148,12 +153,14 @@ struct Bench: AsyncParsableCommand {
             try await replier.flush()
             let requester = try await common.connection.connect(name: "xy bench req-requester")
             let payload = common.payload
+            let subject = common.subject
+            let count = common.msgs
             var latencies: [Double] = []
-            latencies.reserveCapacity(common.msgs)
+            latencies.reserveCapacity(count)
             let start = ContinuousClock.now
-            for _ in 0..<common.msgs {
+            for _ in 0..<count {
                 let sent = ContinuousClock.now
-                _ = try await requester.request(common.subject, payload: payload, timeout: .seconds(5))
+                _ = try await requester.request(subject, payload: payload, timeout: .seconds(5))
                 latencies.append((ContinuousClock.now - sent).seconds * 1e6)
             }
             let elapsed = ContinuousClock.now - start

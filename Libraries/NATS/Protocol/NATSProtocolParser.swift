@@ -1,3 +1,10 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import NIOCore
 
 /// One operation read from the server.
@@ -35,6 +42,9 @@ struct NATSProtocolParser {
     }
 
     private(set) var state: State = .controlLine
+    /// The previous message's subject: a stream of messages on one subject reuses it instead of
+    /// decoding and allocating a new `String` per message.
+    private var lastSubject = ""
 
     /// Bytes still needed to finish the current operation, a hint for sizing the next buffer.
     var bytesNeeded: Int {
@@ -60,7 +70,8 @@ struct NATSProtocolParser {
         guard readable > 0 else { return nil }
         let scanLength = min(readable, Self.maxControlLineLength + 2)
         let newline: Int? = buffer.withUnsafeReadableBytes { raw in
-            raw.prefix(scanLength).firstIndex(of: UInt8(ascii: "\n"))
+            guard let found = memchr(raw.baseAddress!, Int32(UInt8(ascii: "\n")), scanLength) else { return nil }
+            return raw.baseAddress!.distance(to: UnsafeRawPointer(found))
         }
         guard let newline else {
             if readable > Self.maxControlLineLength + 1 {
@@ -92,10 +103,10 @@ struct NATSProtocolParser {
         }
         switch Verb(verb) {
         case .msg:
-            state = .payload(try Self.messageLine(&fields, headers: false))
+            state = .payload(try messageLine(&fields, headers: false))
             return nil
         case .hmsg:
-            state = .payload(try Self.messageLine(&fields, headers: true))
+            state = .payload(try messageLine(&fields, headers: true))
             return nil
         case .ping:
             return .ping
@@ -116,7 +127,7 @@ struct NATSProtocolParser {
         }
     }
 
-    private static func messageLine(_ fields: inout FieldScanner, headers: Bool) throws(NATSError) -> MessageLine {
+    private mutating func messageLine(_ fields: inout FieldScanner, headers: Bool) throws(NATSError) -> MessageLine {
         let name = headers ? "HMSG" : "MSG"
         guard let subject = fields.next(), let sidField = fields.next(), let a = fields.next() else {
             throw NATSError(.protocolError, "\(name) with too few arguments")
@@ -126,7 +137,7 @@ struct NATSProtocolParser {
         guard fields.next() == nil else {
             throw NATSError(.protocolError, "\(name) with too many arguments")
         }
-        guard let sid = parseDecimal(sidField) else {
+        guard let sid = Self.parseDecimal(sidField) else {
             throw NATSError(.protocolError, "\(name) with a bad sid")
         }
         var reply: UnsafeRawBufferPointer?
@@ -139,23 +150,33 @@ struct NATSProtocolParser {
         case (true, let b?, let c?): (reply, headerField, totalField) = (a, b, c)
         default: throw NATSError(.protocolError, "\(name) with too many arguments")
         }
-        guard let total = parseDecimal(totalField) else {
+        guard let total = Self.parseDecimal(totalField) else {
             throw NATSError(.protocolError, "\(name) with a bad length")
         }
         var headerLength: UInt64 = 0
         if let headerField {
-            guard let h = parseDecimal(headerField), h <= total, h > 0 else {
+            guard let h = Self.parseDecimal(headerField), h <= total, h > 0 else {
                 throw NATSError(.protocolError, "HMSG with a bad header length")
             }
             headerLength = h
         }
+        if !Self.equals(lastSubject, subject) {
+            lastSubject = String(decoding: subject, as: UTF8.self)
+        }
         return MessageLine(
-            subject: String(decoding: subject, as: UTF8.self),
+            subject: lastSubject,
             sid: sid,
             replyTo: reply.map { String(decoding: $0, as: UTF8.self) },
             headerLength: Int(headerLength),
             totalLength: Int(total)
         )
+    }
+
+    private static func equals(_ string: String, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard string.utf8.count == bytes.count else { return false }
+        return string.utf8.withContiguousStorageIfAvailable { stored in
+            memcmp(stored.baseAddress!, bytes.baseAddress!, bytes.count) == 0
+        } ?? false
     }
 
     /// Non-negative decimal below 2^53, or nil for anything else (sign, letters, overflow).

@@ -18,37 +18,45 @@ public enum NATSSubjectValidation {
         return true
     }
 
+    /// Byte classes: 0 ordinary, 1 `.`, 2 `*`, 3 `>`, 4 never allowed (controls, space, DEL).
+    private static let byteClass: [UInt8] = (0..<256).map { byte in
+        switch byte {
+        case 0...0x20, 0x7F: return 4
+        case Int(UInt8(ascii: ".")): return 1
+        case Int(UInt8(ascii: "*")): return 2
+        case Int(UInt8(ascii: ">")): return 3
+        default: return 0
+        }
+    }
+
     static func check(_ subject: String, wildcards: Bool) -> Bool {
-        var subject = subject
-        return subject.withUTF8 { bytes in
-            guard !bytes.isEmpty else { return false }
+        if let result = subject.utf8.withContiguousStorageIfAvailable({ check($0, wildcards: wildcards) }) {
+            return result
+        }
+        return Array(subject.utf8).withUnsafeBufferPointer { check($0, wildcards: wildcards) }
+    }
+
+    /// One pass over the bytes with a table lookup each: this runs on every publish.
+    static func check(_ bytes: UnsafeBufferPointer<UInt8>, wildcards: Bool) -> Bool {
+        guard !bytes.isEmpty else { return false }
+        return byteClass.withUnsafeBufferPointer { table in
             var tokenStart = 0
-            var index = 0
             var sawFullWildcard = false
-            while index <= bytes.count {
-                if index == bytes.count || bytes[index] == UInt8(ascii: ".") {
-                    let length = index - tokenStart
-                    guard length > 0, !sawFullWildcard else { return false }
-                    if length == 1 {
-                        let byte = bytes[tokenStart]
-                        if byte == UInt8(ascii: ">") {
-                            guard wildcards else { return false }
-                            sawFullWildcard = true
-                        } else if byte == UInt8(ascii: "*") {
-                            guard wildcards else { return false }
-                        }
-                    }
+            for index in 0..<bytes.count {
+                let kind = table[Int(bytes[index])]
+                if kind == 0 { continue }
+                switch kind {
+                case 1:
+                    guard index > tokenStart, !sawFullWildcard else { return false }
                     tokenStart = index + 1
-                } else {
-                    let byte = bytes[index]
-                    if byte <= 0x20 || byte == 0x7F { return false }
-                    if (byte == UInt8(ascii: "*") || byte == UInt8(ascii: ">")) && !isWholeToken(bytes, index) {
-                        return false
-                    }
+                case 2, 3:
+                    guard wildcards, isWholeToken(bytes, index), !sawFullWildcard else { return false }
+                    if kind == 3 { sawFullWildcard = true }
+                default:
+                    return false
                 }
-                index += 1
             }
-            return true
+            return tokenStart < bytes.count
         }
     }
 
