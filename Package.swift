@@ -9,6 +9,7 @@ let package = Package(
         .executable(name: "xy", targets: ["CLI"]),
         .library(name: "NATS", targets: ["NATS"]),
         .library(name: "NKeys", targets: ["NKeys"]),
+        .library(name: "XYContracts", targets: ["XYContracts"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -17,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+        // Only 1.39.0 is mirrored here; no traits, so SwiftPM does not rebuild it on every other run.
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0", traits: []),
     ],
     targets: [
         .systemLibrary(
@@ -50,6 +53,11 @@ let package = Package(
                 // publish time. Release builds only: debug builds keep every check.
                 .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
             ]
+        ),
+        .target(
+            name: "XYContracts",
+            dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            path: "Libraries/XYContracts"
         ),
         .executableTarget(
             name: "CLI",
@@ -91,6 +99,11 @@ let package = Package(
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ],
             path: "Tests/NATSTests"
+        ),
+        .testTarget(
+            name: "XYContractsTests",
+            dependencies: ["XYContracts", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            path: "Tests/XYContractsTests"
         ),
         .testTarget(
             name: "CLITests",

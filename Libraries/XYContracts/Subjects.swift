@@ -1,0 +1,72 @@
+/// Every NATS subject xy uses, built in one place so no service spells a subject by hand and no
+/// unchecked text (a symbol from a vendor, a group from a browser) ever becomes a subject token.
+///
+/// The table is in ARCHITECTURE.md ("Subjects"); each helper names the payload it carries.
+public enum Subjects {
+    /// `xy.md.event.<SYMBOL>`: one `xy.md.v1.MarketEvent`, realtime → aggregator.
+    public static func event(symbol: String) throws(SubjectTokenError) -> String {
+        "xy.md.event." + (try SubjectToken.symbol(symbol))
+    }
+
+    /// Every market event, whatever the symbol (symbol tokens never contain a dot).
+    public static let allEvents = "xy.md.event.*"
+
+    /// `xy.md.tick.<GROUP>`: one `xy.md.v1.TickBatch`, aggregator → gateway and `XY_TICKS`.
+    public static func tick(group: String) throws(SubjectTokenError) -> String {
+        "xy.md.tick." + (try SubjectToken.group(group))
+    }
+
+    /// Every group's tick batches.
+    public static let allTicks = "xy.md.tick.*"
+
+    /// `xy.md.snapshot.<GROUP>`: one `xy.md.v1.Snapshot`, published every few seconds.
+    public static func snapshot(group: String) throws(SubjectTokenError) -> String {
+        "xy.md.snapshot." + (try SubjectToken.group(group))
+    }
+
+    /// `xy.md.snapshot.get.<GROUP>`: request (`SnapshotRequest`) / reply (`Snapshot`) to the aggregator.
+    public static func snapshotRequest(group: String) throws(SubjectTokenError) -> String {
+        "xy.md.snapshot.get." + (try SubjectToken.group(group))
+    }
+
+    /// `xy.md.bar.<SYMBOL>`: one closed `xy.md.v1.Bar`, aggregator → `XY_BARS`.
+    public static func bar(symbol: String) throws(SubjectTokenError) -> String {
+        "xy.md.bar." + (try SubjectToken.symbol(symbol))
+    }
+
+    /// Every symbol's bars.
+    public static let allBars = "xy.md.bar.*"
+
+    /// Request/reply: symbols to add to the vendor subscription (gateway, admin → realtime).
+    public static let upstreamSubscribe = "xy.ctl.upstream.subscribe"
+
+    /// Request/reply: symbols to drop from the vendor subscription.
+    public static let upstreamUnsubscribe = "xy.ctl.upstream.unsubscribe"
+
+    /// `xy.exec.health`: one `xy.exec.v1.Health` heartbeat from every service instance.
+    public static let health = "xy.exec.health"
+
+    /// `xy.session.connected` / `xy.session.disconnected`: one `xy.session.v1.SessionEvent`.
+    public static func session(_ kind: Xy_Session_V1_SessionEventKind) throws(SubjectTokenError) -> String {
+        switch kind {
+        case .connected: "xy.session.connected"
+        case .disconnected: "xy.session.disconnected"
+        case .unspecified, .UNRECOGNIZED:
+            throw SubjectTokenError(.invalidSessionEvent, "a session event subject needs connected or disconnected, not \(kind)")
+        }
+    }
+
+    /// Every session event.
+    public static let allSessions = "xy.session.*"
+
+    /// The JetStream key-value bucket that holds one `xy.flags.v1.FeatureFlag` per key.
+    public static let featureFlagBucket = "xy_feature_flags"
+
+    /// `$KV.xy_feature_flags.<flag>`: the subject a flag's value is stored and watched on.
+    public static func featureFlag(name: String) throws(SubjectTokenError) -> String {
+        "$KV." + featureFlagBucket + "." + (try SubjectToken.flagName(name))
+    }
+
+    /// The NATS header that names the Protobuf message a payload holds (`xy.md.v1.TickBatch`).
+    public static let schemaHeader = "Xy-Schema"
+}

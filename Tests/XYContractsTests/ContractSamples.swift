@@ -1,0 +1,167 @@
+import SwiftProtobuf
+import XYContracts
+
+/// One value of every contract message with every field set to something other than its
+/// default (each oneof case in its own value), so a round trip that drops or mangles any field fails.
+enum ContractSamples {
+    static let time: Int64 = 1_700_000_000_123_456_789
+
+    static var all: [any SwiftProtobuf.Message] {
+        marketEvents + [trade, quote, aggregate, symbolTick, tickBatch, snapshot, snapshotRequest, bar, health, sessionEvent] + featureFlags
+    }
+
+    static var trade: Xy_Md_V1_Trade {
+        var trade = Xy_Md_V1_Trade()
+        trade.exchange = 4
+        trade.price = 450.25
+        trade.size = 100
+        trade.tradeID = "t1"
+        trade.conditions = [14, 41]
+        trade.tape = .c
+        return trade
+    }
+
+    static var quote: Xy_Md_V1_Quote {
+        var quote = Xy_Md_V1_Quote()
+        quote.bidExchange = 11
+        quote.bidPrice = 450.24
+        quote.bidSize = 300
+        quote.askExchange = 12
+        quote.askPrice = 450.26
+        quote.askSize = 200
+        quote.conditions = [1]
+        quote.tape = .a
+        return quote
+    }
+
+    static var aggregate: Xy_Md_V1_Aggregate {
+        var aggregate = Xy_Md_V1_Aggregate()
+        aggregate.open = 449.5
+        aggregate.high = 451
+        aggregate.low = 449.25
+        aggregate.close = 450.75
+        aggregate.volume = 12_345
+        aggregate.vwap = 450.1
+        aggregate.dayVolume = 9_876_543
+        aggregate.startTimeNs = time - 60_000_000_000
+        aggregate.endTimeNs = time
+        return aggregate
+    }
+
+    static var marketEvents: [Xy_Md_V1_MarketEvent] {
+        var event = Xy_Md_V1_MarketEvent()
+        event.symbol = "BRK.B"
+        event.vendorSequence = 42
+        event.eventTimeNs = time
+        event.receiveTimeNs = time + 350_000
+        event.source = "polygon"
+        var withTrade = event
+        withTrade.trade = trade
+        var withQuote = event
+        withQuote.quote = quote
+        var withAggregate = event
+        withAggregate.aggregate = aggregate
+        return [withTrade, withQuote, withAggregate]
+    }
+
+    static var symbolTick: Xy_Md_V1_SymbolTick {
+        var tick = Xy_Md_V1_SymbolTick()
+        tick.symbol = "AAPL"
+        tick.last = 189.5
+        tick.lastSize = 100
+        tick.bid = 189.49
+        tick.bidSize = 500
+        tick.ask = 189.51
+        tick.askSize = 400
+        tick.change = -1.25
+        tick.changePercent = -0.655
+        tick.volume = 51_234_567
+        tick.eventTimeNs = time
+        return tick
+    }
+
+    static var tickBatch: Xy_Md_V1_TickBatch {
+        var batch = Xy_Md_V1_TickBatch()
+        batch.group = "demo"
+        batch.seq = 1_000_001
+        batch.firstSeq = 999_998
+        batch.publishTimeNs = time
+        var second = symbolTick
+        second.symbol = "MSFT"
+        batch.ticks = [symbolTick, second]
+        return batch
+    }
+
+    static var snapshot: Xy_Md_V1_Snapshot {
+        var snapshot = Xy_Md_V1_Snapshot()
+        snapshot.group = "demo"
+        snapshot.seq = 1_000_001
+        snapshot.timeNs = time
+        snapshot.ticks = [symbolTick]
+        return snapshot
+    }
+
+    static var snapshotRequest: Xy_Md_V1_SnapshotRequest {
+        var request = Xy_Md_V1_SnapshotRequest()
+        request.group = "demo"
+        request.symbols = ["AAPL", "X:BTCUSD"]
+        return request
+    }
+
+    static var bar: Xy_Md_V1_Bar {
+        var bar = Xy_Md_V1_Bar()
+        bar.symbol = "SPY"
+        bar.interval = .oneMinute
+        bar.startTimeNs = time - 60_000_000_000
+        bar.endTimeNs = time
+        bar.open = 450
+        bar.high = 451.5
+        bar.low = 449.75
+        bar.close = 451
+        bar.volume = 1_234_567
+        bar.vwap = 450.6
+        bar.tradeCount = 8_765
+        bar.sealed = true
+        return bar
+    }
+
+    static var health: Xy_Exec_V1_Health {
+        var health = Xy_Exec_V1_Health()
+        health.service = "xy-gateway"
+        health.instance = "gw-1:4242"
+        health.status = .degraded
+        health.version = "0.1.0"
+        health.uptimeNs = 3_600_000_000_000
+        health.timeNs = time
+        health.details = ["nats": "connected", "clients": "12"]
+        return health
+    }
+
+    static var sessionEvent: Xy_Session_V1_SessionEvent {
+        var event = Xy_Session_V1_SessionEvent()
+        event.kind = .disconnected
+        event.sessionID = "s-0001"
+        event.tokenSubject = "user-42"
+        event.remoteAddress = "203.0.113.7:51000"
+        event.timeNs = time
+        event.reason = "XYW003 slow consumer"
+        event.gatewayInstance = "gw-1"
+        return event
+    }
+
+    static var featureFlags: [Xy_Flags_V1_FeatureFlag] {
+        var flag = Xy_Flags_V1_FeatureFlag()
+        flag.name = "tick_interval"
+        flag.updatedBy = "admin@example.com"
+        flag.updatedAtNs = time
+        var boolFlag = flag
+        boolFlag.boolValue = true
+        var intFlag = flag
+        intFlag.intValue = -33
+        var doubleFlag = flag
+        doubleFlag.doubleValue = 0.5
+        var stringFlag = flag
+        stringFlag.stringValue = "conflate"
+        return [boolFlag, intFlag, doubleFlag, stringFlag]
+    }
+}

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Code generated from Contracts/**/*.proto with Debian's protoc:
+#   Libraries/XYContracts/Generated/*.pb.swift   (protoc-gen-swift, public visibility)
+#   Tests/Interop/generated/xy/**/*_pb2.py        (protoc --python_out, for the Python peer)
+#
+#   scripts/contracts.sh generate PLUGIN          rewrite both folders (make contracts)
+#   scripts/contracts.sh check-generated PLUGIN   regenerate into a temporary folder and fail
+#                                                 when the committed files differ (make test)
+# PLUGIN is a built protoc-gen-swift. Neither command commits anything.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+swift_out="Libraries/XYContracts/Generated"
+python_out="Tests/Interop/generated"
+
+usage() { echo "usage: $0 generate|check-generated PATH/TO/protoc-gen-swift" >&2; exit 2; }
+[[ $# -eq 2 ]] || usage
+plugin="$(realpath "$2")"
+[[ -x "$plugin" ]] || { echo "contracts: $2 is not an executable protoc-gen-swift" >&2; exit 2; }
+command -v protoc >/dev/null || { echo "contracts: protoc not found: apt-get install -y protobuf-compiler" >&2; exit 2; }
+
+# generate SWIFT_DIR PYTHON_DIR: both folders from scratch, files in a fixed order.
+generate() {
+    local swift_dir python_dir
+    swift_dir="$(realpath -m "$1")"
+    python_dir="$(realpath -m "$2")"
+    rm -rf "$swift_dir" "$python_dir"
+    mkdir -p "$swift_dir" "$python_dir"
+    (cd Contracts && find . -name '*.proto' -printf '%P\n' | LC_ALL=C sort | xargs protoc \
+        --plugin=protoc-gen-swift="$plugin" \
+        --swift_opt=Visibility=Public --swift_opt=FileNaming=PathToUnderscores --swift_out="$swift_dir" \
+        --python_out="$python_dir")
+}
+
+case "$1" in
+generate)
+    generate "$swift_out" "$python_out"
+    echo "contracts: regenerated $swift_out and $python_out (commit them with the .proto change)"
+    ;;
+check-generated)
+    scratch="$(mktemp -d)"
+    trap 'rm -rf "$scratch"' EXIT
+    generate "$scratch/swift" "$scratch/python"
+    status=0
+    diff -r "$scratch/swift" "$swift_out" >"$scratch/swift.diff" || status=1
+    diff -r -x __pycache__ "$scratch/python" "$python_out" >"$scratch/python.diff" || status=1
+    if [[ $status -ne 0 ]]; then
+        echo "contracts: generated code is stale; run 'make contracts' and commit the result:" >&2
+        head -n 40 "$scratch/swift.diff" "$scratch/python.diff" >&2
+        exit 1
+    fi
+    echo "contracts: generated Swift and Python match Contracts/"
+    ;;
+*) usage ;;
+esac
