@@ -59,6 +59,11 @@ let package = Package(
             dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
             path: "Libraries/XYContracts"
         ),
+        .target(
+            name: "XYContractsCheck",
+            dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            path: "Libraries/XYContractsCheck"
+        ),
         .executableTarget(
             name: "CLI",
             dependencies: [
@@ -102,8 +107,14 @@ let package = Package(
         ),
         .testTarget(
             name: "XYContractsTests",
-            dependencies: ["XYContracts", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: ["XYContracts", "XYContractsCheck", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             path: "Tests/XYContractsTests"
+        ),
+        .testTarget(
+            name: "XYContractsCheckTests",
+            dependencies: ["XYContractsCheck", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            path: "Tests/XYContractsCheckTests",
+            exclude: ["Fixtures"]
         ),
         .testTarget(
             name: "CLITests",
