@@ -69,6 +69,9 @@ let package = Package(
             dependencies: [
                 "NATS",
                 "NKeys",
+                "XYContracts",
+                "XYContractsCheck",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
@@ -118,7 +121,13 @@ let package = Package(
         ),
         .testTarget(
             name: "CLITests",
-            dependencies: ["NATSTestSupport"],
+            dependencies: [
+                "NATSTestSupport",
+                "NATS",
+                "XYContracts",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
             path: "Tests/CLITests"
         ),
     ]
