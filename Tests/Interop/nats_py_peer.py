@@ -20,6 +20,7 @@ On failure it prints one line "error: ..." to stderr and exits with status 1.
 import argparse
 import asyncio
 import json
+import logging
 import ssl
 import sys
 
@@ -74,12 +75,20 @@ async def connect(args):
     try:
         return await nats.connect(**options)
     except Exception as error:
-        detail = f" ({errors[-1]})" if errors else ""
-        raise RuntimeError(f"cannot connect to {args.server}: {error or type(error).__name__}{detail}") from error
+        text = str(error) or type(error).__name__
+        detail = f" ({errors[-1]})" if errors and str(errors[-1]) != text else ""
+        raise RuntimeError(f"cannot connect to {args.server}: {text}{detail}") from error
 
 
-def raise_server_errors(args):
-    """Asynchronous server errors (-ERR permissions violation, …) come through error_cb."""
+async def settle(nc, args):
+    """Flushes, then fails with the server's asynchronous errors (-ERR permissions
+    violation, …), which nats-py only passes to error_cb.
+
+    nats-py writes a flush's PING ahead of buffered commands, so the first PONG can come
+    back before the server has even read our PUB/SUB; the second round trip cannot.
+    """
+    await nc.flush(timeout=args.timeout)
+    await nc.flush(timeout=args.timeout)
     if args.errors:
         raise RuntimeError(f"server error: {args.errors[-1]}")
 
@@ -105,8 +114,7 @@ async def cmd_publish(nc, args):
     headers = parse_headers(args.header)
     for _ in range(args.count):
         await nc.publish(args.subject, payload, reply=args.reply or "", headers=headers)
-    await nc.flush(timeout=args.timeout)
-    raise_server_errors(args)
+    await settle(nc, args)
 
 
 async def cmd_subscribe(nc, args):
@@ -123,8 +131,7 @@ async def cmd_subscribe(nc, args):
             done.set_result(None)
 
     await nc.subscribe(args.subject, queue=args.queue or "", cb=handler)
-    await nc.flush(timeout=args.timeout)
-    raise_server_errors(args)
+    await settle(nc, args)
     ready()
     if args.count <= 0:
         return
@@ -149,8 +156,7 @@ async def cmd_reply(nc, args):
             done.set_result(None)
 
     await nc.subscribe(args.subject, cb=handler)
-    await nc.flush(timeout=args.timeout)
-    raise_server_errors(args)
+    await settle(nc, args)
     ready()
     try:
         await asyncio.wait_for(done, timeout=args.timeout)
@@ -167,7 +173,8 @@ async def cmd_request(nc, args):
     except NoRespondersError:
         raise RuntimeError(f"no responders on {args.subject}") from None
     except NATSTimeoutError:
-        raise_server_errors(args)
+        if args.errors:
+            raise RuntimeError(f"server error: {args.errors[-1]}") from None
         raise RuntimeError(f"timeout: no reply on {args.subject} within {args.timeout}s") from None
     sys.stdout.write(msg.data.decode("utf-8", errors="replace") + "\n")
     sys.stdout.flush()
@@ -234,6 +241,8 @@ async def run(args):
 
 
 def main():
+    # asyncio warns on stderr about TLS EOF handling; keep output to our own lines.
+    logging.getLogger("asyncio").setLevel(logging.ERROR)
     args = build_parser().parse_args()
     if (args.tls_cert is None) != (args.tls_key is None):
         print("error: --tls-cert and --tls-key go together", file=sys.stderr)

@@ -74,6 +74,28 @@ struct ChildProcess: Sendable {
         return ChildProcess(pid: pid)
     }
 
+    /// Starts `executable` so that it is killed when this process dies (Linux, through
+    /// `setpriv --pdeathsig KILL` spawned from ``SpawnerThread``); elsewhere, or without
+    /// `setpriv`, a plain ``spawn(executable:arguments:outputPath:)``.
+    static func spawnTiedToProcess(executable: String, arguments: [String], outputPath: String) throws -> ChildProcess {
+        #if os(Linux)
+        if let setpriv = Self.setpriv {
+            return try SpawnerThread.shared.run {
+                try spawn(
+                    executable: setpriv,
+                    arguments: ["--pdeathsig", "KILL", "--", executable] + arguments,
+                    outputPath: outputPath
+                )
+            }
+        }
+        #endif
+        return try spawn(executable: executable, arguments: arguments, outputPath: outputPath)
+    }
+
+    #if os(Linux)
+    private static let setpriv = locate("setpriv", extraDirectories: ["/usr/bin", "/bin"])
+    #endif
+
     /// Reaps the child if it has ended; `nil` while it runs.
     func poll() -> Termination? {
         var status: Int32 = 0
@@ -107,7 +129,7 @@ struct ChildProcess: Sendable {
         while true {
             if let termination = poll() { return termination }
             if clock.now >= deadline { return nil }
-            try? await Task.sleep(for: interval)
+            await pause(interval)
             interval = min(interval * 2, .milliseconds(20))
         }
     }
@@ -164,5 +186,16 @@ struct ChildProcess: Sendable {
             if access(candidate, X_OK) == 0 { return candidate }
         }
         return nil
+    }
+}
+
+/// Sleeps for `duration`, also when the task is cancelled (a cancelled `Task.sleep` returns at
+/// once, which would turn polling loops that must finish, such as stopping a server, into busy loops).
+func pause(_ duration: Duration) async {
+    do {
+        try await Task.sleep(for: duration)
+    } catch {
+        let (seconds, attoseconds) = duration.components
+        usleep(UInt32(seconds * 1_000_000 + attoseconds / 1_000_000_000_000))
     }
 }

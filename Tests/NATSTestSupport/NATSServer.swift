@@ -128,9 +128,15 @@ public final class NATSServer: Sendable {
                 where error.code == .exitedEarly && (error.log ?? "").contains("address already in use")
                 && clock.now < deadline
             {
-                try await Task.sleep(for: .milliseconds(100))
+                await pause(.milliseconds(100))
             }
         }
+    }
+
+    /// Puts the server into lame duck mode (SIGUSR2, as `nats-server --signal ldm`): it stops
+    /// accepting connections, tells clients (`INFO` with `"ldm":true`) and closes them gradually.
+    public func enterLameDuckMode() {
+        state.withLock { $0.process?.send(SIGUSR2) }
     }
 
     /// `true` while the server process runs (it may have crashed since; see ``log``).
@@ -192,7 +198,7 @@ public final class NATSServer: Sendable {
             throw NATSServerError(.setupFailed, "cannot write \(configFile): \(error)")
         }
         let logOffset = (try? FileManager.default.attributesOfItem(atPath: logFile)[.size] as? Int) ?? 0
-        let process = try ChildProcess.spawn(
+        let process = try ChildProcess.spawnTiedToProcess(
             executable: executable,
             arguments: ["-c", configFile],
             outputPath: logFile
@@ -234,7 +240,7 @@ public final class NATSServer: Sendable {
                     log: logSince(logOffset)
                 )
             }
-            try? await Task.sleep(for: interval)
+            await pause(interval)
             interval = min(interval * 2, .milliseconds(25))
         }
     }

@@ -69,7 +69,9 @@ extension NATSServerConfiguration {
             lines.append("operator: \(quoted(setup.operatorJWTFile))")
             lines.append("resolver: MEMORY")
             lines.append("resolver_preload: {")
-            lines.append("  \(quoted(setup.accountPublicKey)): \(quoted(setup.accountJWT))")
+            for account in setup.accounts {
+                lines.append("  \(quoted(account.publicKey)): \(quoted(account.jwt))")
+            }
             lines.append("}")
         }
         if !extra.isEmpty {

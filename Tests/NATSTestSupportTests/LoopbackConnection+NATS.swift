@@ -18,17 +18,29 @@ extension LoopbackConnection {
     }
 
     /// Publishes `payload` to `subject` and returns `PONG` when the server accepted it, or
-    /// its `-ERR …` line.
+    /// its `-ERR …` line (a permissions violation leaves the connection open).
     func publish(_ subject: String, replyTo: String? = nil, _ payload: String) throws -> String {
         let reply = replyTo.map { " \($0)" } ?? ""
         try send("PUB \(subject)\(reply) \(payload.utf8.count)\r\n\(payload)\r\nPING\r\n")
-        return try readLine { $0 == "PONG" || $0.hasPrefix("-ERR") }
+        return try answerToPing()
     }
 
     /// Subscribes and returns `PONG` when the server accepted it, or its `-ERR …` line.
     func subscribe(_ subject: String, sid: Int) throws -> String {
         try send("SUB \(subject) \(sid)\r\nPING\r\n")
-        return try readLine { $0 == "PONG" || $0.hasPrefix("-ERR") }
+        return try answerToPing()
+    }
+
+    /// Reads through the `PONG` that answers our `PING`; returns the first `-ERR` before it,
+    /// or `PONG`.
+    private func answerToPing() throws -> String {
+        var error: String?
+        while true {
+            let line = try readLine { $0 == "PONG" || $0.hasPrefix("-ERR") }
+            if line == "PONG" { return error ?? line }
+            if error == nil { error = line }
+            if line == "-ERR 'Authorization Violation'" { return line }  // the server closes
+        }
     }
 
     /// Reads up to the next `MSG` and returns its payload as text.

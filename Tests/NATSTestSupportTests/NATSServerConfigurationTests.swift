@@ -122,6 +122,52 @@ import Testing
         )
     }
 
+    @Test func operatorMode() async throws {
+        let server = try await NATSServer.start(.init(jetStream: true, operatorMode: true))
+        let credsFile = try #require(server.userCredsFile)
+        #expect(try await server.varz()["auth_required"]?.bool == true)
+
+        let admin = try LoopbackConnection(port: server.port)
+        #expect(try admin.connect(signedConnect(admin, credsFile: credsFile)) == "PONG")
+        #expect(try admin.publish("anything.at.all", "x") == "PONG")
+        // The account has JetStream.
+        let accountInfo = try admin.jetStreamRequest("INFO", "")
+        #expect(accountInfo["error"] == nil, "\(accountInfo)")
+        #expect(accountInfo["type"]?.string == "io.nats.jetstream.api.v1.account_info_response")
+
+        let limitedCreds = try server.makeCredsFile(
+            publishAllow: ["xy.>"], subscribeAllow: ["xy.md.>"], allowResponses: true
+        )
+        #expect(limitedCreds != credsFile)
+        let limited = try LoopbackConnection(port: server.port)
+        #expect(try limited.connect(signedConnect(limited, credsFile: limitedCreds)) == "PONG")
+        #expect(try limited.publish("xy.md.event.AAPL", "ok") == "PONG")
+        #expect(try limited.publish("other", "no") == #"-ERR 'Permissions Violation for Publish to "other"'"#)
+        #expect(try limited.subscribe("xy.md.tick.demo", sid: 1) == "PONG")
+        #expect(
+            try limited.subscribe("xy.exec.health", sid: 2)
+                == #"-ERR 'Permissions Violation for Subscription to "xy.exec.health"'"#
+        )
+
+        // A user signed by an account the server does not trust is refused.
+        let stranger = NKeyPair.generate(.user)
+        let strangerJWT = try NATSJWT.userJWT(
+            name: "stranger", user: stranger.publicKey, signedBy: NKeyPair.generate(.account)
+        )
+        let strangerCreds = server.directory + "/stranger.creds"
+        try NATSCredentials.format(jwt: strangerJWT, seed: try #require(stranger.seed))
+            .write(toFile: strangerCreds, atomically: true, encoding: .utf8)
+        let refused = try LoopbackConnection(port: server.port)
+        #expect(try refused.connect(signedConnect(refused, credsFile: strangerCreds)) == "-ERR 'Authorization Violation'")
+    }
+
+    @Test func makeCredsFileNeedsOperatorMode() async throws {
+        let server = try await NATSServer.start()
+        #expect(server.userCredsFile == nil)
+        let error = #expect(throws: NATSServerError.self) { _ = try server.makeCredsFile(publishAllow: ["x"]) }
+        #expect(error?.code == .notConfigured)
+    }
+
     @Test func jetStream() async throws {
         let server = try await NATSServer.start(.init(jetStream: true))
         let info = try LoopbackConnection(port: server.port).readInfo()
@@ -129,7 +175,9 @@ import Testing
         let varz = try await server.varz()
         let storeDirectory = try #require(varz["jetstream"]?["config"]?["store_dir"]?.string)
         #expect(storeDirectory.hasPrefix(server.directory))
-        #expect(try await server.jsz()["config"]?["store_dir"]?.string == storeDirectory)
+        let jsz = try await server.jsz()
+        #expect(jsz["disabled"]?.bool != true)
+        #expect(jsz["config"]?["store_dir"]?.string == storeDirectory)
     }
 
     @Test func websocketListener() async throws {
@@ -183,6 +231,14 @@ import Testing
     }
 
     // MARK: Helpers
+
+    /// Reads INFO and returns the CONNECT JSON of the user in `credsFile`, signing the nonce.
+    private func signedConnect(_ connection: LoopbackConnection, credsFile: String) throws -> String {
+        let credentials = try NATSCredentials(contentsOfFile: credsFile)
+        let nonce = try #require(connection.readInfo()["nonce"]?.string)
+        let signature = Base64URL.encode(try credentials.keyPair.sign(Array(nonce.utf8)))
+        return try connectJSON(["jwt": credentials.jwt, "sig": signature])
+    }
 
     private func connectJSON(_ fields: [String: String]) throws -> String {
         var object: [String: Any] = ["verbose": false, "pedantic": false]

@@ -25,7 +25,6 @@ import Testing
 
         let varz = try await server.varz()
         #expect(varz["port"]?.int == port)
-        #expect(varz["http_port"]?.int == server.monitorPort)
         #expect(varz["version"]?.string == info["version"]?.string)
         #expect(server.log.contains("Server is ready"))
 
@@ -49,7 +48,7 @@ import Testing
         #expect(client["name"]?.string == "probe")
         #expect(client["subscriptions_list"]?[0]?.string == "harness.probe")
         #expect(try await server.healthz()["status"]?.string == "ok")
-        #expect(try await server.jsz()["config"] == nil)  // JetStream is off
+        #expect(try await server.jsz()["disabled"]?.bool == true)  // JetStream is off
     }
 
     @Test func restartKeepsPortsAndJetStreamStore() async throws {
@@ -93,6 +92,18 @@ import Testing
         #expect(LoopbackConnection.canConnect(port: port))
         try await server.restart()  // while running: stops, then starts
         #expect(LoopbackConnection.canConnect(port: port))
+    }
+
+    @Test func lameDuckModeIsAnnouncedToClients() async throws {
+        let server = try await NATSServer.start()
+        let connection = try LoopbackConnection(port: server.port)
+        _ = try connection.readInfo()
+        // Only clients that announce protocol 1 get INFO updates.
+        #expect(try connection.connect(#"{"verbose":false,"protocol":1}"#) == "PONG")
+        server.enterLameDuckMode()
+        let update = try connection.readLine { $0.hasPrefix("INFO ") }
+        let info = try MonitoringJSON.parse(Array(update.dropFirst(5).utf8))
+        #expect(info["ldm"]?.bool == true)
     }
 
     @Test func concurrentServersGetDistinctPorts() async throws {

@@ -1,0 +1,46 @@
+# xy — build, test and benchmark entry points. CI runs `make test` (.ci/run).
+#
+#   make deps    install what is missing (apt-get as root) and the Python venv (.venv)
+#   make build   debug build of the whole package
+#   make test    deps, then every test target in parallel against the real nats-server
+#   make bench   deps, release `xy`, libnats (and nats.go when installed) benchmarks side by side
+#
+# SCRATCH=.build-foo keeps a private build directory; SWIFT_FLAGS adds swift build/test flags.
+
+SHELL := /bin/bash
+
+SWIFT ?= swift
+SCRATCH ?= .build
+SWIFT_FLAGS ?=
+SWIFTPM_FLAGS := --scratch-path $(SCRATCH) $(SWIFT_FLAGS)
+CC ?= cc
+
+export SWIFT_DETERMINISTIC_HASHING := 1
+export XY_PYTHON := $(CURDIR)/.venv/bin/python
+
+# Benchmarks: sizes in bytes, messages per run (pub, pubsub), requests per run (req), runs.
+BENCH_SIZES ?= 16 256
+BENCH_MSGS ?= 1000000
+BENCH_REQ_MSGS ?= 10000
+BENCH_RUNS ?= 3
+
+.PHONY: deps build test bench
+
+deps:
+	@scripts/deps.sh
+
+build:
+	$(SWIFT) build $(SWIFTPM_FLAGS)
+
+test: deps
+	$(SWIFT) test $(SWIFTPM_FLAGS) --parallel
+
+bench: deps
+	$(SWIFT) build -c release --product xy $(SWIFTPM_FLAGS)
+	@mkdir -p bench/bin
+	$(CC) -O2 -o bench/bin/libnats_bench bench/libnats_bench.c -lnats -lpthread
+	@scripts/build-natsgo-bench.sh
+	@XY_BIN="$$($(SWIFT) build -c release $(SWIFTPM_FLAGS) --show-bin-path)/xy" \
+	  BENCH_SIZES="$(BENCH_SIZES)" BENCH_MSGS="$(BENCH_MSGS)" \
+	  BENCH_REQ_MSGS="$(BENCH_REQ_MSGS)" BENCH_RUNS="$(BENCH_RUNS)" \
+	  scripts/with-nats-server.sh scripts/bench.sh

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Checks for, and when root installs, what building and testing xy needs:
+#   system packages: nats-server libsodium-dev libnats-dev protobuf-compiler openssl
+#                    pkg-config python3 (python3-venv when the venv must be created)
+#   .venv:           Python venv with Tests/Interop/requirements.txt (nats-py)
+# Idempotent and fast when everything is present. Not root: prints what to install, exits 1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+requirements="Tests/Interop/requirements.txt"
+venv=".venv"
+stamp="$venv/.xy-requirements"
+
+missing=()
+have() { command -v "$1" >/dev/null 2>&1; }
+
+have nats-server || [[ -x /usr/sbin/nats-server ]] || missing+=(nats-server)
+have protoc || missing+=(protobuf-compiler)
+have openssl || missing+=(openssl)
+have python3 || missing+=(python3)
+if have pkg-config; then
+    pkg-config --exists libsodium || missing+=(libsodium-dev)
+    pkg-config --exists libnats || missing+=(libnats-dev)
+else
+    missing+=(pkg-config libsodium-dev libnats-dev)
+fi
+
+needs_venv=0
+if [[ ! -x "$venv/bin/python" ]] || ! cmp -s "$requirements" "$stamp"; then
+    needs_venv=1
+    # Debian's python3 has no ensurepip (hence no working `python3 -m venv`) without python3-venv.
+    if [[ ! -x "$venv/bin/python" ]] && have python3 && ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+        missing+=(python3-venv)
+    elif ! have python3; then
+        missing+=(python3-venv)
+    fi
+fi
+
+if [[ ${#missing[@]} -gt 0 ]]; then
+    if [[ $(id -u) -ne 0 ]] || ! have apt-get; then
+        echo "make deps: missing ${missing[*]}" >&2
+        echo "install them as root with:" >&2
+        echo "  apt-get update && apt-get install -y --no-install-recommends ${missing[*]}" >&2
+        exit 1
+    fi
+    echo "make deps: installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [[ $needs_venv -eq 1 ]]; then
+    if [[ -e "$venv" && ! -w "$venv" ]]; then
+        echo "make deps: $venv must be (re)created or updated but is not writable by $(id -un)" >&2
+        exit 1
+    fi
+    if [[ ! -x "$venv/bin/python" ]]; then
+        echo "make deps: creating $venv"
+        python3 -m venv --clear "$venv"
+    fi
+    echo "make deps: installing $(grep -v '^#' "$requirements" | xargs) into $venv"
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$requirements"
+    cp "$requirements" "$stamp"
+fi
