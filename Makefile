@@ -4,6 +4,7 @@
 #   make build   debug build of the whole package
 #   make test    deps, then every test target in parallel against the real nats-server
 #   make bench   deps, release `xy`, libnats (and nats.go when installed) benchmarks side by side
+#   make fuzz    libFuzzer + AddressSanitizer on the NATS protocol parser (FUZZ_SECONDS, default 60)
 #
 # SCRATCH=.build-foo keeps a private build directory; SWIFT_FLAGS adds swift build/test flags.
 
@@ -24,7 +25,11 @@ BENCH_MSGS ?= 1000000
 BENCH_REQ_MSGS ?= 10000
 BENCH_RUNS ?= 3
 
-.PHONY: deps build test bench
+# Fuzzing: its own build folder (every module instrumented), a scratch corpus seeded from the committed one.
+FUZZ_SECONDS ?= 60
+FUZZ_SCRATCH ?= .build-fuzz
+
+.PHONY: deps build test bench fuzz
 
 deps:
 	@scripts/deps.sh
@@ -44,3 +49,11 @@ bench: deps
 	  BENCH_SIZES="$(BENCH_SIZES)" BENCH_MSGS="$(BENCH_MSGS)" \
 	  BENCH_REQ_MSGS="$(BENCH_REQ_MSGS)" BENCH_RUNS="$(BENCH_RUNS)" \
 	  scripts/with-nats-server.sh scripts/bench.sh
+
+fuzz: deps
+	$(SWIFT) build --scratch-path $(FUZZ_SCRATCH) --product NATSParserFuzz \
+	  -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING -Xswiftc -use-ld=lld
+	@mkdir -p fuzz/corpus-work
+	@cp -n Tests/Fuzz/corpus/parser/* fuzz/corpus-work/
+	$(FUZZ_SCRATCH)/debug/NATSParserFuzz -max_total_time=$(FUZZ_SECONDS) -max_len=8192 fuzz/corpus-work Tests/Fuzz/corpus/parser
+	@echo "fuzz: no crash in $(FUZZ_SECONDS) s; new interesting inputs are in fuzz/corpus-work (copy small ones into Tests/Fuzz/corpus/parser to keep them)"

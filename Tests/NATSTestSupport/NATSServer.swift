@@ -139,6 +139,16 @@ public final class NATSServer: Sendable {
         state.withLock { $0.process?.send(SIGUSR2) }
     }
 
+    /// Freezes the server (SIGSTOP): its sockets stay open but nothing answers, as on a dead link.
+    public func freeze() {
+        state.withLock { $0.process?.send(SIGSTOP) }
+    }
+
+    /// Lets a paused server run again (SIGCONT).
+    public func thaw() {
+        state.withLock { $0.process?.send(SIGCONT) }
+    }
+
     /// `true` while the server process runs (it may have crashed since; see ``log``).
     public var isRunning: Bool {
         state.withLock { state in

@@ -1,20 +1,21 @@
 import Foundation
-import Testing
 
-@testable import NATSTestSupport
-
-/// `Tests/Interop/nats_py_peer.py` run by the venv's Python (`$XY_PYTHON`, which `make test`
-/// sets, else `<repo>/.venv/bin/python` as `make deps` creates it).
-struct PythonPeer {
+/// A Python peer from `Tests/Interop` (by default `nats_py_peer.py`, a client nobody here wrote)
+/// run by the venv's Python (`$XY_PYTHON`, which `make test` sets, else `<repo>/.venv/bin/python`
+/// as `make deps` creates it). A missing venv fails the test with the command that fixes it.
+public struct PythonPeer: Sendable {
     let process: ChildProcess
     let outputFile: String
 
-    static let script: String = {
+    /// `Tests/Interop/<name>`.
+    public static func interopScript(_ name: String) -> String {
         let testsDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        return testsDirectory.appendingPathComponent("Interop/nats_py_peer.py").path
-    }()
+        return testsDirectory.appendingPathComponent("Interop/\(name)").path
+    }
 
-    static func python() throws -> String {
+    public static let script = interopScript("nats_py_peer.py")
+
+    public static func python() throws -> String {
         if let python = ProcessInfo.processInfo.environment["XY_PYTHON"], !python.isEmpty {
             return python
         }
@@ -27,8 +28,8 @@ struct PythonPeer {
         return python
     }
 
-    /// Starts `nats_py_peer.py <arguments>`, output (stdout and stderr) into a file in `directory`.
-    static func start(_ arguments: [String], in directory: String) throws -> PythonPeer {
+    /// Starts `<script> <arguments>`, output (stdout and stderr) into a file in `directory`.
+    public static func start(_ arguments: [String], script: String = PythonPeer.script, in directory: String) throws -> PythonPeer {
         let outputFile = directory + "/peer-\(UUID().uuidString).out"
         let process = try ChildProcess.spawn(
             executable: try python(),
@@ -39,16 +40,16 @@ struct PythonPeer {
     }
 
     /// Runs the peer to completion and returns its exit status and output.
-    static func run(_ arguments: [String], in directory: String) async throws -> (status: Int32, output: String) {
+    public static func run(_ arguments: [String], in directory: String) async throws -> (status: Int32, output: String) {
         try await start(arguments, in: directory).finish()
     }
 
-    var output: String {
+    public var output: String {
         (try? String(contentsOfFile: outputFile, encoding: .utf8)) ?? ""
     }
 
     /// Waits until the peer printed `READY` (or exited, or 10 s passed).
-    func waitUntilReady() async throws {
+    public func waitUntilReady() async throws {
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: .seconds(10))
         while !output.split(separator: "\n").contains("READY") {
@@ -60,7 +61,7 @@ struct PythonPeer {
     }
 
     /// Waits for the peer to exit (killing it after 20 s) and returns its status and output.
-    func finish() async throws -> (status: Int32, output: String) {
+    public func finish() async throws -> (status: Int32, output: String) {
         guard let termination = await process.wait(timeout: .seconds(20)) else {
             process.send(SIGKILL)
             _ = process.waitBlocking()
