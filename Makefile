@@ -4,6 +4,9 @@
 #   make build   debug build of the whole package
 #   make test    deps, then every test target in parallel against the real nats-server
 #   make bench   deps, release `xy`, libnats (and nats.go when installed) benchmarks side by side
+#   make contracts         regenerate the Swift and Python code from Contracts/ (commits nothing)
+#   make contracts-lint    lint Contracts/ (buf STANDARD rules plus xy's)
+#   make contracts-accept  record the current Contracts/ as the baseline CI checks against
 #   make fuzz    libFuzzer + AddressSanitizer on the NATS protocol parser (FUZZ_SECONDS, default 60)
 #
 # SCRATCH=.build-foo keeps a private build directory; SWIFT_FLAGS adds swift build/test flags.
@@ -29,7 +32,7 @@ BENCH_RUNS ?= 3
 FUZZ_SECONDS ?= 60
 FUZZ_SCRATCH ?= .build-fuzz
 
-.PHONY: deps build test bench fuzz
+.PHONY: deps build test bench fuzz contracts contracts-lint contracts-accept contracts-check
 
 deps:
 	@scripts/deps.sh
@@ -37,7 +40,7 @@ deps:
 build:
 	$(SWIFT) build $(SWIFTPM_FLAGS)
 
-test: deps
+test: deps contracts-check
 	$(SWIFT) test $(SWIFTPM_FLAGS) --parallel
 
 bench: deps
@@ -57,3 +60,33 @@ fuzz: deps
 	@cp -n Tests/Fuzz/corpus/parser/* fuzz/corpus-work/
 	$(FUZZ_SCRATCH)/debug/NATSParserFuzz -max_total_time=$(FUZZ_SECONDS) -max_len=8192 fuzz/corpus-work Tests/Fuzz/corpus/parser
 	@echo "fuzz: no crash in $(FUZZ_SECONDS) s; new interesting inputs are in fuzz/corpus-work (copy small ones into Tests/Fuzz/corpus/parser to keep them)"
+
+# Contracts (README "Contracts"). protoc-gen-swift is built from the swift-protobuf checkout in a
+# scratch path of its own: `swift build --product …` in $(SCRATCH) caches a build plan that makes
+# the next plain build or `swift test` compile every executable of the graph, swift-protobuf's
+# C++ protoc included (~10 min). `xy` comes from a plain build, which `swift test` then reuses.
+PGS_SCRATCH := $(SCRATCH)-protoc-gen-swift
+PGS_BUILD = $(SWIFT) build --package-path $(SCRATCH)/checkouts/swift-protobuf --scratch-path $(PGS_SCRATCH) --product protoc-gen-swift
+XY_DEBUG = $(SCRATCH)/debug/xy
+
+contracts: deps
+	$(SWIFT) package resolve $(SWIFTPM_FLAGS)
+	$(PGS_BUILD) -c release
+	scripts/contracts.sh generate $(PGS_SCRATCH)/release/protoc-gen-swift
+
+contracts-lint: deps
+	$(SWIFT) build $(SWIFTPM_FLAGS)
+	$(XY_DEBUG) contracts lint
+
+contracts-accept: deps
+	$(SWIFT) build $(SWIFTPM_FLAGS)
+	$(XY_DEBUG) contracts accept
+
+# Run by `make test`: lint, compatibility with Contracts/baseline.binpb, and generated code that
+# matches the .proto files (the debug protoc-gen-swift writes the same bytes as the release one).
+contracts-check: deps
+	$(SWIFT) build $(SWIFTPM_FLAGS)
+	$(XY_DEBUG) contracts lint
+	$(XY_DEBUG) contracts check
+	$(PGS_BUILD)
+	scripts/contracts.sh check-generated $(PGS_SCRATCH)/debug/protoc-gen-swift
