@@ -110,7 +110,7 @@ let package = Package(
         ),
         .testTarget(
             name: "XYContractsTests",
-            dependencies: ["XYContracts", "XYContractsCheck", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: ["XYContracts", "XYContractsCheck", "NATSTestSupport", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             path: "Tests/XYContractsTests"
         ),
         .testTarget(

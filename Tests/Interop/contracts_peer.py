@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Python peer for the contracts interoperability test: the other side of every xy message.
 
-Reads one JSON document on stdin:
+Usage: contracts_peer.py REQUEST.json RESPONSE.json
+
+Reads one JSON document from REQUEST.json:
     {"messages": [{"type": "xy.md.v1.TickBatch", "binary": "<base64>", "json": "<proto3 JSON>"}, ...]}
 For each message it
   - decodes "binary" (what Swift encoded) with the generated Python class and writes it back as
@@ -9,7 +11,7 @@ For each message it
     not know would be missing from that JSON);
   - parses "json" (Swift's own rendering) into the Python class and encodes it ("encoded",
     base64), so Swift can decode what Python wrote.
-Writes {"results": [{"type", "decoded", "encoded"}, ...]} on stdout.
+Writes {"results": [{"type", "decoded", "encoded"}, ...]} to RESPONSE.json.
 """
 import base64
 import json
@@ -42,7 +44,10 @@ def message_classes():
 
 
 def main():
-    request = json.load(sys.stdin)
+    if len(sys.argv) != 3:
+        sys.exit("usage: contracts_peer.py REQUEST.json RESPONSE.json")
+    with open(sys.argv[1], encoding="utf-8") as request_file:
+        request = json.load(request_file)
     classes = message_classes()
     results = []
     for item in request["messages"]:
@@ -57,7 +62,8 @@ def main():
             "decoded": json_format.MessageToJson(decoded, preserving_proto_field_name=True),
             "encoded": base64.b64encode(parsed.SerializeToString(deterministic=True)).decode("ascii"),
         })
-    json.dump({"results": results}, sys.stdout)
+    with open(sys.argv[2], "w", encoding="utf-8") as response_file:
+        json.dump({"results": results}, response_file)
 
 
 if __name__ == "__main__":
