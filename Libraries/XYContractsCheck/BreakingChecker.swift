@@ -43,13 +43,8 @@ struct Report {
     /// Records a violation at the first of `paths` that has a place in `file` (1:1 if none does).
     mutating func add(_ rule: String, file: String, at paths: [[Int32]], _ message: String) {
         guard enabled.contains(rule) else { return }
-        var line = 1
-        var column = 1
-        if let spans = current.files[file]?.spans, let span = paths.lazy.compactMap({ spans[$0] }).first(where: { $0.count >= 2 }) {
-            line = Int(span[0]) + 1
-            column = Int(span[1]) + 1
-        }
-        violations.append(ContractViolation(file: file, line: line, column: column, ruleID: rule, message: message))
+        let place = current.location(file: file, paths)
+        violations.append(ContractViolation(file: file, line: place.line, column: place.column, ruleID: rule, message: message))
     }
 }
 

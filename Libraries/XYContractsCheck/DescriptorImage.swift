@@ -90,15 +90,12 @@ public struct DescriptorImage: Sendable {
         Dictionary(grouping: files.values, by: \.package).mapValues { $0.map(\.name).sorted() }
     }
 
-    /// The place of an element: the first of `paths` that has a span, else the file's first line.
-    func location(file name: String, _ paths: [Int32]...) -> (line: Int, column: Int) {
-        guard let file = files[name] else { return (1, 1) }
-        for path in paths {
-            if let span = file.spans[path], span.count >= 2 {
-                return (Int(span[0]) + 1, Int(span[1]) + 1)
-            }
-        }
-        return (1, 1)
+    /// The 1-based place of an element: the first of `paths` that has a span in `name`, else 1:1.
+    func location(file name: String, _ paths: [[Int32]]) -> (line: Int, column: Int) {
+        guard let spans = files[name]?.spans,
+              let span = paths.lazy.compactMap({ spans[$0] }).first(where: { $0.count >= 2 })
+        else { return (1, 1) }
+        return (Int(span[0]) + 1, Int(span[1]) + 1)
     }
 
     /// Walks files into the name tables.
