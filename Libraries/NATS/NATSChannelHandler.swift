@@ -43,7 +43,13 @@ final class NATSChannelHandler: ChannelInboundHandler {
         }
         var messages = 0
         var bytes = 0
-        defer { if messages > 0 { client.countInbound(messages: messages, bytes: bytes) } }
+        let malformedBefore = parser.malformedHeaders
+        defer {
+            if messages > 0 { client.countInbound(messages: messages, bytes: bytes) }
+            if parser.malformedHeaders != malformedBefore {
+                client.logger.warning("delivered messages without their malformed header blocks", metadata: ["count": "\(parser.malformedHeaders - malformedBefore)"])
+            }
+        }
         do {
             while true {
                 if case .failed = state { return }
@@ -62,7 +68,7 @@ final class NATSChannelHandler: ChannelInboundHandler {
         if buffer.readableBytes > 0 {
             if slicedAny || buffer.readerIndex > 0 {
                 // Copy the tail out so appending later never copies a buffer a consumer still holds.
-                var tail = context.channel.allocator.buffer(capacity: max(buffer.readableBytes, parser.bytesNeeded))
+                var tail = context.channel.allocator.buffer(capacity: max(buffer.readableBytes, min(parser.bytesNeeded, parser.maxMessageLength + 2)))
                 tail.writeBuffer(&buffer)
                 pending = tail
             } else {
@@ -93,7 +99,10 @@ final class NATSChannelHandler: ChannelInboundHandler {
             case .pong:
                 client.receivedPong()
             case .info(let json):
-                if let info = try? NATSServerInfo.decode(json) { client.receivedInfo(info, from: address) }
+                if let info = try? NATSServerInfo.decode(json) {
+                    parser.maxMessageLength = Self.messageLimit(info)
+                    client.receivedInfo(info, from: address)
+                }
             case .err(let text):
                 client.receivedServerError(text)
             case .ok:
@@ -106,6 +115,7 @@ final class NATSChannelHandler: ChannelInboundHandler {
             }
             do {
                 let info = try NATSServerInfo.decode(json)
+                parser.maxMessageLength = Self.messageLimit(info)
                 try startTLSIfNeeded(info: info, context: context)
             } catch {
                 fail(context: context, error: error)
@@ -131,6 +141,11 @@ final class NATSChannelHandler: ChannelInboundHandler {
         case .failed:
             break
         }
+    }
+
+    /// The server never sends more than its own `max_payload` (headers included); a little room for safety.
+    static func messageLimit(_ info: NATSServerInfo) -> Int {
+        max(info.maxPayload, 0) + 4096
     }
 
     private func startTLSIfNeeded(info: NATSServerInfo, context: ChannelHandlerContext) throws {

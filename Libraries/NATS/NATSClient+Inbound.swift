@@ -20,11 +20,16 @@ extension NATSClient {
             deliveryCache[sid] = nil
             lock.withLock { subscriptions[sid] = nil }
             subscription.finish()
-        case .dropped(let first):
+        case .dropped(let first, let last):
             droppedMessages.wrappingIncrement(ordering: .relaxed)
             if first {
                 logger.warning("slow consumer: dropping messages", metadata: ["sid": "\(sid)", "subject": "\(subscription.subject)"])
                 emit(.slowConsumer(sid: sid, subject: subscription.subject))
+            }
+            if last {
+                deliveryCache[sid] = nil
+                lock.withLock { subscriptions[sid] = nil }
+                subscription.finish()
             }
         case .closed:
             deliveryCache[sid] = nil
@@ -81,15 +86,26 @@ extension NATSClient {
             }
             return
         }
-        if lower.hasPrefix("stale connection") {
+        if lower.hasPrefix("stale connection") || lower.contains("authentication expired")
+            || lower.contains("maximum connections") || lower.contains("slow consumer") {
+            // The server closes the socket after these; a new connection (with a re-read creds
+            // file) is the remedy, as in nats.go.
             noteConnectionError(NATSError(.serverError, text))
+            emit(.serverError(text))
             if case .connected(let channel) = connection { channel.close(promise: nil) }
             return
         }
-        let error = Self.errorForServerText(text)
-        logger.error("server error; closing", metadata: ["error": "\(text)"])
+        if lower.contains("authorization violation") {
+            logger.error("server refused the credentials; closing", metadata: ["error": "\(text)"])
+            emit(.serverError(text))
+            closeNow(error: Self.errorForServerText(text))
+            return
+        }
+        // Anything else (e.g. "maximum subscriptions exceeded") is reported; if the server also
+        // closes the socket, the usual reconnect follows.
+        logger.warning("server error", metadata: ["error": "\(text)"])
+        noteConnectionError(NATSError(.serverError, text))
         emit(.serverError(text))
-        closeNow(error: error)
     }
 
     /// Maps `-ERR` text to an error code (authorization failures get their own).
@@ -104,9 +120,11 @@ extension NATSClient {
         return NATSError(.serverError, text)
     }
 
-    /// The subject between double quotes in a permissions violation message.
+    /// The subject in the first pair of double quotes (`… to "a.b" using queue "q"`).
     static func quotedSubject(in text: String) -> String? {
-        guard let first = text.firstIndex(of: "\""), let last = text.lastIndex(of: "\""), first < last else { return nil }
-        return String(text[text.index(after: first)..<last])
+        guard let first = text.firstIndex(of: "\"") else { return nil }
+        let rest = text[text.index(after: first)...]
+        guard let close = rest.firstIndex(of: "\"") else { return nil }
+        return String(rest[..<close])
     }
 }

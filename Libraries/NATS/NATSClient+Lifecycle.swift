@@ -109,7 +109,11 @@ extension NATSClient {
             }
         }
         prelude.writeBuffer(&outbound)
-        if !waiting.isEmpty { prelude.writeNATSPing() }
+        let earlierPings = pingsInOutbound
+        if !waiting.isEmpty {
+            prelude.writeNATSPing()
+            pingsInOutbound += 1
+        }
         outbound = prelude
         canWrite = true
         generation += 1
@@ -117,6 +121,8 @@ extension NATSClient {
         maxPayload = info.maxPayload
         lockedServerInfo = info
         lock.unlock()
+        // PONGs for PINGs that were buffered before the loss come back first and answer nobody.
+        for _ in 0..<earlierPings { pongWaiters.append(nil) }
         if !waiting.isEmpty {
             let combined = PongWaiter(eventLoop.makePromise(of: Void.self))
             combined.promise.futureResult.whenComplete { result in
@@ -155,7 +161,7 @@ extension NATSClient {
             return
         }
         pingsOutstanding += 1
-        let kick = lock.withLock { appendControlLocked { $0.writeNATSPing() } }
+        let kick = lock.withLock { appendPingLocked() }
         pongWaiters.append(nil)
         if kick { flushOutbound() }
     }
@@ -251,7 +257,19 @@ extension NATSClient {
             return all
         }
         deliveryCache.removeAll()
-        channel?.close(promise: nil)
+        if let channel {
+            // What `publish` accepted before `close()` still goes out, then the socket closes.
+            let remaining: ByteBuffer = lock.withLock {
+                var taken = ByteBuffer()
+                swap(&taken, &outbound)
+                return taken
+            }
+            if remaining.readableBytes > 0 {
+                channel.writeAndFlush(remaining).whenComplete { _ in channel.close(promise: nil) }
+            } else {
+                channel.close(promise: nil)
+            }
+        }
         for subscription in subscriptionsToFinish { subscription.finish(error: error) }
         while let waiter = pongWaiters.popFirst() { waiter?.promise.fail(closing) }
         for waiter in flushesAwaitingConnection { waiter.promise.fail(closing) }

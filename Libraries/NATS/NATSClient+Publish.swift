@@ -1,4 +1,5 @@
 import NIOCore
+import NIOPosix
 
 extension NATSClient {
     // MARK: publish
@@ -41,7 +42,10 @@ extension NATSClient {
         outBytes &+= size
         let kick = canWrite && !flushScheduled
         if kick { flushScheduled = true }
-        if canWrite, outbound.readableBytes + inFlightBytes > options.writeHighWaterMark, !eventLoop.inEventLoop {
+        // Never sleep on an event-loop thread (ours or another client's): that would stall every
+        // channel of the loop, and two clients publishing into each other could deadlock.
+        if canWrite, outbound.readableBytes + inFlightBytes > options.writeHighWaterMark,
+           MultiThreadedEventLoopGroup.currentEventLoop == nil {
             waitForSocketLocked(kicked: kick)
             lock.unlock()
             return
@@ -93,6 +97,7 @@ extension NATSClient {
         var data = spareBuffer ?? channel.allocator.buffer(capacity: max(64 * 1024, outbound.readableBytes))
         spareBuffer = nil
         swap(&data, &outbound)
+        pingsInOutbound = 0
         let written = data.readableBytes
         let linger = written >= Self.lingerThreshold && options.flushLinger > .zero
         flushScheduled = linger
@@ -131,6 +136,13 @@ extension NATSClient {
         guard !flushScheduled else { return false }
         flushScheduled = true
         return true
+    }
+
+    /// Appends a PING and counts it; the lock must be held. Returns whether to schedule a flush.
+    func appendPingLocked() -> Bool {
+        guard canWrite else { return false }
+        pingsInOutbound += 1
+        return appendControlLocked { $0.writeNATSPing() }
     }
 
     func scheduleFlush() {
@@ -203,7 +215,10 @@ extension NATSClient {
         }
         lock.unlock()
         if kick { scheduleFlush() }
-        if finishNow { subscription.finish(discard: after == nil) }
+        if finishNow {
+            forgetDelivery(sid)
+            subscription.finish(discard: after == nil)
+        }
     }
 
     /// Unsubscribes, then waits for a PONG so everything sent before the UNSUB has been delivered.
@@ -214,14 +229,29 @@ extension NATSClient {
             lock.unlock()
             throw NATSError(.subscriptionClosed, "subscription \(sid) on '\(subscription.subject)' is not active")
         }
+        guard canWrite else {
+            // Not connected: the server holds no interest for us, and leaving the table means the
+            // reconnect will not subscribe it again.
+            subscriptions[sid] = nil
+            lock.unlock()
+            forgetDelivery(sid)
+            subscription.finish()
+            return
+        }
         let kick = appendControlLocked { $0.writeNATSUnsubscribe(sid: sid, max: nil) }
         lock.unlock()
         if kick { scheduleFlush() }
         defer {
             lock.withLock { subscriptions[sid] = nil }
+            forgetDelivery(sid)
             subscription.finish()
         }
         try await flush(timeout: timeout)
+    }
+
+    /// Drops the event loop's cached route for a sid that left the table.
+    func forgetDelivery(_ sid: UInt64) {
+        eventLoop.execute { self.deliveryCache[sid] = nil }
     }
 
     // MARK: flush
@@ -237,13 +267,14 @@ extension NATSClient {
                 promise.fail(self.lock.withLock { self.closedError } ?? NATSError(.connectionClosed, "connection closed"))
                 return
             case .connected:
-                let kick = self.lock.withLock { self.appendControlLocked { $0.writeNATSPing() } }
+                let kick = self.lock.withLock { self.appendPingLocked() }
                 self.pongWaiters.append(waiter)
                 if kick { self.flushOutbound() }
             case .idle, .connecting, .reconnecting:
                 self.flushesAwaitingConnection.append(waiter)
             }
             let timer = self.eventLoop.scheduleTask(in: timeout) {
+                self.flushesAwaitingConnection.removeAll { $0 === waiter }
                 promise.fail(NATSError(.timeout, "flush: no PONG within \(timeout.prettyDescription)"))
             }
             promise.futureResult.whenComplete { _ in timer.cancel() }

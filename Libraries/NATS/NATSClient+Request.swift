@@ -62,23 +62,16 @@ extension NATSClient {
         try await request(subject, payload: ByteBuffer(string: text), headers: headers, timeout: timeout)
     }
 
-    /// Subscribes the shared inbox on first use.
+    /// Subscribes the shared inbox on first use. The SUB is queued under the mux lock, so no request
+    /// can publish its reply subject before the subscription is on the wire ahead of it.
     private func ensureRequestInbox() throws -> String {
-        if let inbox = requests.withLockedValue({ $0.inbox }) { return inbox }
-        let inbox = newInbox()
-        let winner: String = requests.withLockedValue { mux in
-            if let existing = mux.inbox { return existing }
+        try requests.withLockedValue { mux in
+            if let inbox = mux.inbox { return inbox }
+            let inbox = newInbox()
+            try subscribe("\(inbox).*") { [weak self] message in self?.receivedReply(message) }
             mux.inbox = inbox
             return inbox
         }
-        guard winner == inbox else { return winner }
-        do {
-            try subscribe("\(inbox).*") { [weak self] message in self?.receivedReply(message) }
-        } catch {
-            requests.withLockedValue { $0.inbox = nil }
-            throw error
-        }
-        return inbox
     }
 
     private func receivedReply(_ message: NATSMessage) {

@@ -39,6 +39,9 @@ public final class NATSClient: @unchecked Sendable {
     var subscriptions: [UInt64: NATSSubscription] = [:]
     var nextSID: UInt64 = 1
     var writersWaiting = 0
+    /// PINGs written into `outbound` but not yet handed to a socket: after a reconnect their PONGs
+    /// come back first, so they get placeholder waiters.
+    var pingsInOutbound = 0
     var outMessages = 0
     var outBytes = 0
     var lockedServerInfo: NATSServerInfo?
@@ -153,7 +156,8 @@ public enum NATSConnectionEvent: Sendable, Hashable {
     case connected(server: String)
     case disconnected(reason: String)
     case reconnected(server: String)
-    /// The server is shutting down gracefully; the client will move to another one.
+    /// The server is shutting down gracefully; it will close the connection, and the client then
+    /// reconnects, to another server of the pool first.
     case lameDuckMode(server: String)
     /// A subscription reached its pending limits and started dropping.
     case slowConsumer(sid: UInt64, subject: String)

@@ -25,6 +25,9 @@ public final class NATSSubscription: AsyncSequence, @unchecked Sendable {
         var limits: NATSPendingLimits
         var dropped = 0
         var delivered = 0
+        /// Every message the server sent on this sid, dropped ones included: the server counts
+        /// those against `unsubscribe(after:)` too.
+        var received = 0
         /// Auto-unsubscribe after this many deliveries (`unsubscribe(after:)`).
         var maxMessages: Int?
         var inSlowEpisode = false
@@ -38,8 +41,9 @@ public final class NATSSubscription: AsyncSequence, @unchecked Sendable {
         case delivered
         /// Delivered, and it was the last one `unsubscribe(after:)` allowed.
         case deliveredLast
-        /// Dropped over the pending limits; `firstInEpisode` asks for one slow-consumer event.
-        case dropped(firstInEpisode: Bool)
+        /// Dropped over the pending limits; `firstInEpisode` asks for one slow-consumer event,
+        /// `last` says the auto-unsubscribe count is reached all the same.
+        case dropped(firstInEpisode: Bool, last: Bool)
         case closed
     }
 
@@ -60,7 +64,7 @@ public final class NATSSubscription: AsyncSequence, @unchecked Sendable {
         try client.unsubscribe(self, after: nil)
     }
 
-    /// Lets `count` more messages through in total, then ends the subscription (the server is told too).
+    /// Ends the subscription once `count` messages have arrived since it began (the server is told too).
     public func unsubscribe(after count: Int) throws {
         try client.unsubscribe(self, after: count)
     }
@@ -95,7 +99,8 @@ public final class NATSSubscription: AsyncSequence, @unchecked Sendable {
             let outcome: DeliveryOutcome = lock.withLock {
                 guard !state.finished else { return .closed }
                 state.delivered += 1
-                if let max = state.maxMessages, state.delivered >= max { return .deliveredLast }
+                state.received += 1
+                if let max = state.maxMessages, state.received >= max { return .deliveredLast }
                 return .delivered
             }
             if case .closed = outcome { return outcome }
@@ -108,16 +113,17 @@ public final class NATSSubscription: AsyncSequence, @unchecked Sendable {
             return .closed
         }
         let size = message.payload.readableBytes
+        state.received += 1
+        let last = state.maxMessages.map { state.received >= $0 } ?? false
         if state.queue.count >= state.limits.messages || state.pendingBytes + size > state.limits.bytes {
             state.dropped += 1
             let first = !state.inSlowEpisode
             state.inSlowEpisode = true
             lock.unlock()
-            return .dropped(firstInEpisode: first)
+            return .dropped(firstInEpisode: first, last: last)
         }
         state.delivered += 1
-        var outcome = DeliveryOutcome.delivered
-        if let max = state.maxMessages, state.delivered >= max { outcome = .deliveredLast }
+        let outcome = last ? DeliveryOutcome.deliveredLast : .delivered
         if let waiter = state.waiter {
             state.waiter = nil
             lock.unlock()
@@ -134,13 +140,13 @@ public final class NATSSubscription: AsyncSequence, @unchecked Sendable {
     func setMaxMessages(_ max: Int) -> Int {
         lock.withLock {
             state.maxMessages = max
-            return Swift.max(0, max - state.delivered)
+            return Swift.max(0, max - state.received)
         }
     }
 
     /// Remaining deliveries for a resubscription after reconnect, or nil when unlimited.
     var remainingMessages: Int? {
-        lock.withLock { state.maxMessages.map { Swift.max(0, $0 - state.delivered) } }
+        lock.withLock { state.maxMessages.map { Swift.max(0, $0 - state.received) } }
     }
 
     /// Ends the sequence. `discard` drops what is queued (unsubscribe); otherwise the consumer reads it first.
@@ -158,6 +164,7 @@ public final class NATSSubscription: AsyncSequence, @unchecked Sendable {
         }
         let waiter = state.waiter
         state.waiter = nil
+        if waiter != nil, error != nil { state.failure = nil }  // thrown once, to the waiting consumer
         lock.unlock()
         if let waiter {
             if let error { waiter.resume(throwing: error) } else { waiter.resume(returning: []) }
@@ -167,28 +174,28 @@ public final class NATSSubscription: AsyncSequence, @unchecked Sendable {
     /// Refills the iterator's (empty) batch with everything queued, waiting for at least one message;
     /// left empty at the end of the sequence. Swapping keeps both deques' storage alive for reuse.
     fileprivate func refill(_ batch: inout Deque<NATSMessage>) async throws {
-        lock.lock()
-        if !state.queue.isEmpty {
-            swap(&state.queue, &batch)
-            state.pendingBytes = 0
-            state.inSlowEpisode = false
-            lock.unlock()
-            return
-        }
-        if state.finished {
-            let failure = state.failure
-            state.failure = nil
-            lock.unlock()
-            if let failure { throw failure }
-            return
-        }
+        if try takeQueued(&batch) { return }
         batch = try await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Deque<NATSMessage>, Error>) in
-                if Task.isCancelled {
+                // Checked again under the lock: a message or the end may have come since `takeQueued`.
+                lock.lock()
+                if !state.queue.isEmpty {
+                    var ready: Deque<NATSMessage> = []
+                    swap(&state.queue, &ready)
+                    state.pendingBytes = 0
+                    state.inSlowEpisode = false
                     lock.unlock()
-                    continuation.resume(returning: [])
+                    continuation.resume(returning: ready)
                     return
                 }
+                if state.finished || Task.isCancelled {
+                    let failure = state.failure
+                    state.failure = nil
+                    lock.unlock()
+                    if let failure { continuation.resume(throwing: failure) } else { continuation.resume(returning: []) }
+                    return
+                }
+                precondition(state.waiter == nil, "a NATSSubscription supports one consuming iterator at a time")
                 state.waiter = continuation
                 state.inSlowEpisode = false
                 lock.unlock()
@@ -200,6 +207,25 @@ public final class NATSSubscription: AsyncSequence, @unchecked Sendable {
             lock.unlock()
             waiter?.resume(returning: [])
         }
+    }
+
+    /// Moves what is queued into `batch`; true when the caller has something (or the end) without waiting.
+    private func takeQueued(_ batch: inout Deque<NATSMessage>) throws -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        if !state.queue.isEmpty {
+            swap(&state.queue, &batch)
+            state.pendingBytes = 0
+            state.inSlowEpisode = false
+            return true
+        }
+        if state.finished {
+            let failure = state.failure
+            state.failure = nil
+            if let failure { throw failure }
+            return true
+        }
+        return false
     }
 
     public func makeAsyncIterator() -> AsyncIterator {

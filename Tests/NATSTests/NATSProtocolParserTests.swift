@@ -154,12 +154,40 @@ struct NATSProtocolParserTests {
         ("PING\n", "not terminated by CRLF"),
         ("\r\n", "empty control line"),
         ("HMSG a 1 10 5\r\n12345\r\n", "bad header length"),
-        ("HMSG a 1 5 5\r\nHELLO\r\n", "NATS/1.0"),
-        ("HMSG a 1 15 15\r\nNATS/1.0 5x\r\n\r\n\r\n", "bad status"),
+        ("MSG a 1 99999999999\r\nx", "exceeds"),
         ("MSG a 1 99999999999999999999\r\n", "bad length"),
     ])
     func malformed(input: String, fragment: String) {
         expectError(input, fragment)
+    }
+
+    @Test("a malformed header block costs the message its headers, not the connection", arguments: [
+        "HMSG a 1 5 7\r\nHELLOhi\r\n",
+        "HMSG a 1 15 17\r\nNATS/1.0 5x\r\n\r\nhi\r\n",
+        "HMSG a 1 15 17\r\nNATS/1.0\r\nz\r\n\r\nhi\r\n",
+    ])
+    func malformedHeaders(input: String) throws {
+        var parser = NATSProtocolParser()
+        var buffer = ByteBuffer(string: input + "PING\r\n")
+        guard case .msg(let message) = try parser.parse(&buffer) else {
+            Issue.record("no message")
+            return
+        }
+        #expect(message.headers == nil)
+        #expect(message.string == "hi")
+        #expect(parser.malformedHeaders == 1)
+        guard case .ping = try parser.parse(&buffer) else {
+            Issue.record("the stream did not continue after the message")
+            return
+        }
+    }
+
+    @Test("a message longer than the limit is refused before anything is allocated for it")
+    func lengthLimit() {
+        var parser = NATSProtocolParser()
+        parser.maxMessageLength = 1024
+        var buffer = ByteBuffer(string: "MSG a 1 1025\r\n")
+        #expect(throws: NATSError.self) { try parser.parse(&buffer) }
     }
 
     @Test("the payload is a slice of the read buffer, not a copy")

@@ -42,9 +42,15 @@ struct NATSProtocolParser {
     }
 
     private(set) var state: State = .controlLine
+    /// Largest message accepted from the peer: the server's `max_payload` plus room for headers once
+    /// INFO is known, 64 MiB before. A length beyond it is a protocol error, never an allocation.
+    var maxMessageLength = 64 * 1024 * 1024
     /// The previous message's subject: a stream of messages on one subject reuses it instead of
     /// decoding and allocating a new `String` per message.
     private var lastSubject = ""
+
+    /// Messages whose header block could not be read; delivered without headers.
+    var malformedHeaders = 0
 
     /// Bytes still needed to finish the current operation, a hint for sizing the next buffer.
     var bytesNeeded: Int {
@@ -153,6 +159,9 @@ struct NATSProtocolParser {
         guard let total = Self.parseDecimal(totalField) else {
             throw NATSError(.protocolError, "\(name) with a bad length")
         }
+        guard total <= UInt64(maxMessageLength) else {
+            throw NATSError(.protocolError, "\(name) of \(total) bytes exceeds the \(maxMessageLength)-byte limit")
+        }
         var headerLength: UInt64 = 0
         if let headerField {
             guard let h = Self.parseDecimal(headerField), h <= total, h > 0 else {
@@ -200,9 +209,12 @@ struct NATSProtocolParser {
         }
         var headers: NATSHeaders?
         if line.headerLength > 0 {
-            headers = try buffer.withUnsafeReadableBytes { raw throws(NATSError) in
-                try NATSHeaderParser.parse(UnsafeRawBufferPointer(rebasing: raw[0..<line.headerLength]))
+            // The server relays header bytes as publishers wrote them: a malformed block costs that
+            // message its headers (counted by the caller), never the connection.
+            headers = buffer.withUnsafeReadableBytes { raw in
+                try? NATSHeaderParser.parse(UnsafeRawBufferPointer(rebasing: raw[0..<line.headerLength]))
             }
+            if headers == nil { malformedHeaders += 1 }
             buffer.moveReaderIndex(forwardBy: line.headerLength)
         }
         // Slice, never copy: the consumer keeps a view of the read buffer.
