@@ -8,6 +8,11 @@ extension NATSClient {
     /// lock, and at most one event-loop wake-up per batch. Never suspends; a publisher on another thread
     /// that outruns the socket by `writeHighWaterMark` bytes waits for it.
     public func publish(_ subject: String, payload: ByteBuffer, replyTo: String? = nil, headers: NATSHeaders? = nil) throws {
+        try publish(subject, payload: payload, replyTo: replyTo, headers: headers, urgent: false)
+    }
+
+    /// `urgent` (requests) writes at once even while the flusher lingers over a stream.
+    func publish(_ subject: String, payload: ByteBuffer, replyTo: String?, headers: NATSHeaders?, urgent: Bool) throws {
         guard NATSSubjectValidation.isValidPublishSubject(subject) else {
             throw NATSError(.invalidSubject, "invalid publish subject '\(subject.escapedForMessage)'")
         }
@@ -40,7 +45,7 @@ extension NATSClient {
         }
         outMessages &+= 1
         outBytes &+= size
-        let kick = canWrite && !flushScheduled
+        let kick = canWrite && (!flushScheduled || urgent)
         if kick { flushScheduled = true }
         // Never sleep on an event-loop thread (ours or another client's): that would stall every
         // channel of the loop, and two clients publishing into each other could deadlock.
@@ -83,7 +88,8 @@ extension NATSClient {
     /// After a large write (a publisher is streaming) the flush stays scheduled and runs again after
     /// `flushLinger`, so a stream costs one write per interval and no wake-up per batch; an isolated
     /// publish or request still goes out at once.
-    func flushOutbound() {
+    func flushOutbound(fromLinger: Bool = false) {
+        if fromLinger { lingerScheduled = false }
         guard case .connected(let channel) = connection else {
             lock.withLock { flushScheduled = false }
             return
@@ -120,8 +126,9 @@ extension NATSClient {
             if self.writersWaiting > 0 { self.lock.broadcast() }
             self.lock.unlock()
         }
-        if linger {
-            eventLoop.scheduleTask(in: options.flushLinger) { self.flushOutbound() }
+        if linger, !lingerScheduled {
+            lingerScheduled = true
+            eventLoop.scheduleTask(in: options.flushLinger) { self.flushOutbound(fromLinger: true) }
         }
     }
 

@@ -31,7 +31,7 @@ extension NATSClient {
             return token
         }
         do {
-            try publish(subject, payload: payload, replyTo: "\(inbox).\(token)", headers: headers)
+            try publish(subject, payload: payload, replyTo: "\(inbox).\(token)", headers: headers, urgent: true)
         } catch {
             _ = requests.withLockedValue { $0.pending.removeValue(forKey: token) }
             promise.fail(error)

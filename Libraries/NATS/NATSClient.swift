@@ -53,6 +53,8 @@ public final class NATSClient: @unchecked Sendable {
     var pongWaiters: Deque<PongWaiter?> = []
     var flushesAwaitingConnection: [PongWaiter] = []
     var pingsOutstanding = 0
+    /// A lingering flush is already scheduled; an urgent flush in between must not start a second chain.
+    var lingerScheduled = false
     var pingTask: RepeatedTask?
     var reconnectTask: Scheduled<Void>?
     var reconnectAttempts = 0
