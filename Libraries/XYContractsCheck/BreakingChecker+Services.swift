@@ -2,6 +2,23 @@ import SwiftProtobuf
 
 /// Service rules: RPCs stay, with the same request, response, streaming and idempotency.
 extension ImagePair {
+    /// One property of an RPC that a rule keeps, with its field number in `MethodDescriptorProto`
+    /// (for the source place).
+    private struct MethodProperty: Sendable {
+        let rule: String
+        let name: String
+        let number: Int32
+        let value: @Sendable (Google_Protobuf_MethodDescriptorProto) -> String
+    }
+
+    private static let methodProperties: [MethodProperty] = [
+        MethodProperty(rule: "RPC_SAME_REQUEST_TYPE", name: "request type", number: 2) { String($0.inputType.dropFirst()) },
+        MethodProperty(rule: "RPC_SAME_RESPONSE_TYPE", name: "response type", number: 3) { String($0.outputType.dropFirst()) },
+        MethodProperty(rule: "RPC_SAME_IDEMPOTENCY_LEVEL", name: "option \"idempotency_level\"", number: 4) { "\($0.options.idempotencyLevel)" },
+        MethodProperty(rule: "RPC_SAME_CLIENT_STREAMING", name: "client streaming", number: 5) { "\($0.clientStreaming)" },
+        MethodProperty(rule: "RPC_SAME_SERVER_STREAMING", name: "server streaming", number: 6) { "\($0.serverStreaming)" },
+    ]
+
     func checkServices(_ report: inout Report) {
         for previousService in previous.services.values.sorted(by: { $0.fullName < $1.fullName }) {
             guard let service = current.services[previousService.fullName] else { continue }
@@ -14,30 +31,15 @@ extension ImagePair {
                 }
                 let after = service.proto.method[index]
                 let path = service.path + [2, Int32(index)]
-                let subject = "RPC \"\(after.name)\" on service \"\(service.proto.name)\""
-                if before.inputType != after.inputType {
-                    report.add("RPC_SAME_REQUEST_TYPE", file: service.file, at: [path + [2], path],
-                               "\(subject) changed request type from \"\(before.inputType.dropFirst())\" to \"\(after.inputType.dropFirst())\".")
-                }
-                if before.outputType != after.outputType {
-                    report.add("RPC_SAME_RESPONSE_TYPE", file: service.file, at: [path + [3], path],
-                               "\(subject) changed response type from \"\(before.outputType.dropFirst())\" to \"\(after.outputType.dropFirst())\".")
-                }
-                if before.clientStreaming != after.clientStreaming {
-                    report.add("RPC_SAME_CLIENT_STREAMING", file: service.file, at: [path + [5], path],
-                               "\(subject) changed from \(streaming(before.clientStreaming)) to \(streaming(after.clientStreaming)) on the client side.")
-                }
-                if before.serverStreaming != after.serverStreaming {
-                    report.add("RPC_SAME_SERVER_STREAMING", file: service.file, at: [path + [6], path],
-                               "\(subject) changed from \(streaming(before.serverStreaming)) to \(streaming(after.serverStreaming)) on the server side.")
-                }
-                if before.options.idempotencyLevel != after.options.idempotencyLevel {
-                    report.add("RPC_SAME_IDEMPOTENCY_LEVEL", file: service.file, at: [path + [4], path],
-                               "\(subject) changed option \"idempotency_level\" from \"\(before.options.idempotencyLevel)\" to \"\(after.options.idempotencyLevel)\".")
+                for property in Self.methodProperties {
+                    let old = property.value(before)
+                    let new = property.value(after)
+                    if old != new {
+                        report.add(property.rule, file: service.file, at: [path + [property.number], path],
+                                   "RPC \"\(after.name)\" on service \"\(service.proto.name)\" changed \(property.name) from \"\(old)\" to \"\(new)\".")
+                    }
                 }
             }
         }
     }
-
-    private func streaming(_ streams: Bool) -> String { streams ? "streaming" : "unary" }
 }
