@@ -16,7 +16,10 @@ struct RequestMux {
 
 extension NATSClient {
     /// Sends a request and waits for the first reply. A 503 status means nobody listens: `noResponders`.
-    public func request(
+    ///
+    /// It runs on the caller's executor (`nonisolated(nonsending)`): called from an actor that runs on
+    /// the client's event loop (`eventLoop.executor`), a request costs no thread hop at all.
+    nonisolated(nonsending) public func request(
         _ subject: String,
         payload: ByteBuffer = ByteBuffer(),
         headers: NATSHeaders? = nil,
@@ -48,7 +51,10 @@ extension NATSClient {
         }
         if answeredAlready { timer.cancel() }
         return try await withTaskCancellationHandler {
-            try await promise.futureResult.get()
+            // Not `futureResult.get()`: that would resume on the global executor, not the caller's.
+            try await withUnsafeThrowingContinuation { continuation in
+                promise.futureResult.whenComplete { continuation.resume(with: $0) }
+            }
         } onCancel: {
             if let entry = self.requests.withLockedValue({ $0.pending.removeValue(forKey: token) }) {
                 entry.timeout?.cancel()
@@ -58,7 +64,7 @@ extension NATSClient {
     }
 
     /// Sends UTF-8 text as a request.
-    public func request(_ subject: String, _ text: String, headers: NATSHeaders? = nil, timeout: TimeAmount = .seconds(5)) async throws -> NATSMessage {
+    nonisolated(nonsending) public func request(_ subject: String, _ text: String, headers: NATSHeaders? = nil, timeout: TimeAmount = .seconds(5)) async throws -> NATSMessage {
         try await request(subject, payload: ByteBuffer(string: text), headers: headers, timeout: timeout)
     }
 

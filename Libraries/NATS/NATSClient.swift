@@ -16,7 +16,8 @@ public final class NATSClient: @unchecked Sendable {
     public static let version = "0.1.0"
 
     public let options: NATSClientOptions
-    let eventLoop: any EventLoop
+    /// The loop that owns the socket; an actor on `eventLoop.executor` talks to the client without hops.
+    public let eventLoop: any EventLoop
     var logger: Logger { options.logger }
 
     // MARK: state behind `lock` (any thread)
