@@ -25,6 +25,22 @@ extension NATSClient {
         headers: NATSHeaders? = nil,
         timeout: TimeAmount = .seconds(5)
     ) async throws -> NATSMessage {
+        let (future, token) = try startRequest(subject, payload: payload, headers: headers, timeout: timeout)
+        return try await withTaskCancellationHandler {
+            // Not `future.get()`: that would resume on the global executor, not the caller's.
+            try await withUnsafeThrowingContinuation { continuation in
+                future.whenComplete { continuation.resume(with: $0) }
+            }
+        } onCancel: {
+            self.cancelRequest(token, CancellationError())
+        }
+    }
+
+    /// The request as a future, for callers that keep many in flight without a task each
+    /// (JetStream's windowed publish). Returns the token that `cancelRequest` takes.
+    func startRequest(
+        _ subject: String, payload: ByteBuffer, headers: NATSHeaders?, timeout: TimeAmount
+    ) throws -> (EventLoopFuture<NATSMessage>, String) {
         let inbox = try ensureRequestInbox()
         let promise = eventLoop.makePromise(of: NATSMessage.self)
         let token: String = requests.withLockedValue { mux in
@@ -50,16 +66,14 @@ extension NATSClient {
             return false
         }
         if answeredAlready { timer.cancel() }
-        return try await withTaskCancellationHandler {
-            // Not `futureResult.get()`: that would resume on the global executor, not the caller's.
-            try await withUnsafeThrowingContinuation { continuation in
-                promise.futureResult.whenComplete { continuation.resume(with: $0) }
-            }
-        } onCancel: {
-            if let entry = self.requests.withLockedValue({ $0.pending.removeValue(forKey: token) }) {
-                entry.timeout?.cancel()
-                entry.promise.fail(CancellationError())
-            }
+        return (promise.futureResult, token)
+    }
+
+    /// Fails one pending request (task cancellation).
+    func cancelRequest(_ token: String, _ error: any Error) {
+        if let entry = requests.withLockedValue({ $0.pending.removeValue(forKey: token) }) {
+            entry.timeout?.cancel()
+            entry.promise.fail(error)
         }
     }
 

@@ -10,6 +10,10 @@ Commands (every one takes the connection options below):
             prints READY once subscribed, answers N requests, then exits
   request   --server URL --subject S --payload P [--timeout SECS] [--header K:V ...]
             prints the reply data
+  kv-put    --server URL --bucket B --key K --payload P [--create-bucket]
+            prints {"revision"} (creates the bucket first with --create-bucket)
+  kv-get    --server URL --bucket B --key K
+            prints {"value", "revision"}, or {"value": null} when the key has no value
 
 Connection options: --creds FILE, --nkey-seed-file FILE, --user U --password P,
 --token T, --tls-ca FILE [--tls-cert FILE --tls-key FILE], --inbox-prefix PREFIX.
@@ -180,7 +184,32 @@ async def cmd_request(nc, args):
     sys.stdout.flush()
 
 
+async def cmd_kv_put(nc, args):
+    js = nc.jetstream()
+    if args.create_bucket:
+        kv = await js.create_key_value(bucket=args.bucket)
+    else:
+        kv = await js.key_value(args.bucket)
+    revision = await kv.put(args.key, args.payload.encode())
+    print(json.dumps({"revision": revision}), flush=True)
+
+
+async def cmd_kv_get(nc, args):
+    from nats.js.errors import KeyNotFoundError
+
+    kv = await nc.jetstream().key_value(args.bucket)
+    try:
+        entry = await kv.get(args.key)
+    except KeyNotFoundError:
+        print(json.dumps({"value": None}), flush=True)
+        return
+    value = entry.value.decode("utf-8", errors="replace") if entry.value is not None else None
+    print(json.dumps({"value": value, "revision": entry.revision}), flush=True)
+
+
 COMMANDS = {
+    "kv-put": cmd_kv_put,
+    "kv-get": cmd_kv_get,
     "publish": cmd_publish,
     "subscribe": cmd_subscribe,
     "reply": cmd_reply,
@@ -191,7 +220,7 @@ COMMANDS = {
 def build_parser():
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--server", required=True, help="nats://, tls:// URL")
-    common.add_argument("--subject", required=True)
+    common.add_argument("--subject", help="required by publish, subscribe, reply and request")
     common.add_argument("--creds", help="JWT creds file")
     common.add_argument("--nkey-seed-file", help="file holding an NKey user seed")
     common.add_argument("--user")
@@ -226,6 +255,17 @@ def build_parser():
     request.add_argument("--payload", default="")
     request.add_argument("--header", action="append", help="KEY:VALUE, repeatable")
     request.add_argument("--timeout", type=float, default=5.0)
+    kv_put = commands.add_parser("kv-put", parents=[common])
+    kv_put.add_argument("--bucket", required=True)
+    kv_put.add_argument("--key", required=True)
+    kv_put.add_argument("--payload", default="")
+    kv_put.add_argument("--create-bucket", action="store_true")
+    kv_put.add_argument("--timeout", type=float, default=5.0)
+
+    kv_get = commands.add_parser("kv-get", parents=[common])
+    kv_get.add_argument("--bucket", required=True)
+    kv_get.add_argument("--key", required=True)
+    kv_get.add_argument("--timeout", type=float, default=5.0)
     return parser
 
 
@@ -244,6 +284,9 @@ def main():
     # asyncio warns on stderr about TLS EOF handling; keep output to our own lines.
     logging.getLogger("asyncio").setLevel(logging.ERROR)
     args = build_parser().parse_args()
+    if args.command in ("publish", "subscribe", "reply", "request") and not args.subject:
+        print(f"error: {args.command} needs --subject", file=sys.stderr)
+        return 1
     if (args.tls_cert is None) != (args.tls_key is None):
         print("error: --tls-cert and --tls-key go together", file=sys.stderr)
         return 1

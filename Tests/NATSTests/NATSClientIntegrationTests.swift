@@ -14,25 +14,31 @@ func connect(_ server: NATSServer, configure: (inout NATSClientOptions) -> Void 
     return try await NATSClient.connect(options)
 }
 
-/// Collects up to `count` messages, failing the test if they do not arrive in time.
-func collect(_ subscription: NATSSubscription, count: Int, within: Duration = .seconds(10)) async throws -> [NATSMessage] {
-    try await withThrowingTaskGroup(of: [NATSMessage]?.self) { group in
-        group.addTask {
-            var messages: [NATSMessage] = []
-            for try await message in subscription {
-                messages.append(message)
-                if messages.count == count { break }
-            }
-            return messages
-        }
+/// Runs `body`, failing with a timeout naming `what` if it does not finish `within`.
+func withDeadline<T: Sendable>(
+    _ within: Duration, _ what: @autoclosure () -> String, _ body: @escaping @Sendable () async throws -> T
+) async throws -> T {
+    let result = try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask { try await body() }
         group.addTask {
             try await Task.sleep(for: within)
             return nil
         }
-        let first = try await group.next()!
+        let first = try await group.next() ?? nil
         group.cancelAll()
-        guard let messages = first else {
-            throw NATSError(.timeout, "only part of \(count) messages arrived on \(subscription.subject) within \(within)")
+        return first
+    }
+    guard let result else { throw NATSError(.timeout, "\(what()) within \(within)") }
+    return result
+}
+
+/// Collects up to `count` messages, failing the test if they do not arrive in time.
+func collect(_ subscription: NATSSubscription, count: Int, within: Duration = .seconds(10)) async throws -> [NATSMessage] {
+    try await withDeadline(within, "only part of \(count) messages arrived on \(subscription.subject)") {
+        var messages: [NATSMessage] = []
+        for try await message in subscription {
+            messages.append(message)
+            if messages.count == count { break }
         }
         return messages
     }
@@ -269,7 +275,10 @@ struct NATSClientIntegrationTests {
         try client.publish("r.before", "0")
         try await client.flush()
         await server.stop()
-        // The client notices the loss; publishes go to the reconnect buffer meanwhile.
+        // Once the client has noticed the loss, publishes go to the reconnect buffer (before that,
+        // they would go to a dead socket: a busy machine can take a moment to deliver the EOF).
+        let noticed = ContinuousClock.now + .seconds(10)
+        while client.isConnected, ContinuousClock.now < noticed { try await Task.sleep(for: .milliseconds(10)) }
         for i in 1...100 { try client.publish("r.during", "\(i)") }
         try await server.restart()
         try await client.flush(timeout: .seconds(10))
