@@ -10,7 +10,7 @@ struct XY: AsyncParsableCommand {
         commandName: "xy",
         abstract: "xy market-data stack: NATS tools, benchmarks and developer utilities.",
         version: NATSClient.version,
-        subcommands: [Pub.self, Sub.self, Req.self, Reply.self, NKey.self, Bench.self, Demo.self, Contracts.self]
+        subcommands: [Pub.self, Sub.self, Req.self, Reply.self, JS.self, KV.self, NKey.self, Bench.self, Demo.self, Contracts.self]
     )
 
     /// Runs the command; failures print one line on stderr and exit non-zero.
@@ -24,6 +24,9 @@ struct XY: AsyncParsableCommand {
             }
         } catch let error as NATSError {
             FileHandle.standardError.write(Data("xy: \(error.message)\n".utf8))
+            Foundation.exit(1)
+        } catch let error as JetStreamError {
+            FileHandle.standardError.write(Data("xy: \(error)\n".utf8))
             Foundation.exit(1)
         } catch let error as NKeyError {
             FileHandle.standardError.write(Data("xy: \(error)\n".utf8))
