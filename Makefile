@@ -26,6 +26,8 @@ export XY_PYTHON := $(CURDIR)/.venv/bin/python
 BENCH_SIZES ?= 16 256
 BENCH_MSGS ?= 1000000
 BENCH_REQ_MSGS ?= 10000
+BENCH_JS_MSGS ?= 200000
+BENCH_KV_MSGS ?= 20000
 BENCH_RUNS ?= 3
 
 # Fuzzing: its own build folder (every module instrumented), a scratch corpus seeded from the committed one.
@@ -50,8 +52,9 @@ bench: deps
 	@scripts/build-natsgo-bench.sh
 	@XY_BIN="$$($(SWIFT) build -c release $(SWIFTPM_FLAGS) --show-bin-path)/xy" \
 	  BENCH_SIZES="$(BENCH_SIZES)" BENCH_MSGS="$(BENCH_MSGS)" \
-	  BENCH_REQ_MSGS="$(BENCH_REQ_MSGS)" BENCH_RUNS="$(BENCH_RUNS)" \
-	  scripts/with-nats-server.sh scripts/bench.sh
+	  BENCH_REQ_MSGS="$(BENCH_REQ_MSGS)" BENCH_JS_MSGS="$(BENCH_JS_MSGS)" BENCH_KV_MSGS="$(BENCH_KV_MSGS)" \
+	  BENCH_RUNS="$(BENCH_RUNS)" \
+	  scripts/with-nats-server.sh --jetstream scripts/bench.sh
 
 fuzz: deps
 	$(SWIFT) build --scratch-path $(FUZZ_SCRATCH) --product NATSParserFuzz \

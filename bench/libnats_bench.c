@@ -3,7 +3,7 @@
  * so both can be compared side by side against the same nats-server.
  *
  *   cc -O2 -o bench/bin/libnats_bench bench/libnats_bench.c -lnats -lpthread
- *   libnats_bench URL BENCH MSGS SIZE        BENCH = pub | pubsub | req
+ *   libnats_bench URL BENCH MSGS SIZE        BENCH = pub | pubsub | req | js-pub | kv-put
  *
  * Prints one JSON object on one line:
  *   {"client":"libnats","bench":"pub","size":16,"msgs":N,"msgs_per_s":…,"bytes_per_s":…}
@@ -17,6 +17,10 @@
  *   req     a replier connection echoing the payload; MSGS sequential requests from a
  *           requester with natsOptions_SetSendAsap(true) (libnats' default buffered request
  *           path adds about 1 ms); reports p50/p99 round trip and requests per second.
+ *   js-pub  a fresh file stream on bench.js; js_PublishAsync with MaxPending 256 (the same
+ *           window as `xy bench js-pub`), then js_PublishAsyncComplete; acked messages per second.
+ *   kv-put  a fresh bucket (history 1); MSGS sequential kvStore_Put over 100 keys; puts per
+ *           second and p50/p99 latency.
  */
 #include <nats/nats.h>
 
@@ -209,9 +213,102 @@ static void bench_req(const char *url, long msgs, int size, const char *payload)
     natsConnection_Destroy(replier);
 }
 
+/* ---- js-pub, kv-put ---- */
+
+#define JS_WINDOW 256
+
+static jsCtx *jetstream_for(natsConnection *nc) {
+    jsOptions options;
+    jsCtx *js = NULL;
+    CHECK(jsOptions_Init(&options));
+    options.PublishAsync.MaxPending = JS_WINDOW;
+    CHECK(natsConnection_JetStream(&js, nc, &options));
+    return js;
+}
+
+static void bench_js_pub(const char *url, long msgs, int size, const char *payload) {
+    natsConnection *nc = connect_to(url, false);
+    jsCtx *js = jetstream_for(nc);
+    jsErrCode jerr = 0;
+    js_DeleteStream(js, "XYBENCHC", NULL, &jerr);
+    jsStreamConfig config;
+    CHECK(jsStreamConfig_Init(&config));
+    const char *subjects[] = {"bench.js"};
+    config.Name = "XYBENCHC";
+    config.Subjects = subjects;
+    config.SubjectsLen = 1;
+    config.Storage = js_FileStorage;
+    CHECK(js_AddStream(NULL, js, &config, NULL, &jerr));
+
+    int64_t start = now_ns();
+    for (long i = 0; i < msgs; i++) {
+        CHECK(js_PublishAsync(js, "bench.js", payload, size, NULL));
+    }
+    jsPubOptions wait;
+    CHECK(jsPubOptions_Init(&wait));
+    wait.MaxWait = 60000;
+    CHECK(js_PublishAsyncComplete(js, &wait));
+    int64_t end = now_ns();
+
+    jsStreamInfo *info = NULL;
+    CHECK(js_GetStreamInfo(&info, js, "XYBENCHC", NULL, &jerr));
+    if (info->State.Msgs != (uint64_t)msgs) {
+        fprintf(stderr, "libnats_bench: stream holds %llu messages, expected %ld\n", (unsigned long long)info->State.Msgs, msgs);
+        exit(1);
+    }
+    jsStreamInfo_Destroy(info);
+    print_result("js-pub", size, msgs, (double)(end - start) / 1e9, NULL, NULL);
+    CHECK(js_DeleteStream(js, "XYBENCHC", NULL, &jerr));
+    jsCtx_Destroy(js);
+    natsConnection_Destroy(nc);
+}
+
+static void bench_kv_put(const char *url, long msgs, int size, const char *payload) {
+    natsConnection *nc = connect_to(url, true);
+    jsCtx *js = jetstream_for(nc);
+    js_DeleteKeyValue(js, "xybenchc");
+    kvConfig config;
+    CHECK(kvConfig_Init(&config));
+    config.Bucket = "xybenchc";
+    config.History = 1;
+    kvStore *kv = NULL;
+    CHECK(js_CreateKeyValue(&kv, js, &config));
+
+    char keys[100][8];
+    for (int k = 0; k < 100; k++) {
+        snprintf(keys[k], sizeof(keys[k]), "k%d", k);
+    }
+    int64_t *latencies = malloc(sizeof(int64_t) * (size_t)msgs);
+    if (latencies == NULL) {
+        fprintf(stderr, "libnats_bench: out of memory\n");
+        exit(1);
+    }
+    int64_t start = now_ns();
+    for (long i = 0; i < msgs; i++) {
+        uint64_t revision = 0;
+        int64_t sent = now_ns();
+        CHECK(kvStore_Put(&revision, kv, keys[i % 100], payload, size));
+        latencies[i] = now_ns() - sent;
+    }
+    int64_t end = now_ns();
+    qsort(latencies, (size_t)msgs, sizeof(int64_t), compare_int64);
+    long p99_index = (msgs * 99) / 100;
+    if (p99_index >= msgs) {
+        p99_index = msgs - 1;
+    }
+    double p50_us = (double)latencies[msgs / 2] / 1e3;
+    double p99_us = (double)latencies[p99_index] / 1e3;
+    print_result("kv-put", size, msgs, (double)(end - start) / 1e9, &p50_us, &p99_us);
+    free(latencies);
+    kvStore_Destroy(kv);
+    CHECK(js_DeleteKeyValue(js, "xybenchc"));
+    jsCtx_Destroy(js);
+    natsConnection_Destroy(nc);
+}
+
 int main(int argc, char **argv) {
     if (argc != 5) {
-        fprintf(stderr, "usage: %s URL pub|pubsub|req MSGS SIZE\n", argv[0]);
+        fprintf(stderr, "usage: %s URL pub|pubsub|req|js-pub|kv-put MSGS SIZE\n", argv[0]);
         return 2;
     }
     const char *url = argv[1];
@@ -237,8 +334,12 @@ int main(int argc, char **argv) {
         bench_pubsub(url, msgs, (int)size, payload);
     } else if (strcmp(bench, "req") == 0) {
         bench_req(url, msgs, (int)size, payload);
+    } else if (strcmp(bench, "js-pub") == 0) {
+        bench_js_pub(url, msgs, (int)size, payload);
+    } else if (strcmp(bench, "kv-put") == 0) {
+        bench_kv_put(url, msgs, (int)size, payload);
     } else {
-        fprintf(stderr, "libnats_bench: unknown bench '%s' (pub, pubsub, req)\n", bench);
+        fprintf(stderr, "libnats_bench: unknown bench '%s' (pub, pubsub, req, js-pub, kv-put)\n", bench);
         return 2;
     }
     free(payload);

@@ -4,7 +4,7 @@
     scripts/bench_table.py RESULTS.jsonl [MORE.jsonl ...]     (or JSON lines on stdin)
 
 Each line is one run of one client:
-    {"client":"xy"|"libnats"|"nats.go","bench":"pub"|"pubsub"|"req","size":16,"msgs":N,
+    {"client":"xy"|"libnats"|"nats.go","bench":"pub"|"pubsub"|"req"|"js-pub"|"kv-put","size":16,"msgs":N,
      "msgs_per_s":…,"bytes_per_s":…[,"p50_us":…,"p99_us":…]}
 Lines that are not JSON objects are ignored. For every (client, bench, size) the median
 over runs is shown; the ratio is xy / libnats (above 1: xy is faster).
@@ -15,7 +15,9 @@ import statistics
 import sys
 from collections import defaultdict
 
-BENCH_ORDER = ["pub", "pubsub", "req"]
+BENCH_ORDER = ["pub", "pubsub", "req", "js-pub", "kv-put"]
+# Benches that report latency percentiles, with the table title for each.
+LATENCY_BENCHES = [("req", "Request/reply"), ("kv-put", "Key-value put")]
 MISSING = "n/a"
 
 
@@ -81,19 +83,22 @@ def render(runs):
             row += f" {rate(median(runs.get(('nats.go', bench, size), []), 'msgs_per_s'))} |"
         lines.append(row)
 
-    latency_sizes = sorted({s for (c, b, s) in runs if b == "req"})
-    if latency_sizes:
+    for latency_bench, title in LATENCY_BENCHES:
+        latency_sizes = sorted({s for (c, b, s) in runs if b == latency_bench})
+        if not latency_sizes:
+            continue
+        bench_has_go = any(c == "nats.go" for (c, b, _) in runs if b == latency_bench)
         header = "| size | xy p50 µs | xy p99 µs | libnats p50 µs | libnats p99 µs |"
         rule = "|---:|---:|---:|---:|---:|"
-        if has_go:
+        if bench_has_go:
             header += " nats.go p50 µs | nats.go p99 µs |"
             rule += "---:|---:|"
-        lines += ["", "### Request/reply latency (median of runs)", "", header, rule]
+        lines += ["", f"### {title} latency (median of runs)", "", header, rule]
         for size in latency_sizes:
             row = f"| {size} |"
-            clients = ["xy", "libnats"] + (["nats.go"] if has_go else [])
+            clients = ["xy", "libnats"] + (["nats.go"] if bench_has_go else [])
             for client in clients:
-                records = runs.get((client, "req", size), [])
+                records = runs.get((client, latency_bench, size), [])
                 row += f" {micros(median(records, 'p50_us'))} | {micros(median(records, 'p99_us'))} |"
             lines.append(row)
     return "\n".join(lines) + "\n"
