@@ -69,7 +69,7 @@ actor JetStreamBenchLoop {
 
     /// Returns the last acknowledged sequence and the time from the first publish to the last ack.
     func publish(_ js: JetStream, subject: String, payload: ByteBuffer, count: Int, window: Int) async throws -> (UInt64, Duration) {
-        var inFlight = Deque<EventLoopFuture<JetStreamPubAck>>()
+        var inFlight = Deque<JetStreamPendingAck>()
         var last: UInt64 = 0
         let start = ContinuousClock.now
         for _ in 0..<count {

@@ -143,7 +143,7 @@ struct JetStreamTests {
         #expect(try await js.publish("ev.c", "five", options: .init(expectedLastMessageID: "m-4")).sequence == 5)
 
         // A window of asynchronous publishes: every ack arrives, in sequence order.
-        var futures: [EventLoopFuture<JetStreamPubAck>] = []
+        var futures: [JetStreamPendingAck] = []
         for i in 0..<500 { futures.append(js.publishAsync("ev.bulk", payload: ByteBuffer(string: "b\(i)"))) }
         var sequences: [UInt64] = []
         for future in futures { sequences.append(try await future.get().sequence) }

@@ -34,4 +34,31 @@ enum NUID {
         } while value > 0
         return String(decoding: bytes, as: UTF8.self)
     }
+
+    /// The number a `token(_:)` was made from (least significant digit first), nil for anything else.
+    static func number<Bytes: Collection<UInt8>>(fromToken token: Bytes) -> UInt64? {
+        guard !token.isEmpty, token.count <= 11 else { return nil }
+        var value: UInt64 = 0
+        var scale: UInt64 = 1
+        for (index, byte) in token.enumerated() {
+            let digit: UInt64
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt64(byte - UInt8(ascii: "0"))
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"): digit = UInt64(byte - UInt8(ascii: "A")) + 10
+            case UInt8(ascii: "a")...UInt8(ascii: "z"): digit = UInt64(byte - UInt8(ascii: "a")) + 36
+            default: return nil
+            }
+            let (term, overflow) = digit.multipliedReportingOverflow(by: scale)
+            guard !overflow else { return nil }
+            let (sum, carry) = value.addingReportingOverflow(term)
+            guard !carry else { return nil }
+            value = sum
+            if index + 1 < token.count {
+                let (next, over) = scale.multipliedReportingOverflow(by: 62)
+                guard !over else { return nil }
+                scale = next
+            }
+        }
+        return value
+    }
 }

@@ -13,6 +13,27 @@ public struct JetStreamPubAck: Sendable, Hashable, Decodable {
         case sequence = "seq"
     }
 
+    /// The acknowledgement from the reply, through the fast flat reader when the reply has the plain
+    /// shape, otherwise through `JSONDecoder` (errors, unexpected fields).
+    static func decode(_ payload: ByteBuffer) throws -> JetStreamPubAck {
+        if let json = FlatJSON(payload), json["error"] == nil,
+           case .string(let stream)? = json["stream"], case .number(let text)? = json["seq"], let sequence = UInt64(text) {
+            var duplicate = false
+            if case .bool(let flag)? = json["duplicate"] { duplicate = flag }
+            var domain: String?
+            if case .string(let name)? = json["domain"] { domain = name }
+            return JetStreamPubAck(stream: stream, sequence: sequence, duplicate: duplicate, domain: domain)
+        }
+        return try JetStream.decodeAPIResponse(payload, as: JetStreamPubAck.self)
+    }
+
+    init(stream: String, sequence: UInt64, duplicate: Bool, domain: String?) {
+        self.stream = stream
+        self.sequence = sequence
+        self.duplicate = duplicate
+        self.domain = domain
+    }
+
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         stream = try c.decode(String.self, forKey: .stream)
@@ -78,6 +99,21 @@ public enum JetStreamHeader {
     public static let consumerStalled = "Nats-Consumer-Stalled"
 }
 
+/// An acknowledgement still to come from `publishAsync`.
+public struct JetStreamPendingAck: Sendable {
+    /// The acknowledgement as a NIO future (completes on the client's event loop).
+    public let future: EventLoopFuture<JetStreamPubAck>
+
+    /// Waits for the acknowledgement and resumes on the caller's executor: unlike
+    /// `EventLoopFuture.get()`, an actor on the client's event loop awaiting it crosses no thread,
+    /// which measured 2.5x the acked rate with a window of 256 (`xy bench js-pub`).
+    nonisolated(nonsending) public func get() async throws -> JetStreamPubAck {
+        try await withUnsafeThrowingContinuation { continuation in
+            future.whenComplete { continuation.resume(with: $0) }
+        }
+    }
+}
+
 extension JetStream {
     /// Publishes and waits for the stream's acknowledgement; a 503 (no stream leader yet) is retried
     /// `options.publishRetries` times before it becomes `notEnabled`.
@@ -91,7 +127,7 @@ extension JetStream {
         while true {
             do {
                 let reply = try await client.request(subject, payload: payload, headers: merged, timeout: timeout)
-                return try Self.decodeAPIResponse(reply.payload, as: JetStreamPubAck.self)
+                return try JetStreamPubAck.decode(reply.payload)
             } catch let error as NATSError where error.code == .noResponders {
                 guard attempt < options.publishRetries else {
                     throw JetStreamError(.notEnabled, "no stream answered a publish on '\(subject)'")
@@ -110,39 +146,59 @@ extension JetStream {
         try await publish(subject, payload: ByteBuffer(string: text), headers: headers, options: publishOptions)
     }
 
-    /// Publishes without waiting: the future completes with the acknowledgement. Keeping a window of
+    /// Publishes without waiting: the result completes with the acknowledgement. Keeping a window of
     /// these in flight is how a producer reaches the stream's rate (nats.go's `PublishAsync`).
     public func publishAsync(
         _ subject: String, payload: ByteBuffer, headers: NATSHeaders? = nil,
         options publishOptions: JetStreamPublishOptions = JetStreamPublishOptions()
-    ) -> EventLoopFuture<JetStreamPubAck> {
+    ) -> JetStreamPendingAck {
         let merged = publishOptions.apply(to: headers)
         let timeout = publishOptions.timeout ?? options.timeout
-        return attemptPublish(subject, payload: payload, headers: merged, timeout: timeout, retriesLeft: options.publishRetries)
+        return JetStreamPendingAck(
+            future: attemptPublish(subject, payload: payload, headers: merged, timeout: timeout, retriesLeft: options.publishRetries)
+        )
     }
 
+    /// One promise per publish, completed from the reply callback: no intermediate futures, and a
+    /// 503 schedules the next attempt into the same promise.
     private func attemptPublish(
         _ subject: String, payload: ByteBuffer, headers: NATSHeaders?, timeout: TimeAmount, retriesLeft: Int
     ) -> EventLoopFuture<JetStreamPubAck> {
-        let eventLoop = client.eventLoop
+        let promise = client.eventLoop.makePromise(of: JetStreamPubAck.self)
+        attemptPublish(subject, payload: payload, headers: headers, timeout: timeout, retriesLeft: retriesLeft, into: promise)
+        return promise.futureResult
+    }
+
+    private func attemptPublish(
+        _ subject: String, payload: ByteBuffer, headers: NATSHeaders?, timeout: TimeAmount, retriesLeft: Int,
+        into promise: EventLoopPromise<JetStreamPubAck>
+    ) {
         let reply: EventLoopFuture<NATSMessage>
         do {
             reply = try client.startRequest(subject, payload: payload, headers: headers, timeout: timeout).0
         } catch {
-            return eventLoop.makeFailedFuture(error)
+            promise.fail(error)
+            return
         }
-        return reply.flatMapThrowing { message in
-            try Self.decodeAPIResponse(message.payload, as: JetStreamPubAck.self)
-        }.flatMapError { error in
-            guard let natsError = error as? NATSError, natsError.code == .noResponders else {
-                return eventLoop.makeFailedFuture(error)
+        reply.whenComplete { result in
+            switch result {
+            case .success(let message):
+                do {
+                    promise.succeed(try JetStreamPubAck.decode(message.payload))
+                } catch {
+                    promise.fail(error)
+                }
+            case .failure(let error as NATSError) where error.code == .noResponders:
+                guard retriesLeft > 0 else {
+                    promise.fail(JetStreamError(.notEnabled, "no stream answered a publish on '\(subject)'"))
+                    return
+                }
+                client.eventLoop.scheduleTask(in: options.publishRetryWait) {
+                    attemptPublish(subject, payload: payload, headers: headers, timeout: timeout, retriesLeft: retriesLeft - 1, into: promise)
+                }
+            case .failure(let error):
+                promise.fail(error)
             }
-            guard retriesLeft > 0 else {
-                return eventLoop.makeFailedFuture(JetStreamError(.notEnabled, "no stream answered a publish on '\(subject)'"))
-            }
-            return eventLoop.flatScheduleTask(in: options.publishRetryWait) {
-                attemptPublish(subject, payload: payload, headers: headers, timeout: timeout, retriesLeft: retriesLeft - 1)
-            }.futureResult
         }
     }
 }
