@@ -90,4 +90,20 @@ struct TickBatcherTests {
         #expect(merged.ticks.map(\.symbol) == ["AAPL", "MSFT"])
         #expect(merged.ticks[0].last == 12)
     }
+
+    @Test("a new day changes every symbol: markAllChanged puts each in the next batch once")
+    func allChanged() throws {
+        var state = MarketState()
+        var batcher = TickBatcher(group: "demo")
+        for symbol in ["AAPL", "MSFT", "SPY"] {
+            _ = state.apply(Events.trade(symbol, price: 10, size: 1, timeNs: 1))
+        }
+        batcher.markChanged(1)
+        state.startNewDay()
+        batcher.markAllChanged(in: state)
+        let made = batcher.makeBatch(from: state, publishTimeNs: 0)
+        let batch = try #require(made)
+        #expect(batch.ticks.map(\.symbol) == ["MSFT", "AAPL", "SPY"])
+        #expect(batch.ticks.allSatisfy { $0.previousClose == 10 && $0.volume == 0 })
+    }
 }
