@@ -22,7 +22,10 @@ struct SnapshotReplayTests {
         }
     }
 
-    @Test("a snapshot plus the batches after its seq rebuild the exact state (random events, random snapshot points)", arguments: 0..<200)
+    @Test(
+        "a snapshot plus the batches after its seq rebuild the exact state, which takes later events as the original does (random events, random snapshot points)",
+        arguments: 0..<200
+    )
     func snapshotPlusBatchesIsTheState(seed: Int) throws {
         var random = SplitMix64(seed: UInt64(seed))
         let symbols = (0..<Int.random(in: 1...12, using: &random)).map { "S\($0)" }
@@ -51,6 +54,15 @@ struct SnapshotReplayTests {
         if let batch = batcher.makeBatch(from: state, publishTimeNs: clock) { batches.append(batch) }
         #expect(batches.map(\.seq) == Array((batches.first?.seq ?? 1)..<((batches.first?.seq ?? 1) + UInt64(batches.count))))
 
+        // Events after the end, some stale: a rebuilt state must take them exactly as the original.
+        var after: [Xy_Md_V1_MarketEvent] = []
+        var lateClock = clock - 6
+        for _ in 0..<40 {
+            after.append(Self.randomEvent(&random, clock: &lateClock, symbols: symbols))
+        }
+        var continued = state
+        let expectedOutcomes = after.map { continued.apply($0) }
+
         for snapshot in snapshots {
             // Through the wire, so every field the replica needs is in the contract.
             let decoded = try Xy_Md_V1_Snapshot(serializedBytes: try snapshot.serializedBytes() as [UInt8])
@@ -62,6 +74,8 @@ struct SnapshotReplayTests {
                 try replica.apply(wire)
             }
             #expect(replica.symbols == state.symbols, "seed \(seed), snapshot at seq \(snapshot.seq)")
+            #expect(after.map { replica.apply($0) } == expectedOutcomes, "seed \(seed): a later event judged differently")
+            #expect(replica.symbols == continued.symbols)
         }
     }
 
