@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "NATS", targets: ["NATS"]),
         .library(name: "NKeys", targets: ["NKeys"]),
         .library(name: "XYContracts", targets: ["XYContracts"]),
+        .library(name: "MarketData", targets: ["MarketData"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -59,6 +60,14 @@ let package = Package(
             name: "XYContracts",
             dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
             path: "Libraries/XYContracts"
+        ),
+        .target(
+            name: "MarketData",
+            dependencies: [
+                "XYContracts",
+                .product(name: "DequeModule", package: "swift-collections"),
+            ],
+            path: "Libraries/MarketData"
         ),
         .target(
             name: "XYContractsCheck",
@@ -114,6 +123,11 @@ let package = Package(
             name: "XYContractsTests",
             dependencies: ["XYContracts", "XYContractsCheck", "NATSTestSupport", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             path: "Tests/XYContractsTests"
+        ),
+        .testTarget(
+            name: "MarketDataTests",
+            dependencies: ["MarketData", "XYContracts"],
+            path: "Tests/MarketDataTests"
         ),
         .testTarget(
             name: "XYContractsCheckTests",
