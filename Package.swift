@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "NATS", targets: ["NATS"]),
         .library(name: "NKeys", targets: ["NKeys"]),
         .library(name: "XYContracts", targets: ["XYContracts"]),
+        .library(name: "XYService", targets: ["XYService"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -20,6 +21,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
         // Only 1.39.0 is mirrored here; no traits, so SwiftPM does not rebuild it on every other run.
         .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0", traits: []),
+        // Service runtime (issue 5): HTTP for /metrics and /healthz, Prometheus through
+        // swift-metrics, graceful shutdown.
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         .systemLibrary(
@@ -63,6 +70,23 @@ let package = Package(
             name: "XYContractsCheck",
             dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
             path: "Libraries/XYContractsCheck"
+        ),
+        .target(
+            name: "XYService",
+            dependencies: [
+                "NATS",
+                "NKeys",
+                "XYContracts",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            path: "Libraries/XYService"
         ),
         .executableTarget(
             name: "CLI",
@@ -129,6 +153,18 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             path: "Tests/CLITests"
+        ),
+        .testTarget(
+            name: "XYServiceTests",
+            dependencies: [
+                "XYService",
+                "NATS",
+                "NATSTestSupport",
+                "XYContracts",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            path: "Tests/XYServiceTests"
         ),
     ]
 )
