@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "XYService", targets: ["XYService"]),
         .library(name: "Upstream", targets: ["Upstream"]),
         .library(name: "PolygonSim", targets: ["PolygonSim"]),
+        .executable(name: "xy-realtime", targets: ["Realtime"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -123,6 +124,17 @@ let package = Package(
             path: "Libraries/Upstream"
         ),
         .executableTarget(
+            name: "Realtime",
+            dependencies: [
+                "NATS",
+                "Upstream",
+                "XYService",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Services/Realtime"
+        ),
+        .executableTarget(
             name: "CLI",
             dependencies: [
                 "NATS",
@@ -214,6 +226,17 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             path: "Tests/UpstreamTests"
+        ),
+        .testTarget(
+            name: "RealtimeTests",
+            dependencies: [
+                "NATS",
+                "NATSTestSupport",
+                "XYContracts",
+                "PolygonSim",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            path: "Tests/RealtimeTests"
         ),
     ]
 )
