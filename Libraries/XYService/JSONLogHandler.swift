@@ -68,21 +68,12 @@ public struct JSONLogHandler: LogHandler {
         JSONText.appendString(redactor.redact(message), to: &out)
         out += ",\"logger\":"
         JSONText.appendString(label, to: &out)
-        for key in metadata.keys.sorted() where key != "code" {
-            out += ","
-            JSONText.appendString(key, to: &out)
-            out += ":"
-            if SecretRedactor.isSecretKey(key) {
-                JSONText.appendString(SecretRedactor.mask, to: &out)
-            } else if let value = metadata[key] {
-                appendValue(value, key: key, to: &out)
-            }
-        }
+        appendMembers(metadata, skipping: "code", to: &out)
         out += "}"
         return out
     }
 
-    private func appendValue(_ value: Logger.Metadata.Value, key: String, to out: inout String) {
+    private func appendValue(_ value: Logger.Metadata.Value, to out: inout String) {
         switch value {
         case .string(let text):
             JSONText.appendString(redactor.redact(text), to: &out)
@@ -92,22 +83,29 @@ public struct JSONLogHandler: LogHandler {
             out += "["
             for (index, element) in values.enumerated() {
                 if index > 0 { out += "," }
-                appendValue(element, key: key, to: &out)
+                appendValue(element, to: &out)
             }
             out += "]"
         case .dictionary(let dictionary):
             out += "{"
-            for (index, inner) in dictionary.keys.sorted().enumerated() {
-                if index > 0 { out += "," }
-                JSONText.appendString(inner, to: &out)
-                out += ":"
-                if SecretRedactor.isSecretKey(inner) {
-                    JSONText.appendString(SecretRedactor.mask, to: &out)
-                } else if let element = dictionary[inner] {
-                    appendValue(element, key: inner, to: &out)
-                }
-            }
+            appendMembers(dictionary, leadingComma: false, to: &out)
             out += "}"
+        }
+    }
+
+    /// `,"key":value` per member in key order; values of keys that name a secret are masked.
+    private func appendMembers(_ members: Logger.Metadata, skipping skipped: String? = nil, leadingComma: Bool = true, to out: inout String) {
+        var first = !leadingComma
+        for key in members.keys.sorted() where key != skipped {
+            if !first { out += "," }
+            first = false
+            JSONText.appendString(key, to: &out)
+            out += ":"
+            if SecretRedactor.isSecretKey(key) {
+                JSONText.appendString(SecretRedactor.mask, to: &out)
+            } else if let value = members[key] {
+                appendValue(value, to: &out)
+            }
         }
     }
 }

@@ -15,10 +15,7 @@ struct RealtimeEndToEndTests {
             simArguments: ["--symbols", symbols.joined(separator: ","), "--rate", "1500", "--seed", "7"],
             environment: ["UPSTREAM_SYMBOLS": symbols.joined(separator: ","), "UPSTREAM_CHANNELS": "T,Q,A,AM"]
         )
-        let client = try await NATSClient.connect(url: harness.nats.url)
-        let collector = EventCollector()
-        try collector.start(client)
-        try await client.flush()
+        let collector = try await harness.collectEvents()
         try await collector.waitFor(count: 3000)
         let received = collector.snapshot
 
@@ -68,7 +65,6 @@ struct RealtimeEndToEndTests {
         let log = harness.realtime.log
         #expect(!log.contains(RealtimeHarness.apiKey))
         #expect(log.contains("\"msg\":\"stopped\""))
-        await client.close()
         await harness.stop()
     }
 
@@ -78,10 +74,7 @@ struct RealtimeEndToEndTests {
             simArguments: ["--symbols", "AAPL,MSFT", "--rate", "500", "--drop-every", "1500ms"],
             environment: ["UPSTREAM_SYMBOLS": "AAPL,MSFT"]
         )
-        let client = try await NATSClient.connect(url: harness.nats.url)
-        let collector = EventCollector()
-        try collector.start(client)
-        try await client.flush()
+        let collector = try await harness.collectEvents()
         try await harness.eventually("two reconnects") { try harness.metric("xy_upstream_reconnects_total") ?? 0 >= 2 }
         let afterReconnects = collector.count
         try await collector.waitFor(count: afterReconnects + 200, timeout: .seconds(10))
@@ -89,7 +82,6 @@ struct RealtimeEndToEndTests {
         #expect(harness.realtime.log.contains("XYW105"))
         #expect(harness.realtime.log.components(separatedBy: "upstream authenticated and subscribed").count >= 3)
         #expect(!harness.realtime.log.contains(RealtimeHarness.apiKey))
-        await client.close()
         await harness.stop()
     }
 
@@ -99,15 +91,11 @@ struct RealtimeEndToEndTests {
             simArguments: ["--symbols", "AAPL", "--rate", "300", "--stall-after", "1s"],
             environment: ["UPSTREAM_SYMBOLS": "AAPL", "UPSTREAM_SILENCE_TIMEOUT": "1s"]
         )
-        let client = try await NATSClient.connect(url: harness.nats.url)
-        let collector = EventCollector()
-        try collector.start(client)
-        try await client.flush()
+        let collector = try await harness.collectEvents()
         try await harness.eventually("a reconnect after silence") { try harness.metric("xy_upstream_reconnects_total") ?? 0 >= 1 }
         let afterReconnect = collector.count
         try await collector.waitFor(count: afterReconnect + 50, timeout: .seconds(10))
         #expect(harness.realtime.log.contains("XYW106"))
-        await client.close()
         await harness.stop()
     }
 
@@ -140,10 +128,7 @@ struct RealtimeEndToEndTests {
             simArguments: ["--symbols", "AAPL", "--rate", "1000", "--malformed-every", "10"],
             environment: ["UPSTREAM_SYMBOLS": "AAPL", "UPSTREAM_CHANNELS": "T,Q,A,AM"]
         )
-        let client = try await NATSClient.connect(url: harness.nats.url)
-        let collector = EventCollector()
-        try collector.start(client)
-        try await client.flush()
+        let collector = try await harness.collectEvents()
         try await collector.waitFor(count: 1000)
         try await harness.eventually("malformed counted by reason") {
             try harness.metric("xy_upstream_malformed_total", labels: "reason=\"syntax\"") ?? 0 > 0
@@ -155,7 +140,6 @@ struct RealtimeEndToEndTests {
         let gaps = zip(sequences, sequences.dropFirst()).filter { $1 != $0 + 1 && !($1 == $0 + 2 && ($0 + 1) % 25 == 0) }
         #expect(gaps.isEmpty, "gaps: \(gaps.prefix(5))")
         #expect(harness.realtime.log.contains("XYW103"))
-        await client.close()
         await harness.stop()
     }
 
@@ -165,16 +149,12 @@ struct RealtimeEndToEndTests {
             simArguments: ["--symbols", "20", "--rate", "2000"],
             environment: ["UPSTREAM_SYMBOLS": "*"]
         )
-        let client = try await NATSClient.connect(url: harness.nats.url)
-        let collector = EventCollector()
-        try collector.start(client)
-        try await client.flush()
+        let collector = try await harness.collectEvents()
         try await collector.waitFor(count: 1000)
         try await harness.nats.restart()
         let afterRestart = collector.count
         try await collector.waitFor(count: afterRestart + 2000, timeout: .seconds(30))
         try await harness.eventually("ready again") { try harness.get("/healthz").status == 200 }
-        await client.close()
         await harness.stop()
     }
 
@@ -184,12 +164,10 @@ struct RealtimeEndToEndTests {
             simArguments: ["--symbols", "AAPL,MSFT,SPY", "--rate", "600"],
             environment: ["UPSTREAM_SYMBOLS": "AAPL", "UPSTREAM_MAX_SYMBOLS": "2"]
         )
-        let client = try await NATSClient.connect(url: harness.nats.url)
-        let collector = EventCollector()
-        try collector.start(client)
-        try await client.flush()
+        let collector = try await harness.collectEvents()
         try await collector.waitFor(count: 100)
         #expect(!collector.snapshot.contains { $0.symbol == "MSFT" })
+        let client = try #require(harness.client)
         let reply = try await client.request(Subjects.upstreamSubscribe, #"{"symbols":["MSFT","SPY"]}"#)
         let text = reply.string
         #expect(text.contains(#""changed":["MSFT"]"#), "\(text)")
@@ -202,7 +180,6 @@ struct RealtimeEndToEndTests {
         let mark = collector.count
         try await collector.waitFor(count: mark + 100)
         #expect(!collector.snapshot.suffix(from: mark).contains { $0.symbol == "AAPL" })
-        await client.close()
         await harness.stop()
     }
 

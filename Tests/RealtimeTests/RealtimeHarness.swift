@@ -14,6 +14,7 @@ final class RealtimeHarness: @unchecked Sendable {
     let simPort: Int
     var realtime: ManagedProcess
     var httpPort: Int
+    private var clients: [NATSClient] = []
 
     /// Starts everything and waits until xy-realtime serves HTTP.
     static func start(simArguments: [String], environment: [String: String] = [:]) async throws -> RealtimeHarness {
@@ -59,7 +60,21 @@ final class RealtimeHarness: @unchecked Sendable {
         self.httpPort = httpPort
     }
 
+    /// A NATS client of the test's own, collecting every MarketEvent from now on.
+    func collectEvents() async throws -> EventCollector {
+        let client = try await NATSClient.connect(url: nats.url)
+        clients.append(client)
+        let collector = EventCollector()
+        try collector.start(client)
+        try await client.flush()
+        return collector
+    }
+
+    /// The test's client, for requests.
+    var client: NATSClient? { clients.first }
+
     func stop() async {
+        for client in clients { await client.close() }
         await realtime.terminate()
         await sim.terminate()
         await nats.stop()
