@@ -8,7 +8,7 @@ import NIOCore
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure publish, subscribe, pub+sub and request/reply throughput and latency.",
-        subcommands: [PubBench.self, SubBench.self, PubSubBench.self, ReqBench.self]
+        subcommands: [PubBench.self, SubBench.self, PubSubBench.self, ReqBench.self, BenchEvents.self]
     )
 
     struct Common: ParsableArguments {
