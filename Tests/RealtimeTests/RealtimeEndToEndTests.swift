@@ -183,6 +183,25 @@ struct RealtimeEndToEndTests {
         await harness.stop()
     }
 
+    @Test("a second proxy on the same key gets max_connections, reported with its own code")
+    func maxConnections() async throws {
+        let harness = try await RealtimeHarness.start(
+            simArguments: ["--symbols", "AAPL", "--rate", "100", "--max-connections", "1"],
+            environment: ["UPSTREAM_SYMBOLS": "AAPL"]
+        )
+        try await harness.eventually("first proxy streaming") { try harness.metric("xy_upstream_connected") == 1 }
+        let (second, secondPort) = try await RealtimeHarness.startRealtime(
+            natsURL: harness.nats.url, simPort: harness.simPort,
+            environment: ["UPSTREAM_SYMBOLS": "AAPL", "UPSTREAM_MAX_CONNECTIONS_RETRY": "5s"]
+        )
+        try await second.waitForOutput { $0.contains("XYW102") ? "" : nil }
+        #expect(try RealtimeHarness.get(port: secondPort, "/healthz").status == 503)
+        #expect(try harness.metric("xy_upstream_connected") == 1)
+        #expect(!second.log.contains(RealtimeHarness.apiKey))
+        await second.terminate()
+        await harness.stop()
+    }
+
     static func matches(_ event: Xy_Md_V1_MarketEvent, _ sent: SimEvent) -> Bool {
         guard event.symbol == sent.symbol else { return false }
         switch event.event {
@@ -198,6 +217,49 @@ struct RealtimeEndToEndTests {
         case nil:
             return false
         }
+    }
+}
+
+@Suite("xy sim polygon REST")
+struct SimulatorRESTTests {
+    @Test("aggregates range and snapshot tickers in the vendor's shapes; the key is checked")
+    func rest() async throws {
+        let key = "rest-key-123"
+        let sim = try ManagedProcess("xy", arguments: ["sim", "polygon", "--listen", "127.0.0.1:0", "--api-key", key, "--symbols", "AAPL,MSFT", "--seed", "3"])
+        let port = try await Int(sim.waitForOutput { text in
+            text.split(separator: "\n").first { $0.hasPrefix("listening ") }.map { String($0.split(separator: ":").last ?? "") }
+        }) ?? 0
+
+        let aggs = try RealtimeHarness.get(port: port, "/v2/aggs/ticker/AAPL/range/1/day/2024-01-02/2024-01-05?apiKey=\(key)")
+        #expect(aggs.status == 200)
+        let aggsJSON = try #require(try JSONSerialization.jsonObject(with: Data(aggs.body.utf8)) as? [String: Any])
+        #expect(aggsJSON["ticker"] as? String == "AAPL")
+        #expect(aggsJSON["status"] as? String == "OK")
+        #expect(aggsJSON["resultsCount"] as? Int == 4)
+        let bars = try #require(aggsJSON["results"] as? [[String: Any]])
+        #expect(bars.count == 4)
+        for field in ["v", "vw", "o", "c", "h", "l", "t", "n"] {
+            #expect(bars.allSatisfy { $0[field] != nil }, "bar field \(field)")
+        }
+        #expect(bars.first?["t"] as? Int == 1_704_153_600_000)
+        // Deterministic: the same request gives the same bars.
+        #expect(try RealtimeHarness.get(port: port, "/v2/aggs/ticker/AAPL/range/1/day/2024-01-02/2024-01-05?apiKey=\(key)").body.contains(aggs.body.prefix(120)))
+
+        let snapshot = try RealtimeHarness.get(port: port, "/v2/snapshot/locale/us/markets/stocks/tickers?tickers=MSFT&apiKey=\(key)")
+        #expect(snapshot.status == 200)
+        let snapshotJSON = try #require(try JSONSerialization.jsonObject(with: Data(snapshot.body.utf8)) as? [String: Any])
+        #expect(snapshotJSON["count"] as? Int == 1)
+        let ticker = try #require((snapshotJSON["tickers"] as? [[String: Any]])?.first)
+        #expect(ticker["ticker"] as? String == "MSFT")
+        for field in ["day", "min", "prevDay", "lastTrade", "lastQuote", "todaysChange", "todaysChangePerc", "updated"] {
+            #expect(ticker[field] != nil, "snapshot field \(field)")
+        }
+        #expect((ticker["lastQuote"] as? [String: Any])?["P"] != nil)
+
+        #expect(try RealtimeHarness.get(port: port, "/v2/snapshot/locale/us/markets/stocks/tickers").status == 401)
+        #expect(try RealtimeHarness.get(port: port, "/v2/snapshot/locale/us/markets/stocks/tickers?apiKey=wrong").status == 401)
+        #expect(try RealtimeHarness.get(port: port, "/v2/aggs/ticker/AAPL/range/1/fortnight/2024-01-02/2024-01-05?apiKey=\(key)").status == 400)
+        await sim.terminate()
     }
 }
 
