@@ -1,13 +1,4 @@
 import Logging
-import NIOConcurrencyHelpers
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// A swift-log handler that writes one JSON object per line:
 /// `{"ts":"2026-01-02T03:04:05.678Z","level":"info","service":"xy-realtime","code":"XYW101","msg":"…",…metadata}`.
@@ -105,35 +96,6 @@ public struct JSONLogHandler: LogHandler {
                 JSONText.appendString(SecretRedactor.mask, to: &out)
             } else if let value = members[key] {
                 appendValue(value, to: &out)
-            }
-        }
-    }
-}
-
-/// Where JSON log lines go: standard output (one locked write per line), or a closure in tests.
-public struct JSONLogSink: Sendable {
-    let write: @Sendable (String) -> Void
-
-    public init(_ write: @escaping @Sendable (String) -> Void) {
-        self.write = write
-    }
-
-    func write(_ line: String) { write(line) }
-
-    private static let lock = NIOLock()
-
-    /// Standard output, flushed per line so a supervisor (or a test) sees lines as they happen.
-    public static let standardOutput = JSONLogSink { line in
-        lock.withLock {
-            var bytes = Array(line.utf8)
-            bytes.append(UInt8(ascii: "\n"))
-            bytes.withUnsafeBytes { raw in
-                var offset = 0
-                while offset < raw.count {
-                    let written = Glibc.write(1, raw.baseAddress! + offset, raw.count - offset)
-                    if written <= 0 { break }
-                    offset += written
-                }
             }
         }
     }

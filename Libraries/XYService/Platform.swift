@@ -20,6 +20,19 @@ enum Platform {
 
     static func processID() -> Int32 { getpid() }
 
+    /// Writes all of `bytes` to a file descriptor (stdout 1, stderr 2), retrying short writes.
+    static func writeAll(_ descriptor: Int32, _ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { raw in
+            guard let base = raw.baseAddress else { return }
+            var offset = 0
+            while offset < raw.count {
+                let written = write(descriptor, base + offset, raw.count - offset)
+                if written <= 0 { return }
+                offset += written
+            }
+        }
+    }
+
     /// Wall-clock nanoseconds since the Unix epoch.
     static func wallClockNanoseconds() -> Int64 {
         var spec = timespec()

@@ -104,7 +104,6 @@ public enum ServiceRuntime {
     }
 
     static func writeStandardError(_ text: String) {
-        var bytes = Array(text.utf8)
-        _ = bytes.withUnsafeMutableBytes { raw in write(2, raw.baseAddress, raw.count) }
+        Platform.writeAll(2, Array(text.utf8))
     }
 }
