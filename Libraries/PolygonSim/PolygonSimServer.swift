@@ -1,0 +1,48 @@
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import ServiceLifecycle
+
+/// `xy sim polygon`: a local stand-in for the vendor (Polygon/Massive stocks feed) speaking its
+/// WebSocket protocol at `/stocks` and its REST history paths on the same port, with a
+/// deterministic market and injectable faults, so xy-realtime's real code path runs in tests.
+public struct PolygonSimServer: Service {
+    public let feed: SimFeed
+    private let application: Application<RouterResponder<BasicWebSocketRequestContext>>
+
+    /// - Parameter onListening: called with the bound port (port 0 picks a free one).
+    public init(configuration: PolygonSimConfiguration, logger: Logger, onListening: @escaping @Sendable (Int) async -> Void = { _ in }) {
+        let feed = SimFeed(configuration: configuration, logger: logger)
+        self.feed = feed
+        let sessions = SimSessions(configuration: configuration, feed: feed, logger: logger)
+        let rest = SimREST(configuration: configuration, feed: feed)
+        let router = Router(context: BasicWebSocketRequestContext.self)
+        router.ws("/stocks") { inbound, outbound, _ in
+            await sessions.handle(inbound: inbound, outbound: outbound)
+        }
+        router.get("/v2/aggs/ticker/:ticker/range/:multiplier/:timespan/:from/:to") { request, context -> Response in
+            rest.aggregates(request: request, parameters: context.parameters)
+        }
+        router.get("/v2/snapshot/locale/us/markets/stocks/tickers") { request, _ -> Response in
+            rest.snapshot(request: request)
+        }
+        router.get("/healthz") { _, _ -> Response in
+            Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: "{\"status\":\"ready\"}")))
+        }
+        let webSocket = WebSocketServerConfiguration(maxFrameSize: 1 << 20, autoPing: .enabled(timePeriod: .seconds(30)), closeTimeout: .seconds(2))
+        self.application = Application(
+            router: router,
+            server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(ws: webSocket)),
+            configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: "xy-sim-polygon"),
+            services: [feed],
+            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? configuration.port) },
+            logger: logger
+        )
+    }
+
+    public func run() async throws {
+        try await application.run()
+    }
+}
