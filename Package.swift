@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
         // Only 1.39.0 is mirrored here; no traits, so SwiftPM does not rebuild it on every other run.
         .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0", traits: []),
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
     ],
     targets: [
         .systemLibrary(
@@ -64,10 +65,23 @@ let package = Package(
             dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
             path: "Libraries/XYContractsCheck"
         ),
+        .target(
+            name: "GatewayAuth",
+            dependencies: [
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Libraries/GatewayAuth"
+        ),
         .executableTarget(
             name: "CLI",
             dependencies: [
                 "NATS",
+                "GatewayAuth",
                 "NKeys",
                 "XYContracts",
                 "XYContractsCheck",
@@ -121,8 +135,21 @@ let package = Package(
             exclude: ["Fixtures"]
         ),
         .testTarget(
+            name: "GatewayAuthTests",
+            dependencies: [
+                "GatewayAuth",
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            path: "Tests/GatewayAuthTests"
+        ),
+        .testTarget(
             name: "CLITests",
             dependencies: [
+                "GatewayAuth",
                 "NATSTestSupport",
                 "NATS",
                 "XYContracts",
