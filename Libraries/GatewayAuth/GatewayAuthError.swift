@@ -65,24 +65,11 @@ public struct GatewayAuthError: Error, Sendable, Equatable, CustomStringConverti
 
     /// The refusal body for the client: `{"code":"XYW005","message":"invalid token"}`.
     public var jsonBody: String {
-        "{\"code\":\(Self.jsonString(code.rawValue)),\"message\":\(Self.jsonString(message))}"
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let body = (try? encoder.encode(["code": code.rawValue, "message": message])) ?? Data()
+        return String(decoding: body, as: UTF8.self)
     }
 
     public var description: String { "\(code.rawValue) (\(httpStatus)) \(message): \(reason)" }
-
-    static func jsonString(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
 }
