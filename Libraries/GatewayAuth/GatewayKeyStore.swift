@@ -25,6 +25,7 @@ public actor GatewayKeyStore {
     private var lastAttempt: ContinuousClock.Instant?
     private var lastSuccess: ContinuousClock.Instant?
     private var inFlight: Task<Void, Never>?
+    private var lastFetchError: (any Error)?
 
     /// A store with one static key (`JWT_PUBLIC_KEY`); it verifies tokens whatever their `kid`.
     public init(key: VerificationKey) {
@@ -56,8 +57,11 @@ public actor GatewayKeyStore {
     /// refuse to start with a broken `JWT_JWKS_URL`. Does nothing for a static key.
     public func load() async throws {
         guard case .jwks(let url, let fetcher) = source else { return }
-        lastAttempt = now()
-        try await fetch(url: url, fetcher: fetcher)
+        // Through the shared fetch, so lookups arriving meanwhile wait for it instead of being
+        // refused as rate-limited.
+        startRefresh(url: url, fetcher: fetcher, force: true)
+        await inFlight?.value
+        if let lastFetchError { throw lastFetchError }
     }
 
     /// The `kid`s currently known (JWKS), for logs and tests.
@@ -95,11 +99,6 @@ public actor GatewayKeyStore {
         return key
     }
 
-    /// Waits for a refresh in flight, if any (tests).
-    func waitForRefresh() async {
-        await inFlight?.value
-    }
-
     private var isStale: Bool {
         guard let lastSuccess else { return true }
         return now() - lastSuccess >= refreshInterval
@@ -110,13 +109,15 @@ public actor GatewayKeyStore {
         return now() - lastAttempt >= minimumRefreshInterval
     }
 
-    private func startRefresh(url: String, fetcher: JWKSFetcher) {
-        guard inFlight == nil, mayRefresh else { return }
+    private func startRefresh(url: String, fetcher: JWKSFetcher, force: Bool = false) {
+        guard inFlight == nil, force || mayRefresh else { return }
         lastAttempt = now()
         inFlight = Task {
             do {
                 try await self.fetch(url: url, fetcher: fetcher)
+                self.lastFetchError = nil
             } catch {
+                self.lastFetchError = error
                 self.logger.warning("JWKS refresh failed; keeping the previous keys", metadata: ["url": "\(url)", "error": "\(error)"])
             }
             self.inFlight = nil

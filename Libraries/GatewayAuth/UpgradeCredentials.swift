@@ -19,9 +19,9 @@ public struct UpgradeCredentials: Sendable, Equatable {
     /// The application subprotocol selected from what the client offered (`xy.v1.json` by default).
     public var applicationSubprotocol: String
     /// The value for `Sec-WebSocket-Protocol` in the 101 answer: the selected application
-    /// subprotocol when the client sent that header (with or without a bearer token), nil when it
-    /// sent none. Never the token. A browser fails the connection if the answer is not one of the
-    /// names it offered, so browser clients offer `["xy.v1.json", "bearer", token]`.
+    /// subprotocol when the client offered it or used the `bearer, <token>` form; nil otherwise
+    /// (send no header). Never the token. A browser fails the connection if the answer is not one
+    /// of the names it offered, so browser clients offer `["xy.v1.json", "bearer", token]`.
     public var responseSubprotocol: String?
 
     /// Reads the request; `headers` names are matched case-insensitively, repeated fields are all
@@ -37,7 +37,10 @@ public struct UpgradeCredentials: Sendable, Equatable {
         let subprotocolToken = Self.bearerToken(fromSubprotocols: offered)
         self.hasBearerHeader = bearerHeader != nil
         self.applicationSubprotocol = WebSocketSubprotocol.select(offered: offered)
-        self.responseSubprotocol = offered.isEmpty ? nil : applicationSubprotocol
+        // Answer only with a name the client offered, except for the bare `bearer, <t>` form,
+        // where the contract is to answer with the selected application subprotocol.
+        self.responseSubprotocol =
+            offered.contains(applicationSubprotocol) || subprotocolToken != nil ? applicationSubprotocol : nil
 
         let found: (token: String, source: TokenSource)? =
             if let bearerHeader {

@@ -113,6 +113,23 @@ struct GatewayKeyStoreTests {
         #expect(try await verifier.verify(try await TestKeys.eddsa.sign(TestKeys.payload(), keyID: "ed")).algorithm == "EdDSA")
     }
 
+    @Test("lookups during the first load wait for it and share its one fetch")
+    func lookupsDuringLoad() async throws {
+        let server = try await TestHTTPServer.start()
+        defer { Task { try? await server.stop() } }
+        server.serve("/jwks.json", try Self.document([(TestKeys.es256, "k1")]))
+        let store = GatewayKeyStore(jwksURL: server.url + "/jwks.json")
+        let verifier = TokenVerifier(keys: store)
+        let token = try await TestKeys.es256.sign(TestKeys.payload(), keyID: "k1")
+        async let loaded: Void = store.load()
+        async let first = verifier.verify(token)
+        async let second = verifier.verify(token)
+        try await loaded
+        #expect(try await first.subject == "alice")
+        #expect(try await second.subject == "alice")
+        #expect(server.requests == 1)
+    }
+
     @Test("load fails on a 404, on a JWKS without usable keys, and on a closed port")
     func loadFailures() async throws {
         let server = try await TestHTTPServer.start()

@@ -48,7 +48,11 @@ struct UpgradeCredentialsTests {
     func selection() {
         #expect(read([("Sec-WebSocket-Protocol", "xy.v1.proto")]).applicationSubprotocol == "xy.v1.proto")
         #expect(read([("Sec-WebSocket-Protocol", "xy.v1.json, xy.v1.proto")]).applicationSubprotocol == "xy.v1.proto")
+        #expect(read([("Sec-WebSocket-Protocol", "xy.v1.proto")]).responseSubprotocol == "xy.v1.proto")
+        #expect(read([("Sec-WebSocket-Protocol", "xy.v1.json")]).responseSubprotocol == "xy.v1.json")
+        // Never answer with a name the client did not offer.
         #expect(read([("Sec-WebSocket-Protocol", "chat")]).applicationSubprotocol == "xy.v1.json")
+        #expect(read([("Sec-WebSocket-Protocol", "chat")]).responseSubprotocol == nil)
         #expect(read([]).applicationSubprotocol == "xy.v1.json")
         #expect(WebSocketSubprotocol.select(offered: []) == "xy.v1.json")
     }
