@@ -3,6 +3,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 
 /// A real HTTP/1.1 server on a free loopback port that serves documents set by the test and
 /// counts the requests it answered: the JWKS endpoint the key store fetches from.
@@ -13,15 +14,25 @@ final class TestHTTPServer: Sendable {
     }
 
     let state = NIOLockedValueBox(State())
+    let scheme: String
     private let channel: NIOLockedValueBox<(any Channel)?> = NIOLockedValueBox(nil)
 
-    static func start() async throws -> TestHTTPServer {
-        let server = TestHTTPServer()
+    private init(scheme: String) {
+        self.scheme = scheme
+    }
+
+    /// Starts the server; with `tls`, it speaks HTTPS.
+    static func start(tls: TLSConfiguration? = nil) async throws -> TestHTTPServer {
+        let server = TestHTTPServer(scheme: tls == nil ? "http" : "https")
+        let sslContext = try tls.map { try NIOSSLContext(configuration: $0) }
         let state = server.state
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let sslContext {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext))
+                    }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
                     try channel.pipeline.syncOperations.addHandler(Handler(state: state))
                 }
@@ -33,7 +44,7 @@ final class TestHTTPServer: Sendable {
 
     var url: String {
         let port = channel.withLockedValue { $0?.localAddress?.port } ?? 0
-        return "http://127.0.0.1:\(port)"
+        return "\(scheme)://127.0.0.1:\(port)"
     }
 
     var requests: Int { state.withLockedValue { $0.requests } }
