@@ -33,6 +33,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
     ],
     targets: [
         .systemLibrary(
@@ -151,10 +152,23 @@ let package = Package(
             ],
             path: "Services/Realtime"
         ),
+        .target(
+            name: "GatewayAuth",
+            dependencies: [
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Libraries/GatewayAuth"
+        ),
         .executableTarget(
             name: "CLI",
             dependencies: [
                 "NATS",
+                "GatewayAuth",
                 "NKeys",
                 "XYContracts",
                 "XYContractsCheck",
@@ -217,8 +231,22 @@ let package = Package(
             exclude: ["Fixtures"]
         ),
         .testTarget(
+            name: "GatewayAuthTests",
+            dependencies: [
+                "GatewayAuth",
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            path: "Tests/GatewayAuthTests"
+        ),
+        .testTarget(
             name: "CLITests",
             dependencies: [
+                "GatewayAuth",
                 "NATSTestSupport",
                 "NATS",
                 "XYContracts",
