@@ -164,6 +164,15 @@ let package = Package(
             ],
             path: "Libraries/GatewayAuth"
         ),
+        .target(
+            name: "Gateway",
+            dependencies: [
+                "XYContracts",
+                "XYService",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Libraries/Gateway"
+        ),
         .executableTarget(
             name: "CLI",
             dependencies: [
@@ -229,6 +238,16 @@ let package = Package(
             dependencies: ["XYContractsCheck", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             path: "Tests/XYContractsCheckTests",
             exclude: ["Fixtures"]
+        ),
+        .testTarget(
+            name: "GatewayTests",
+            dependencies: [
+                "Gateway",
+                "XYContracts",
+                "XYService",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Tests/GatewayTests"
         ),
         .testTarget(
             name: "GatewayAuthTests",
