@@ -3,7 +3,8 @@
 #   make deps    install what is missing (apt-get as root) and the Python venv (.venv)
 #   make build   debug build of the whole package
 #   make test    deps, then every test target in parallel against the real nats-server
-#   make bench   deps, release `xy`, libnats (and nats.go when installed) benchmarks side by side
+#   make bench   deps, release `xy`, libnats (and nats.go when installed) benchmarks side by side,
+#                then the xy-realtime proxy benchmark (make bench-realtime)
 #   make contracts         regenerate the Swift and Python code from Contracts/ (commits nothing)
 #   make contracts-lint    lint Contracts/ (buf STANDARD rules plus xy's)
 #   make contracts-accept  record the current Contracts/ as the baseline CI checks against
@@ -34,7 +35,7 @@ BENCH_RUNS ?= 3
 FUZZ_SECONDS ?= 60
 FUZZ_SCRATCH ?= .build-fuzz
 
-.PHONY: deps build test bench fuzz contracts contracts-lint contracts-accept contracts-check
+.PHONY: deps build test bench bench-realtime fuzz contracts contracts-lint contracts-accept contracts-check
 
 deps:
 	@scripts/deps.sh
@@ -55,6 +56,14 @@ bench: deps
 	  BENCH_REQ_MSGS="$(BENCH_REQ_MSGS)" BENCH_JS_MSGS="$(BENCH_JS_MSGS)" BENCH_KV_MSGS="$(BENCH_KV_MSGS)" \
 	  BENCH_RUNS="$(BENCH_RUNS)" \
 	  scripts/with-nats-server.sh --jetstream scripts/bench.sh
+	@$(MAKE) --no-print-directory bench-realtime
+
+# The xy-realtime proxy (issue 5): sim → xy-realtime → NATS → subscriber; scripts/bench-realtime.sh.
+bench-realtime: deps
+	$(SWIFT) build -c release --product xy $(SWIFTPM_FLAGS)
+	$(SWIFT) build -c release --product xy-realtime $(SWIFTPM_FLAGS)
+	@BIN="$$($(SWIFT) build -c release $(SWIFTPM_FLAGS) --show-bin-path)" && \
+	  XY_BIN="$$BIN/xy" XY_REALTIME_BIN="$$BIN/xy-realtime" scripts/with-nats-server.sh scripts/bench-realtime.sh
 
 fuzz: deps
 	$(SWIFT) build --scratch-path $(FUZZ_SCRATCH) --product NATSParserFuzz \

@@ -10,6 +10,10 @@ let package = Package(
         .library(name: "NATS", targets: ["NATS"]),
         .library(name: "NKeys", targets: ["NKeys"]),
         .library(name: "XYContracts", targets: ["XYContracts"]),
+        .library(name: "XYService", targets: ["XYService"]),
+        .library(name: "Upstream", targets: ["Upstream"]),
+        .library(name: "PolygonSim", targets: ["PolygonSim"]),
+        .executable(name: "xy-realtime", targets: ["Realtime"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -20,6 +24,14 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
         // Only 1.39.0 is mirrored here; no traits, so SwiftPM does not rebuild it on every other run.
         .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0", traits: []),
+        // Service runtime (issue 5): HTTP for /metrics and /healthz and the simulator, WebSocket
+        // client and server, Prometheus through swift-metrics, graceful shutdown.
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-websocket.git", from: "1.6.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         .systemLibrary(
@@ -65,6 +77,64 @@ let package = Package(
             dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
             path: "Libraries/XYContractsCheck"
         ),
+        .target(
+            name: "XYService",
+            dependencies: [
+                "NATS",
+                "NKeys",
+                "XYContracts",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            path: "Libraries/XYService"
+        ),
+        .target(
+            name: "PolygonSim",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            path: "Libraries/PolygonSim"
+        ),
+        .target(
+            name: "Upstream",
+            dependencies: [
+                "NATS",
+                "XYContracts",
+                "XYService",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "WSClient", package: "swift-websocket"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Atomics", package: "swift-atomics"),
+            ],
+            path: "Libraries/Upstream"
+        ),
+        .executableTarget(
+            name: "Realtime",
+            dependencies: [
+                "NATS",
+                "Upstream",
+                "XYService",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Services/Realtime"
+        ),
         .executableTarget(
             name: "CLI",
             dependencies: [
@@ -72,6 +142,10 @@ let package = Package(
                 "NKeys",
                 "XYContracts",
                 "XYContractsCheck",
+                "PolygonSim",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -131,6 +205,40 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             path: "Tests/CLITests"
+        ),
+        .testTarget(
+            name: "XYServiceTests",
+            dependencies: [
+                "XYService",
+                "NATS",
+                "NATSTestSupport",
+                "XYContracts",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            path: "Tests/XYServiceTests"
+        ),
+        .testTarget(
+            name: "UpstreamTests",
+            dependencies: [
+                "Upstream",
+                "PolygonSim",
+                "XYContracts",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            path: "Tests/UpstreamTests"
+        ),
+        .testTarget(
+            name: "RealtimeTests",
+            dependencies: [
+                "NATS",
+                "NATSTestSupport",
+                "XYContracts",
+                "PolygonSim",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            path: "Tests/RealtimeTests"
         ),
     ]
 )

@@ -7,8 +7,8 @@ import NIOCore
 /// `xy bench`: the same measurements as libnats' and nats.go's benchmarks, so figures compare side by side.
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Measure publish, subscribe, pub+sub, request/reply, JetStream publish and key-value put.",
-        subcommands: [PubBench.self, SubBench.self, PubSubBench.self, ReqBench.self, JSPubBench.self, KVPutBench.self]
+        abstract: "Measure publish, subscribe, pub+sub, request/reply, JetStream publish, key-value put and the realtime event path.",
+        subcommands: [PubBench.self, SubBench.self, PubSubBench.self, ReqBench.self, JSPubBench.self, KVPutBench.self, BenchEvents.self]
     )
 
     struct Common: ParsableArguments {

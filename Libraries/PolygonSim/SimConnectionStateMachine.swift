@@ -1,0 +1,115 @@
+import Foundation
+
+/// The vendor's side of one WebSocket connection: status messages, authentication, subscriptions,
+/// and when to close. Pure: each event returns the frames to send and whether to close, and the
+/// server's handler does the I/O.
+public struct SimConnectionStateMachine: Sendable {
+    public enum State: Sendable, Hashable {
+        case awaitingAuth
+        case authenticated
+        case closed
+    }
+
+    /// What the handler does after an event.
+    public struct Action: Sendable, Hashable {
+        /// Text frames to send, in order.
+        public var send: [String] = []
+        /// Close the connection after sending.
+        public var close = false
+
+        static let none = Action()
+    }
+
+    public private(set) var state: State = .awaitingAuth
+    public private(set) var subscriptions: SimSubscriptions
+    private let apiKey: String
+    private let rejectAuth: Bool
+
+    public init(apiKey: String, rejectAuth: Bool, symbolIndex: [String: Int]) {
+        self.apiKey = apiKey
+        self.rejectAuth = rejectAuth
+        self.subscriptions = SimSubscriptions(symbolIndex: symbolIndex)
+    }
+
+    /// The socket opened; `overLimit` when the server already has its maximum of connections.
+    public mutating func connected(overLimit: Bool) -> Action {
+        let hello = Self.status("connected", "Connected Successfully")
+        guard !overLimit else {
+            state = .closed
+            return Action(send: [hello, Self.status("max_connections", "Maximum number of websocket connections exceeded. You have reached the connection limit for your account. Please contact support at https://polygon.io/contact to increase your limit.")], close: true)
+        }
+        return Action(send: [hello])
+    }
+
+    /// No `auth` arrived in time.
+    public mutating func authTimerFired() -> Action {
+        switch state {
+        case .awaitingAuth:
+            state = .closed
+            return Action(send: [Self.status("auth_timeout", "authentication timed out")], close: true)
+        case .authenticated, .closed:
+            return .none
+        }
+    }
+
+    /// A text frame from the client.
+    public mutating func received(text: String) -> Action {
+        switch state {
+        case .closed:
+            return .none
+        case .awaitingAuth, .authenticated:
+            break
+        }
+        guard let data = text.data(using: .utf8),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let action = object["action"] as? String
+        else {
+            return Action(send: [Self.status("error", "invalid message")])
+        }
+        let params = object["params"] as? String ?? ""
+        switch (action, state) {
+        case ("auth", .awaitingAuth):
+            if rejectAuth || params != apiKey {
+                state = .closed
+                return Action(send: [Self.status("auth_failed", "authentication failed")], close: true)
+            }
+            state = .authenticated
+            return Action(send: [Self.status("auth_success", "authenticated")])
+        case ("auth", .authenticated):
+            return Action(send: [Self.status("auth_success", "authenticated")])
+        case ("subscribe", .authenticated), ("unsubscribe", .authenticated):
+            let subscribing = action == "subscribe"
+            let (accepted, rejected) = subscriptions.apply(params: params, subscribe: subscribing)
+            var replies = accepted.map { Self.status("success", (subscribing ? "subscribed to: " : "unsubscribed to: ") + $0) }
+            replies += rejected.map { Self.status("error", "invalid channel: \($0)") }
+            return Action(send: replies)
+        case ("subscribe", .awaitingAuth), ("unsubscribe", .awaitingAuth):
+            return Action(send: [Self.status("error", "not authorized")])
+        default:
+            return Action(send: [Self.status("error", "unknown action: \(action)")])
+        }
+    }
+
+    /// The connection closed, for whatever reason.
+    public mutating func closed() {
+        state = .closed
+    }
+
+    /// One `[{"ev":"status",…}]` frame.
+    public static func status(_ status: String, _ message: String) -> String {
+        "[{\"ev\":\"status\",\"status\":\(quoted(status)),\"message\":\(quoted(message))}]"
+    }
+
+    static func quoted(_ text: String) -> String {
+        var out = "\""
+        for character in text.unicodeScalars {
+            switch character {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            default:
+                if character.value < 0x20 { out += " " } else { out.unicodeScalars.append(character) }
+            }
+        }
+        return out + "\""
+    }
+}

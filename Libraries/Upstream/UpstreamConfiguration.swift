@@ -1,0 +1,101 @@
+import XYService
+
+/// xy-realtime's own settings (beside ``ServiceConfiguration``): the vendor URL and key, what to
+/// subscribe, and the timing of reconnects and liveness checks.
+public struct UpstreamConfiguration: Sendable {
+    /// `ws://127.0.0.1:9100/stocks` or `wss://socket.massive.com/stocks`.
+    public var url: String
+    /// The vendor API key: sent in the `auth` message only, never logged, never in metrics.
+    public var apiKey: String
+    /// Symbols to subscribe at start; `["*"]` for everything.
+    public var symbols: [String]
+    /// Vendor channels per symbol: `T`, `Q`, `A`, `AM`.
+    public var channels: [String]
+    /// Most symbols the interest set may hold (run-time subscribe requests included).
+    public var maxSymbols: Int
+    public var backoffInitial: Duration
+    public var backoffMaximum: Duration
+    /// Delay before retrying after `auth_failed`: slow, so a bad key does not hammer the vendor.
+    public var authRetryDelay: Duration
+    /// Delay before retrying after `max_connections`.
+    public var maxConnectionsRetryDelay: Duration
+    /// No frame for this long while subscribed → reconnect.
+    public var silenceTimeout: Duration
+    /// WebSocket ping period; a missing pong closes the connection.
+    public var pingInterval: Duration
+    /// `source` of every MarketEvent.
+    public var source: String
+
+    public static let urlVariable = EnvironmentVariable("UPSTREAM_URL", required: true, help: "Vendor WebSocket URL, e.g. ws://127.0.0.1:9100/stocks.")
+    public static let apiKeyVariable = EnvironmentVariable("UPSTREAM_API_KEY", required: true, secret: true, help: "Vendor API key (secret; never logged).")
+    public static let symbolsVariable = EnvironmentVariable("UPSTREAM_SYMBOLS", default: "*", help: "Symbols to subscribe at start, comma separated, or * for all.")
+    public static let channelsVariable = EnvironmentVariable("UPSTREAM_CHANNELS", default: "T,Q,AM", help: "Vendor channels per symbol: T, Q, A, AM.")
+    public static let maxSymbolsVariable = EnvironmentVariable("UPSTREAM_MAX_SYMBOLS", default: "1000", help: "Most symbols the subscription may hold, run-time requests included.")
+    public static let backoffInitialVariable = EnvironmentVariable("UPSTREAM_BACKOFF_INITIAL", default: "250ms", help: "First reconnect delay; doubles per failure, with jitter.")
+    public static let backoffMaximumVariable = EnvironmentVariable("UPSTREAM_BACKOFF_MAX", default: "30s", help: "Cap of the reconnect delay.")
+    public static let authRetryVariable = EnvironmentVariable("UPSTREAM_AUTH_RETRY", default: "60s", help: "Delay before retrying after auth_failed.")
+    public static let maxConnectionsRetryVariable = EnvironmentVariable("UPSTREAM_MAX_CONNECTIONS_RETRY", default: "30s", help: "Delay before retrying after max_connections.")
+    public static let silenceTimeoutVariable = EnvironmentVariable("UPSTREAM_SILENCE_TIMEOUT", default: "15s", help: "Reconnect when no frame arrives for this long while subscribed.")
+    public static let pingIntervalVariable = EnvironmentVariable("UPSTREAM_PING_INTERVAL", default: "10s", help: "WebSocket ping period; a missing pong closes the connection.")
+    public static let sourceVariable = EnvironmentVariable("UPSTREAM_SOURCE", default: "polygon", help: "Value of MarketEvent.source.")
+
+    public static let variables: [EnvironmentVariable] = [
+        urlVariable, apiKeyVariable, symbolsVariable, channelsVariable, maxSymbolsVariable, backoffInitialVariable,
+        backoffMaximumVariable, authRetryVariable, maxConnectionsRetryVariable, silenceTimeoutVariable, pingIntervalVariable, sourceVariable,
+    ]
+
+    public init(
+        url: String, apiKey: String, symbols: [String] = ["*"], channels: [String] = ["T", "Q", "AM"], maxSymbols: Int = 1000,
+        backoffInitial: Duration = .milliseconds(250), backoffMaximum: Duration = .seconds(30), authRetryDelay: Duration = .seconds(60),
+        maxConnectionsRetryDelay: Duration = .seconds(30), silenceTimeout: Duration = .seconds(15), pingInterval: Duration = .seconds(10),
+        source: String = "polygon"
+    ) {
+        self.url = url
+        self.apiKey = apiKey
+        self.symbols = symbols
+        self.channels = channels
+        self.maxSymbols = maxSymbols
+        self.backoffInitial = backoffInitial
+        self.backoffMaximum = backoffMaximum
+        self.authRetryDelay = authRetryDelay
+        self.maxConnectionsRetryDelay = maxConnectionsRetryDelay
+        self.silenceTimeout = silenceTimeout
+        self.pingInterval = pingInterval
+        self.source = source
+    }
+
+    /// Reads and checks every `UPSTREAM_*` variable; the first bad one throws, naming it.
+    public init(environment: EnvironmentReader) throws(ConfigurationError) {
+        url = try environment.requiredString(Self.urlVariable)
+        guard url.hasPrefix("ws://") || url.hasPrefix("wss://"), url.count > 6 else {
+            throw ConfigurationError(variable: Self.urlVariable.name, reason: "must be a ws:// or wss:// URL, got '\(url)'")
+        }
+        apiKey = try environment.requiredString(Self.apiKeyVariable)
+        symbols = try environment.list(Self.symbolsVariable).map { $0.uppercased() }
+        if symbols.isEmpty { symbols = ["*"] }
+        for symbol in symbols where symbol != "*" && !UpstreamInterest.isValidSymbol(symbol) {
+            throw ConfigurationError(variable: Self.symbolsVariable.name, reason: "'\(symbol)' is not a ticker (A-Z, 0-9, '.', ':', '-')")
+        }
+        channels = try environment.list(Self.channelsVariable).map { $0.uppercased() }
+        for channel in channels where !["T", "Q", "A", "AM"].contains(channel) {
+            throw ConfigurationError(variable: Self.channelsVariable.name, reason: "'\(channel)' is not one of T, Q, A, AM")
+        }
+        guard !channels.isEmpty else {
+            throw ConfigurationError(variable: Self.channelsVariable.name, reason: "must name at least one channel")
+        }
+        maxSymbols = try environment.integer(Self.maxSymbolsVariable, in: 1...100_000)
+        if !symbols.contains("*"), symbols.count > maxSymbols {
+            throw ConfigurationError(variable: Self.symbolsVariable.name, reason: "lists \(symbols.count) symbols, more than UPSTREAM_MAX_SYMBOLS (\(maxSymbols))")
+        }
+        backoffInitial = try environment.duration(Self.backoffInitialVariable)
+        backoffMaximum = try environment.duration(Self.backoffMaximumVariable)
+        guard backoffMaximum >= backoffInitial else {
+            throw ConfigurationError(variable: Self.backoffMaximumVariable.name, reason: "must not be shorter than UPSTREAM_BACKOFF_INITIAL")
+        }
+        authRetryDelay = try environment.duration(Self.authRetryVariable)
+        maxConnectionsRetryDelay = try environment.duration(Self.maxConnectionsRetryVariable)
+        silenceTimeout = try environment.duration(Self.silenceTimeoutVariable)
+        pingInterval = try environment.duration(Self.pingIntervalVariable)
+        source = try environment.requiredString(Self.sourceVariable)
+    }
+}

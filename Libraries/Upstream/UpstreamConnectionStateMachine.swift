@@ -1,0 +1,180 @@
+import XYService
+
+/// The life of the vendor connection: connect, greet, authenticate, subscribe the whole interest
+/// set, stream; on any failure pick the delay (exponential backoff with jitter, slow after
+/// `auth_failed`, its own delay after `max_connections`) and start again. Interest changes while
+/// streaming become subscribe/unsubscribe messages.
+///
+/// Pure: each event returns ``Action``s; ``UpstreamClient`` does the I/O. The API key never enters
+/// it (``Action/authenticate`` asks the client to send it).
+public struct UpstreamConnectionStateMachine: Sendable {
+    public enum State: Sendable, Hashable {
+        case idle
+        case connecting
+        /// Socket open, waiting for the vendor's `connected` status.
+        case awaitingGreeting
+        case authenticating
+        /// Authenticated and subscribed; events flow.
+        case streaming
+        case waitingToReconnect
+        case stopped
+    }
+
+    /// Why the last connection ended, which decides the delay and the log code.
+    public enum Failure: Sendable, Hashable {
+        case connectFailed
+        case closed
+        case authFailed
+        case authTimeout
+        case maxConnections
+        case silent
+
+        public var code: XYErrorCode {
+            switch self {
+            case .connectFailed, .closed: .upstreamDisconnected
+            case .authFailed: .upstreamAuthFailed
+            case .authTimeout: .upstreamProtocol
+            case .maxConnections: .upstreamMaxConnections
+            case .silent: .upstreamSilent
+            }
+        }
+    }
+
+    public enum Action: Sendable, Hashable {
+        /// Send `{"action":"auth","params":KEY}`.
+        case authenticate
+        /// Send this text frame (subscribe / unsubscribe).
+        case send(String)
+        /// Close the connection (its end then arrives as ``UpstreamConnectionStateMachine/connectionClosed(random:)``).
+        case close(Failure)
+        /// Upstream is up: gauge to 1, ready.
+        case markUp
+        /// Log this vendor status loudly with its code.
+        case report(XYErrorCode, String)
+    }
+
+    /// When and why to reconnect.
+    public struct ReconnectPlan: Sendable, Hashable {
+        public var delay: Duration
+        public var failure: Failure
+    }
+
+    public private(set) var state: State = .idle
+    public private(set) var interest: UpstreamInterest
+    public let channels: [String]
+    private var backoff: UpstreamBackoff
+    private let authRetryDelay: Duration
+    private let maxConnectionsRetryDelay: Duration
+    private var pendingFailure: Failure?
+
+    public init(configuration: UpstreamConfiguration) {
+        interest = UpstreamInterest(symbols: configuration.symbols, maximum: configuration.maxSymbols)
+        channels = configuration.channels
+        backoff = UpstreamBackoff(initial: configuration.backoffInitial, maximum: configuration.backoffMaximum)
+        authRetryDelay = configuration.authRetryDelay
+        maxConnectionsRetryDelay = configuration.maxConnectionsRetryDelay
+    }
+
+    /// A connection attempt begins.
+    public mutating func connecting() {
+        switch state {
+        case .stopped: return
+        case .idle, .connecting, .awaitingGreeting, .authenticating, .streaming, .waitingToReconnect:
+            state = .connecting
+            pendingFailure = nil
+        }
+    }
+
+    /// The WebSocket handshake finished.
+    public mutating func connectionOpened() {
+        switch state {
+        case .connecting: state = .awaitingGreeting
+        case .idle, .awaitingGreeting, .authenticating, .streaming, .waitingToReconnect, .stopped: break
+        }
+    }
+
+    /// A vendor `status` message.
+    public mutating func statusReceived(status: String, message: String) -> [Action] {
+        switch (status, state) {
+        case ("connected", .awaitingGreeting):
+            state = .authenticating
+            return [.authenticate]
+        case ("auth_success", .authenticating):
+            state = .streaming
+            backoff.reset()
+            if let params = interest.params(channels: channels) {
+                return [.markUp, .send(Self.message("subscribe", params))]
+            }
+            return [.markUp]
+        case ("auth_failed", _):
+            pendingFailure = .authFailed
+            return [.report(.upstreamAuthFailed, "vendor refused the API key (auth_failed): \(message)"), .close(.authFailed)]
+        case ("auth_timeout", _):
+            pendingFailure = .authTimeout
+            return [.report(.upstreamProtocol, "vendor timed out the authentication (auth_timeout)"), .close(.authTimeout)]
+        case ("max_connections", _):
+            pendingFailure = .maxConnections
+            return [.report(.upstreamMaxConnections, "vendor refused the connection: too many connections for this key (max_connections)"), .close(.maxConnections)]
+        case ("error", _):
+            return [.report(.upstreamProtocol, "vendor error status: \(message)")]
+        default:
+            // `success` acknowledgements and greetings out of order change nothing.
+            return []
+        }
+    }
+
+    /// No frame for the silence timeout; only acted on while the connection should be talking.
+    public mutating func silenceDetected() -> [Action] {
+        switch state {
+        case .streaming where interest.isWildcard || !interest.symbols.isEmpty, .awaitingGreeting, .authenticating:
+            pendingFailure = .silent
+            return [.close(.silent)]
+        case .streaming, .idle, .connecting, .waitingToReconnect, .stopped:
+            return []
+        }
+    }
+
+    /// The connection ended (or never opened when `opened` is false): plan the reconnect.
+    public mutating func connectionClosed(opened: Bool, random: Double) -> ReconnectPlan? {
+        if state == .stopped { return nil }
+        let failure = pendingFailure ?? (opened ? .closed : .connectFailed)
+        pendingFailure = nil
+        state = .waitingToReconnect
+        var delay = backoff.next(random: random)
+        switch failure {
+        case .authFailed: delay = max(delay, authRetryDelay * (0.9 + 0.2 * random))
+        case .maxConnections: delay = max(delay, maxConnectionsRetryDelay * (0.9 + 0.2 * random))
+        case .connectFailed, .closed, .authTimeout, .silent: break
+        }
+        return ReconnectPlan(delay: delay, failure: failure)
+    }
+
+    /// Symbols to add at run time; while streaming the new ones are subscribed at once.
+    public mutating func subscribe(_ symbols: [String]) -> (UpstreamInterest.Change, [Action]) {
+        let change = interest.add(symbols)
+        return (change, changeActions("subscribe", change))
+    }
+
+    /// Symbols to drop at run time.
+    public mutating func unsubscribe(_ symbols: [String]) -> (UpstreamInterest.Change, [Action]) {
+        let change = interest.remove(symbols)
+        return (change, changeActions("unsubscribe", change))
+    }
+
+    /// Shutting down: close if connected, never reconnect.
+    public mutating func stop() -> [Action] {
+        let wasConnected = state == .awaitingGreeting || state == .authenticating || state == .streaming
+        state = .stopped
+        return wasConnected ? [.close(.closed)] : []
+    }
+
+    private func changeActions(_ action: String, _ change: UpstreamInterest.Change) -> [Action] {
+        guard state == .streaming, !change.changed.isEmpty, let params = interest.params(channels: channels, symbols: change.changed) else { return [] }
+        return [.send(Self.message(action, params))]
+    }
+
+    /// `{"action":"subscribe","params":"T.AAPL,…"}`; symbols are validated tickers, so no escaping is needed.
+    static func message(_ action: String, _ params: String) -> String {
+        "{\"action\":\"\(action)\",\"params\":\"\(params)\"}"
+    }
+}

@@ -1,0 +1,26 @@
+import Metrics
+
+/// The proxy's metrics, created once and shared (swift-metrics handles are thread-safe):
+/// `xy_upstream_connected`, `xy_upstream_reconnects_total`, `xy_upstream_events_total{ev}`,
+/// `xy_upstream_malformed_total{reason}`, `xy_md_published_total`, `xy_md_publish_failed_total`,
+/// `xy_ingest_latency_seconds`.
+public struct UpstreamMetrics: Sendable {
+    public let connected = Gauge(label: "xy_upstream_connected")
+    public let reconnects = Counter(label: "xy_upstream_reconnects_total")
+    public let trades = Counter(label: "xy_upstream_events_total", dimensions: [("ev", "T")])
+    public let quotes = Counter(label: "xy_upstream_events_total", dimensions: [("ev", "Q")])
+    public let secondAggregates = Counter(label: "xy_upstream_events_total", dimensions: [("ev", "A")])
+    public let minuteAggregates = Counter(label: "xy_upstream_events_total", dimensions: [("ev", "AM")])
+    public let statuses = Counter(label: "xy_upstream_events_total", dimensions: [("ev", "status")])
+    public let malformedSyntax = Counter(label: "xy_upstream_malformed_total", dimensions: [("reason", "syntax")])
+    public let malformedEvent = Counter(label: "xy_upstream_malformed_total", dimensions: [("reason", "invalid_event")])
+    public let unknownEvent = Counter(label: "xy_upstream_malformed_total", dimensions: [("reason", "unknown_ev")])
+    public let invalidSymbol = Counter(label: "xy_upstream_malformed_total", dimensions: [("reason", "invalid_symbol")])
+    public let published = Counter(label: "xy_md_published_total")
+    public let publishFailed = Counter(label: "xy_md_publish_failed_total")
+    public let ingestLatency = Timer(label: "xy_ingest_latency_seconds")
+
+    public init() {
+        connected.record(0)
+    }
+}

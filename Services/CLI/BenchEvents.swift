@@ -1,0 +1,171 @@
+import ArgumentParser
+import Foundation
+import NATS
+import NIOConcurrencyHelpers
+import NIOCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `xy bench events`: the far end of the proxy benchmark (`scripts/bench-realtime.sh`). Counts
+/// the MarketEvents arriving on `xy.md.event.*` for a while, finds events lost on the way from
+/// gaps in each symbol's vendor sequence, and reports the rate and latency percentiles.
+///
+/// Reads only the top-level fields it needs from each payload (symbol, vendor sequence, event and
+/// receive times) so the subscriber itself is not what limits the measurement.
+struct BenchEvents: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "events",
+        abstract: "Receive xy.md.event.* for a while: events/s, events lost (vendor sequence gaps), ingest latency."
+    )
+
+    @OptionGroup var connection: ConnectionOptions
+    @Option(help: "Seconds to measure, counted from the first event after the warm-up.") var seconds: Double = 10
+    @Option(help: "Seconds of events to ignore first (connection set-up, backlog).") var warmup: Double = 2
+    @Option(help: "Label put in the output (the simulator's rate, for instance).") var label: String = ""
+    @Flag(help: "One JSON object instead of text.") var json = false
+
+    /// What the callback accumulates; the lock is taken once per message on the event loop.
+    struct Tally {
+        var started: UInt64 = 0
+        var measuring = false
+        var events = 0
+        var lost: UInt64 = 0
+        var lastSequence: [String: UInt64] = [:]
+        var ingest: [Int64] = []
+        var endToEnd: [Int64] = []
+    }
+
+    func run() async throws {
+        let client = try await connection.connect(name: "xy bench events")
+        let tally = NIOLockedValueBox(Tally())
+        let warmupNanoseconds = UInt64(warmup * 1e9)
+        let first = NIOLockedValueBox<UInt64?>(nil)
+        let subscription = try client.subscribe("xy.md.event.*") { message in
+            let now = Self.now()
+            let fields = Self.fields(message.payload)
+            let startedAt = first.withLockedValue { value -> UInt64 in
+                if value == nil { value = now }
+                return value!
+            }
+            tally.withLockedValue { tally in
+                if let symbol = fields.symbol, fields.sequence > 0 {
+                    if let last = tally.lastSequence[symbol], fields.sequence > last + 1, tally.measuring {
+                        // The simulator's second aggregates take every 25th sequence number; with
+                        // the A channel unsubscribed they are expected holes, not losses.
+                        var missing = fields.sequence - last - 1
+                        var position = last + 1
+                        while position < fields.sequence {
+                            if position % 25 == 0 { missing -= 1 }
+                            position += 1
+                        }
+                        tally.lost += missing
+                    }
+                    tally.lastSequence[symbol] = fields.sequence
+                }
+                guard now - startedAt >= warmupNanoseconds else { return }
+                if !tally.measuring {
+                    tally.measuring = true
+                    tally.started = now
+                }
+                tally.events += 1
+                if fields.eventTime > 0 {
+                    if fields.receiveTime > 0, tally.ingest.count < 5_000_000 { tally.ingest.append(fields.receiveTime - fields.eventTime) }
+                    if tally.endToEnd.count < 5_000_000 { tally.endToEnd.append(Int64(bitPattern: Self.wallNow()) - fields.eventTime) }
+                }
+            }
+        }
+        try await client.flush()
+        let deadline = ContinuousClock.now + .seconds(warmup + seconds + 30)
+        while ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+            let (measuring, started) = tally.withLockedValue { ($0.measuring, $0.started) }
+            if measuring, Self.now() - started >= UInt64(seconds * 1e9) { break }
+        }
+        try? subscription.unsubscribe()
+        let result = tally.withLockedValue { $0 }
+        let elapsed = Double(Self.now() - result.started) / 1e9
+        let rate = result.measuring ? Double(result.events) / elapsed : 0
+        let ingest = result.ingest.sorted()
+        let endToEnd = result.endToEnd.sorted()
+        func percentile(_ values: [Int64], _ p: Double) -> Double {
+            guard !values.isEmpty else { return 0 }
+            return Double(values[min(values.count - 1, Int(Double(values.count) * p))]) / 1e6
+        }
+        let dropped = subscription.droppedMessages
+        if json {
+            printLine(
+                "{\"bench\":\"realtime\",\"label\":\"\(label)\",\"events\":\(result.events),\"seconds\":\(String(format: "%.3f", elapsed)),"
+                    + "\"events_per_s\":\(Int(rate)),\"lost\":\(result.lost),\"subscriber_dropped\":\(dropped),"
+                    + "\"ingest_p50_ms\":\(String(format: "%.3f", percentile(ingest, 0.5))),\"ingest_p99_ms\":\(String(format: "%.3f", percentile(ingest, 0.99))),"
+                    + "\"e2e_p50_ms\":\(String(format: "%.3f", percentile(endToEnd, 0.5))),\"e2e_p99_ms\":\(String(format: "%.3f", percentile(endToEnd, 0.99)))}"
+            )
+        } else {
+            printLine("events \(result.events) in \(String(format: "%.2f", elapsed)) s: \(Int(rate)) events/s, lost \(result.lost), subscriber dropped \(dropped)")
+            printLine("ingest latency (vendor time → xy-realtime receive) p50 \(String(format: "%.2f", percentile(ingest, 0.5))) ms, p99 \(String(format: "%.2f", percentile(ingest, 0.99))) ms")
+            printLine("end to end (vendor time → this subscriber) p50 \(String(format: "%.2f", percentile(endToEnd, 0.5))) ms, p99 \(String(format: "%.2f", percentile(endToEnd, 0.99))) ms")
+        }
+        await client.close()
+    }
+
+    /// Symbol (1), vendor_sequence (2), event_time_ns (3), receive_time_ns (4) of a MarketEvent.
+    static func fields(_ payload: ByteBuffer) -> (symbol: String?, sequence: UInt64, eventTime: Int64, receiveTime: Int64) {
+        var symbol: String?
+        var sequence: UInt64 = 0
+        var eventTime: Int64 = 0
+        var receiveTime: Int64 = 0
+        payload.withUnsafeReadableBytes { bytes in
+            var index = 0
+            func varint() -> UInt64? {
+                var result: UInt64 = 0
+                var shift: UInt64 = 0
+                while index < bytes.count, shift < 64 {
+                    let byte = bytes[index]
+                    index += 1
+                    result |= UInt64(byte & 0x7F) << shift
+                    if byte < 0x80 { return result }
+                    shift += 7
+                }
+                return nil
+            }
+            while index < bytes.count {
+                guard let key = varint() else { return }
+                let field = key >> 3
+                switch key & 7 {
+                case 0:
+                    guard let value = varint() else { return }
+                    switch field {
+                    case 2: sequence = value
+                    case 3: eventTime = Int64(bitPattern: value)
+                    case 4: receiveTime = Int64(bitPattern: value)
+                    default: break
+                    }
+                case 2:
+                    guard let length = varint(), index + Int(length) <= bytes.count else { return }
+                    if field == 1 {
+                        symbol = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[index..<(index + Int(length))]), as: UTF8.self)
+                    }
+                    if field >= 10 { return }
+                    index += Int(length)
+                case 1: index += 8
+                case 5: index += 4
+                default: return
+                }
+            }
+        }
+        return (symbol, sequence, eventTime, receiveTime)
+    }
+
+    static func now() -> UInt64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &spec)
+        return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
+    }
+
+    static func wallNow() -> UInt64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
+    }
+}

@@ -1,0 +1,167 @@
+import Foundation
+import NATS
+import NATSTestSupport
+import SwiftProtobuf
+import XYContracts
+
+/// One test's stack on free loopback ports: the real nats-server, the real `xy sim polygon`
+/// binary, and the real `xy-realtime` binary, stopped by ``stop()``.
+final class RealtimeHarness: @unchecked Sendable {
+    static let apiKey = "pk_test_9f8e7d6c5b4a3210"
+
+    let nats: NATSServer
+    let sim: ManagedProcess
+    let simPort: Int
+    var realtime: ManagedProcess
+    var httpPort: Int
+    private var clients: [NATSClient] = []
+
+    /// Starts everything and waits until xy-realtime serves HTTP.
+    static func start(simArguments: [String], environment: [String: String] = [:]) async throws -> RealtimeHarness {
+        let nats = try await NATSServer.start()
+        let sim = try ManagedProcess("xy", arguments: ["sim", "polygon", "--listen", "127.0.0.1:0", "--api-key", apiKey] + simArguments)
+        let simPort = try await Int(sim.waitForOutput { text in
+            text.split(separator: "\n").first { $0.hasPrefix("listening ") }.map { String($0.split(separator: ":").last ?? "") }
+        }) ?? 0
+        let (realtime, httpPort) = try await startRealtime(natsURL: nats.url, simPort: simPort, environment: environment)
+        return RealtimeHarness(nats: nats, sim: sim, simPort: simPort, realtime: realtime, httpPort: httpPort)
+    }
+
+    static func startRealtime(natsURL: String, simPort: Int, environment: [String: String]) async throws -> (ManagedProcess, Int) {
+        var env = [
+            "NATS_URLS": natsURL,
+            "UPSTREAM_URL": "ws://127.0.0.1:\(simPort)/stocks",
+            "UPSTREAM_API_KEY": apiKey,
+            "HTTP_HOST": "127.0.0.1",
+            "HTTP_PORT": "0",
+            "HEALTH_INTERVAL": "1s",
+            "UPSTREAM_BACKOFF_INITIAL": "100ms",
+            "UPSTREAM_BACKOFF_MAX": "1s",
+            "LOG_LEVEL": "debug",
+        ]
+        for (key, value) in environment { env[key] = value }
+        let realtime = try ManagedProcess("xy-realtime", environment: env)
+        let port = try await realtime.waitForOutput { text in
+            for line in text.split(separator: "\n") where line.contains("\"msg\":\"HTTP listening\"") {
+                if let start = line.range(of: "\"http_port\":\"") {
+                    return String(line[start.upperBound...].prefix { $0.isNumber })
+                }
+            }
+            return nil
+        }
+        return (realtime, Int(port) ?? 0)
+    }
+
+    private init(nats: NATSServer, sim: ManagedProcess, simPort: Int, realtime: ManagedProcess, httpPort: Int) {
+        self.nats = nats
+        self.sim = sim
+        self.simPort = simPort
+        self.realtime = realtime
+        self.httpPort = httpPort
+    }
+
+    /// A NATS client of the test's own, collecting every MarketEvent from now on.
+    func collectEvents() async throws -> EventCollector {
+        let client = try await NATSClient.connect(url: nats.url)
+        clients.append(client)
+        let collector = EventCollector()
+        try collector.start(client)
+        try await client.flush()
+        return collector
+    }
+
+    /// The test's client, for requests.
+    var client: NATSClient? { clients.first }
+
+    func stop() async {
+        for client in clients { await client.close() }
+        await realtime.terminate()
+        await sim.terminate()
+        await nats.stop()
+    }
+
+    /// `GET path` on xy-realtime's HTTP port: status code and body.
+    func get(_ path: String) throws -> (status: Int, body: String) {
+        try Self.get(port: httpPort, path)
+    }
+
+    static func get(port: Int, _ path: String) throws -> (status: Int, body: String) {
+        let connection = try LoopbackConnection(port: port)
+        try connection.send("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        let text = String(decoding: try connection.readToEnd(), as: UTF8.self)
+        let status = Int(text.split(separator: " ").dropFirst().first ?? "") ?? 0
+        let body = text.range(of: "\r\n\r\n").map { String(text[$0.upperBound...]) } ?? ""
+        return (status, body)
+    }
+
+    /// Sum of a metric's samples in `/metrics` (all label sets), or nil when absent.
+    func metric(_ name: String, labels: String? = nil) throws -> Double? {
+        let body = try get("/metrics").body
+        var total: Double?
+        for line in body.split(separator: "\n") where !line.hasPrefix("#") {
+            let parts = line.split(separator: " ")
+            guard parts.count >= 2 else { continue }
+            let series = parts[0]
+            guard series == name || series.hasPrefix(name + "{") else { continue }
+            if let labels, !series.contains(labels) { continue }
+            total = (total ?? 0) + (Double(parts[1]) ?? 0)
+        }
+        return total
+    }
+
+    /// Polls until `condition` holds or `timeout` passes.
+    func eventually(timeout: Duration = .seconds(20), _ what: String, _ condition: () throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if (try? condition()) == true { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw RealtimeTestError("timed out: \(what); realtime log:\n\(realtime.log.suffix(3000))")
+    }
+}
+
+/// Collects MarketEvents from NATS.
+final class EventCollector: @unchecked Sendable {
+    private let lock = NSLock()
+    private var events: [Xy_Md_V1_MarketEvent] = []
+    private var subjects: [String] = []
+    private(set) var subscription: NATSSubscription?
+
+    func start(_ client: NATSClient) throws {
+        subscription = try client.subscribe(Subjects.allEvents) { [self] message in
+            guard let event = try? Xy_Md_V1_MarketEvent(serializedBytes: Array(message.payload.readableBytesView)) else { return }
+            lock.lock()
+            events.append(event)
+            subjects.append(message.subject)
+            lock.unlock()
+        }
+    }
+
+    var count: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return events.count
+    }
+
+    var snapshot: [Xy_Md_V1_MarketEvent] {
+        lock.lock()
+        defer { lock.unlock() }
+        return events
+    }
+
+    var receivedSubjects: [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return subjects
+    }
+
+    func waitFor(count target: Int, timeout: Duration = .seconds(30)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while count < target {
+            guard ContinuousClock.now < deadline else {
+                throw RealtimeTestError("only \(count) of \(target) events arrived")
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+}

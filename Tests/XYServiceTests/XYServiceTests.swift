@@ -1,0 +1,172 @@
+import Logging
+import NATS
+import NATSTestSupport
+import SwiftProtobuf
+import Testing
+import XYContracts
+@testable import XYService
+
+@Suite("Service configuration from the environment")
+struct ServiceConfigurationTests {
+    @Test("defaults when nothing is set")
+    func defaults() throws {
+        let configuration = try ServiceConfiguration(serviceName: "xy-test", defaultHTTPPort: 9999, environment: EnvironmentReader([:]))
+        #expect(configuration.natsURLs == "nats://127.0.0.1:4222")
+        #expect(configuration.httpPort == 9999)
+        #expect(configuration.logLevel == .info)
+        #expect(configuration.healthInterval == .seconds(5))
+        #expect(configuration.shutdownTimeout == .seconds(10))
+        #expect(configuration.natsCredentialsFile == nil)
+    }
+
+    @Test("each malformed value names its variable", arguments: [
+        ("HTTP_PORT", "eighty"), ("HTTP_PORT", "70000"), ("LOG_LEVEL", "loud"), ("HEALTH_INTERVAL", "soon"),
+        ("SHUTDOWN_TIMEOUT", "0s"), ("NATS_URLS", "http://[::1"), ("NATS_CREDS", "/nonexistent/file.creds"), ("NATS_TLS_CA", "/nonexistent/ca.pem"),
+    ])
+    func malformed(variable: String, value: String) {
+        #expect {
+            _ = try ServiceConfiguration(serviceName: "xy-test", defaultHTTPPort: 1, environment: EnvironmentReader([variable: value]))
+        } throws: { error in
+            (error as? ConfigurationError)?.variable == variable
+        }
+    }
+
+    @Test("a TLS certificate without its key names the missing variable")
+    func certificateWithoutKey() {
+        #expect {
+            _ = try ServiceConfiguration(serviceName: "xy-test", defaultHTTPPort: 1, environment: EnvironmentReader(["NATS_TLS_CERT": "/etc/hostname"]))
+        } throws: { error in
+            (error as? ConfigurationError)?.variable == "NATS_TLS_KEY"
+        }
+    }
+
+    @Test("durations in the units operators write")
+    func durations() {
+        #expect(EnvironmentReader.parseDuration("250ms") == .milliseconds(250))
+        #expect(EnvironmentReader.parseDuration("1.5s") == .milliseconds(1500))
+        #expect(EnvironmentReader.parseDuration("2m") == .seconds(120))
+        #expect(EnvironmentReader.parseDuration("3") == .seconds(3))
+        #expect(EnvironmentReader.parseDuration("-1s") == nil)
+        #expect(EnvironmentReader.parseDuration("fast") == nil)
+    }
+
+    @Test("a secret's value is never repeated in an error")
+    func secretNotEchoed() {
+        let secret = EnvironmentVariable("TOKEN_TTL", secret: true, help: "")
+        #expect {
+            _ = try EnvironmentReader(["TOKEN_TTL": "hunter2hunter2"]).integer(secret, in: 0...10)
+        } throws: { error in
+            !"\(error)".contains("hunter2")
+        }
+    }
+
+    @Test("--help lists every variable with its default")
+    func help() {
+        let variables = ServiceConfiguration.variables(defaultHTTPPort: 9101) + [EnvironmentVariable("UPSTREAM_URL", required: true, help: "Vendor URL.")]
+        let text = ServiceRuntime.helpText(serviceName: "xy-x", summary: "does x", variables: variables)
+        for variable in variables {
+            #expect(text.contains(variable.name))
+        }
+        #expect(text.contains("(default: nats://127.0.0.1:4222)"))
+        #expect(text.contains("HTTP_PORT") && text.contains("(default: 9101)"))
+        #expect(text.contains("(required)"))
+    }
+}
+
+@Suite("JSON log lines")
+struct JSONLogHandlerTests {
+    @Test("one object per line with ts, level, service, code, msg and metadata; secrets redacted")
+    func shapeAndRedaction() throws {
+        let handler = JSONLogHandler(label: "test", service: "xy-test", level: .info, redactor: SecretRedactor(secrets: ["sk_live_123456"]))
+        let line = handler.line(
+            level: .error,
+            message: "auth failed for sk_live_123456",
+            metadata: ["code": "XYW101", "api_key": "whatever", "url": "ws://x/?key=sk_live_123456", "attempt": "3", "nested": ["password": "p", "ok": "v"]],
+            source: "t"
+        )
+        #expect(line.hasPrefix("{\"ts\":\""))
+        #expect(line.contains("\"level\":\"error\""))
+        #expect(line.contains("\"service\":\"xy-test\""))
+        #expect(line.contains("\"code\":\"XYW101\""))
+        #expect(line.contains("\"msg\":\"auth failed for [REDACTED]\""))
+        #expect(line.contains("\"api_key\":\"[REDACTED]\""))
+        #expect(line.contains("\"attempt\":\"3\""))
+        #expect(line.contains("\"password\":\"[REDACTED]\""))
+        #expect(!line.contains("sk_live_123456"))
+        #expect(!line.contains("\n"))
+        let uncoded = handler.line(level: .info, message: "quote \" and \n newline", metadata: [:], source: "t")
+        #expect(uncoded.contains("\"code\":null"))
+        #expect(uncoded.contains(#"quote \" and \n newline"#))
+    }
+
+    @Test("timestamps are UTC ISO 8601 with milliseconds")
+    func timestamps() {
+        #expect(ISO8601.string(nanoseconds: 0) == "1970-01-01T00:00:00.000Z")
+        #expect(ISO8601.string(nanoseconds: 1_700_000_000_123_000_000) == "2023-11-14T22:13:20.123Z")
+        #expect(ISO8601.string(nanoseconds: 951_782_400_000_000_000) == "2000-02-29T00:00:00.000Z")
+    }
+}
+
+@Suite("Readiness and /healthz bodies")
+struct ReadinessTests {
+    @Test("ready only when every condition holds; 503 body names the reason and code")
+    func healthBody() {
+        let readiness = ReadinessState()
+        readiness.setDetail("upstream", "streaming")
+        var (ready, body) = ObservabilityServer.healthBody(serviceName: "xy-t", readiness: readiness, redactor: SecretRedactor())
+        #expect(ready)
+        #expect(body == #"{"status":"ready","service":"xy-t","details":{"upstream":"streaming"}}"#)
+        readiness.markNotReady("nats", reason: "disconnected", code: .natsUnavailable)
+        (ready, body) = ObservabilityServer.healthBody(serviceName: "xy-t", readiness: readiness, redactor: SecretRedactor())
+        #expect(!ready)
+        #expect(body.contains(#""status":"unavailable""#))
+        #expect(body.contains(#""code":"XYW004""#))
+        #expect(body.contains(#""reason":"nats: disconnected""#))
+        readiness.markReady("nats")
+        readiness.markStopping()
+        (ready, body) = ObservabilityServer.healthBody(serviceName: "xy-t", readiness: readiness, redactor: SecretRedactor())
+        #expect(!ready)
+        #expect(body.contains(#""status":"stopping""#))
+    }
+}
+
+@Suite("Health heartbeat on NATS")
+struct HealthHeartbeatTests {
+    @Test("beats on xy.exec.health with service, instance, status and details")
+    func heartbeat() async throws {
+        let server = try await NATSServer.start()
+        let client = try await NATSClient.connect(url: server.url)
+        let subscription = try client.subscribe(Subjects.health)
+        try await client.flush()
+        let readiness = ReadinessState()
+        readiness.setDetail("nats", "connected")
+        let heartbeat = HealthHeartbeat(
+            client: client, serviceName: "xy-test", instance: "i-1", version: "0.1.0", interval: .milliseconds(100),
+            readiness: readiness, logger: Logger(label: "test")
+        )
+        let running = Task { try await heartbeat.run() }
+        var iterator = subscription.makeAsyncIterator()
+        let first = try #require(try await iterator.next())
+        let health = try Xy_Exec_V1_Health(serializedBytes: Array(first.payload.readableBytesView))
+        #expect(health.service == "xy-test")
+        #expect(health.instance == "i-1")
+        #expect(health.status == .ready)
+        #expect(health.details["nats"] == "connected")
+        #expect(first.headers?[Subjects.schemaHeader] == "xy.exec.v1.Health")
+        readiness.markNotReady("upstream", reason: "down", code: .upstreamDisconnected)
+        var sawDegraded = false
+        for _ in 0..<5 {
+            guard let message = try await iterator.next() else { break }
+            let beat = try Xy_Exec_V1_Health(serializedBytes: Array(message.payload.readableBytesView))
+            if beat.status == .degraded, beat.details["upstream"] == "down" {
+                sawDegraded = true
+                break
+            }
+        }
+        #expect(sawDegraded)
+        running.cancel()
+        _ = try? await running.value
+        await client.close()
+        await server.stop()
+    }
+}
