@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "Upstream", targets: ["Upstream"]),
         .library(name: "PolygonSim", targets: ["PolygonSim"]),
         .executable(name: "xy-realtime", targets: ["Realtime"]),
+        .library(name: "MarketData", targets: ["MarketData"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -71,6 +72,14 @@ let package = Package(
             name: "XYContracts",
             dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
             path: "Libraries/XYContracts"
+        ),
+        .target(
+            name: "MarketData",
+            dependencies: [
+                "XYContracts",
+                .product(name: "DequeModule", package: "swift-collections"),
+            ],
+            path: "Libraries/MarketData"
         ),
         .target(
             name: "XYContractsCheck",
@@ -188,6 +197,11 @@ let package = Package(
             name: "XYContractsTests",
             dependencies: ["XYContracts", "XYContractsCheck", "NATSTestSupport", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             path: "Tests/XYContractsTests"
+        ),
+        .testTarget(
+            name: "MarketDataTests",
+            dependencies: ["MarketData", "XYContracts"],
+            path: "Tests/MarketDataTests"
         ),
         .testTarget(
             name: "XYContractsCheckTests",

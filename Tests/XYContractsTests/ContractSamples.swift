@@ -77,6 +77,16 @@ enum ContractSamples {
         tick.changePercent = -0.655
         tick.volume = 51_234_567
         tick.eventTimeNs = time
+        tick.open = 190.1
+        tick.high = 191.25
+        tick.low = 188.75
+        tick.previousClose = 190.75
+        tick.tradeTimeNs = time - 2_000
+        tick.tradeSequence = 4_211
+        tick.quoteTimeNs = time
+        tick.quoteSequence = 4_212
+        tick.aggregateTimeNs = time - 1_000_000_000
+        tick.aggregateSequence = 17
         return tick
     }
 

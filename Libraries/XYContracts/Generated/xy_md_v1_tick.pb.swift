@@ -25,40 +25,134 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
 }
 
 /// Latest state of one symbol; the unit of tick batches and snapshots.
-public nonisolated struct Xy_Md_V1_SymbolTick: Sendable {
+public nonisolated struct Xy_Md_V1_SymbolTick: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var symbol: String = String()
+  public var symbol: String {
+    get {_storage._symbol}
+    set {_uniqueStorage()._symbol = newValue}
+  }
 
   /// Last trade price and size.
-  public var last: Double = 0
+  public var last: Double {
+    get {_storage._last}
+    set {_uniqueStorage()._last = newValue}
+  }
 
-  public var lastSize: Double = 0
+  public var lastSize: Double {
+    get {_storage._lastSize}
+    set {_uniqueStorage()._lastSize = newValue}
+  }
 
-  public var bid: Double = 0
+  public var bid: Double {
+    get {_storage._bid}
+    set {_uniqueStorage()._bid = newValue}
+  }
 
-  public var bidSize: Double = 0
+  public var bidSize: Double {
+    get {_storage._bidSize}
+    set {_uniqueStorage()._bidSize = newValue}
+  }
 
-  public var ask: Double = 0
+  public var ask: Double {
+    get {_storage._ask}
+    set {_uniqueStorage()._ask = newValue}
+  }
 
-  public var askSize: Double = 0
+  public var askSize: Double {
+    get {_storage._askSize}
+    set {_uniqueStorage()._askSize = newValue}
+  }
 
   /// Change since the previous close, in price units and in percent.
-  public var change: Double = 0
+  public var change: Double {
+    get {_storage._change}
+    set {_uniqueStorage()._change = newValue}
+  }
 
-  public var changePercent: Double = 0
+  public var changePercent: Double {
+    get {_storage._changePercent}
+    set {_uniqueStorage()._changePercent = newValue}
+  }
 
   /// Volume traded today.
-  public var volume: Double = 0
+  public var volume: Double {
+    get {_storage._volume}
+    set {_uniqueStorage()._volume = newValue}
+  }
 
   /// Time of the newest event folded into this state.
-  public var eventTimeNs: Int64 = 0
+  public var eventTimeNs: Int64 {
+    get {_storage._eventTimeNs}
+    set {_uniqueStorage()._eventTimeNs = newValue}
+  }
+
+  /// Today's open (first trade, or the vendor's aggregate open), highest and lowest price; 0 until
+  /// the first trade or aggregate of the day.
+  public var `open`: Double {
+    get {_storage._open}
+    set {_uniqueStorage()._open = newValue}
+  }
+
+  public var high: Double {
+    get {_storage._high}
+    set {_uniqueStorage()._high = newValue}
+  }
+
+  public var low: Double {
+    get {_storage._low}
+    set {_uniqueStorage()._low = newValue}
+  }
+
+  /// Close of the previous trading day, the reference of change and change_percent; 0 when unknown
+  /// (change and change_percent are then 0 as well).
+  public var previousClose: Double {
+    get {_storage._previousClose}
+    set {_uniqueStorage()._previousClose = newValue}
+  }
+
+  /// Event time and vendor sequence of the newest trade folded in: later trades are ordered against
+  /// them (older ones are stale). With the quote and aggregate pairs below they let a snapshot
+  /// rebuild the exact state, staleness included.
+  public var tradeTimeNs: Int64 {
+    get {_storage._tradeTimeNs}
+    set {_uniqueStorage()._tradeTimeNs = newValue}
+  }
+
+  public var tradeSequence: UInt64 {
+    get {_storage._tradeSequence}
+    set {_uniqueStorage()._tradeSequence = newValue}
+  }
+
+  /// Event time and vendor sequence of the newest quote folded in.
+  public var quoteTimeNs: Int64 {
+    get {_storage._quoteTimeNs}
+    set {_uniqueStorage()._quoteTimeNs = newValue}
+  }
+
+  public var quoteSequence: UInt64 {
+    get {_storage._quoteSequence}
+    set {_uniqueStorage()._quoteSequence = newValue}
+  }
+
+  /// Event time and vendor sequence of the newest aggregate folded in.
+  public var aggregateTimeNs: Int64 {
+    get {_storage._aggregateTimeNs}
+    set {_uniqueStorage()._aggregateTimeNs = newValue}
+  }
+
+  public var aggregateSequence: UInt64 {
+    get {_storage._aggregateSequence}
+    set {_uniqueStorage()._aggregateSequence = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 /// The symbols of one group that changed since the previous batch; payload of xy.md.tick.<GROUP>.
@@ -91,79 +185,205 @@ fileprivate nonisolated let _protobuf_package = "xy.md.v1"
 
 nonisolated extension Xy_Md_V1_SymbolTick: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SymbolTick"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}symbol\0\u{1}last\0\u{3}last_size\0\u{1}bid\0\u{3}bid_size\0\u{1}ask\0\u{3}ask_size\0\u{1}change\0\u{3}change_percent\0\u{1}volume\0\u{3}event_time_ns\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}symbol\0\u{1}last\0\u{3}last_size\0\u{1}bid\0\u{3}bid_size\0\u{1}ask\0\u{3}ask_size\0\u{1}change\0\u{3}change_percent\0\u{1}volume\0\u{3}event_time_ns\0\u{1}open\0\u{1}high\0\u{1}low\0\u{3}previous_close\0\u{3}trade_time_ns\0\u{3}trade_sequence\0\u{3}quote_time_ns\0\u{3}quote_sequence\0\u{3}aggregate_time_ns\0\u{3}aggregate_sequence\0")
+
+  fileprivate class _StorageClass {
+    var _symbol: String = String()
+    var _last: Double = 0
+    var _lastSize: Double = 0
+    var _bid: Double = 0
+    var _bidSize: Double = 0
+    var _ask: Double = 0
+    var _askSize: Double = 0
+    var _change: Double = 0
+    var _changePercent: Double = 0
+    var _volume: Double = 0
+    var _eventTimeNs: Int64 = 0
+    var _open: Double = 0
+    var _high: Double = 0
+    var _low: Double = 0
+    var _previousClose: Double = 0
+    var _tradeTimeNs: Int64 = 0
+    var _tradeSequence: UInt64 = 0
+    var _quoteTimeNs: Int64 = 0
+    var _quoteSequence: UInt64 = 0
+    var _aggregateTimeNs: Int64 = 0
+    var _aggregateSequence: UInt64 = 0
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _symbol = source._symbol
+      _last = source._last
+      _lastSize = source._lastSize
+      _bid = source._bid
+      _bidSize = source._bidSize
+      _ask = source._ask
+      _askSize = source._askSize
+      _change = source._change
+      _changePercent = source._changePercent
+      _volume = source._volume
+      _eventTimeNs = source._eventTimeNs
+      _open = source._open
+      _high = source._high
+      _low = source._low
+      _previousClose = source._previousClose
+      _tradeTimeNs = source._tradeTimeNs
+      _tradeSequence = source._tradeSequence
+      _quoteTimeNs = source._quoteTimeNs
+      _quoteSequence = source._quoteSequence
+      _aggregateTimeNs = source._aggregateTimeNs
+      _aggregateSequence = source._aggregateSequence
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.symbol) }()
-      case 2: try { try decoder.decodeSingularDoubleField(value: &self.last) }()
-      case 3: try { try decoder.decodeSingularDoubleField(value: &self.lastSize) }()
-      case 4: try { try decoder.decodeSingularDoubleField(value: &self.bid) }()
-      case 5: try { try decoder.decodeSingularDoubleField(value: &self.bidSize) }()
-      case 6: try { try decoder.decodeSingularDoubleField(value: &self.ask) }()
-      case 7: try { try decoder.decodeSingularDoubleField(value: &self.askSize) }()
-      case 8: try { try decoder.decodeSingularDoubleField(value: &self.change) }()
-      case 9: try { try decoder.decodeSingularDoubleField(value: &self.changePercent) }()
-      case 10: try { try decoder.decodeSingularDoubleField(value: &self.volume) }()
-      case 11: try { try decoder.decodeSingularInt64Field(value: &self.eventTimeNs) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._symbol) }()
+        case 2: try { try decoder.decodeSingularDoubleField(value: &_storage._last) }()
+        case 3: try { try decoder.decodeSingularDoubleField(value: &_storage._lastSize) }()
+        case 4: try { try decoder.decodeSingularDoubleField(value: &_storage._bid) }()
+        case 5: try { try decoder.decodeSingularDoubleField(value: &_storage._bidSize) }()
+        case 6: try { try decoder.decodeSingularDoubleField(value: &_storage._ask) }()
+        case 7: try { try decoder.decodeSingularDoubleField(value: &_storage._askSize) }()
+        case 8: try { try decoder.decodeSingularDoubleField(value: &_storage._change) }()
+        case 9: try { try decoder.decodeSingularDoubleField(value: &_storage._changePercent) }()
+        case 10: try { try decoder.decodeSingularDoubleField(value: &_storage._volume) }()
+        case 11: try { try decoder.decodeSingularInt64Field(value: &_storage._eventTimeNs) }()
+        case 12: try { try decoder.decodeSingularDoubleField(value: &_storage._open) }()
+        case 13: try { try decoder.decodeSingularDoubleField(value: &_storage._high) }()
+        case 14: try { try decoder.decodeSingularDoubleField(value: &_storage._low) }()
+        case 15: try { try decoder.decodeSingularDoubleField(value: &_storage._previousClose) }()
+        case 16: try { try decoder.decodeSingularInt64Field(value: &_storage._tradeTimeNs) }()
+        case 17: try { try decoder.decodeSingularUInt64Field(value: &_storage._tradeSequence) }()
+        case 18: try { try decoder.decodeSingularInt64Field(value: &_storage._quoteTimeNs) }()
+        case 19: try { try decoder.decodeSingularUInt64Field(value: &_storage._quoteSequence) }()
+        case 20: try { try decoder.decodeSingularInt64Field(value: &_storage._aggregateTimeNs) }()
+        case 21: try { try decoder.decodeSingularUInt64Field(value: &_storage._aggregateSequence) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    if !self.symbol.isEmpty {
-      try visitor.visitSingularStringField(value: self.symbol, fieldNumber: 1)
-    }
-    if self.last.bitPattern != 0 {
-      try visitor.visitSingularDoubleField(value: self.last, fieldNumber: 2)
-    }
-    if self.lastSize.bitPattern != 0 {
-      try visitor.visitSingularDoubleField(value: self.lastSize, fieldNumber: 3)
-    }
-    if self.bid.bitPattern != 0 {
-      try visitor.visitSingularDoubleField(value: self.bid, fieldNumber: 4)
-    }
-    if self.bidSize.bitPattern != 0 {
-      try visitor.visitSingularDoubleField(value: self.bidSize, fieldNumber: 5)
-    }
-    if self.ask.bitPattern != 0 {
-      try visitor.visitSingularDoubleField(value: self.ask, fieldNumber: 6)
-    }
-    if self.askSize.bitPattern != 0 {
-      try visitor.visitSingularDoubleField(value: self.askSize, fieldNumber: 7)
-    }
-    if self.change.bitPattern != 0 {
-      try visitor.visitSingularDoubleField(value: self.change, fieldNumber: 8)
-    }
-    if self.changePercent.bitPattern != 0 {
-      try visitor.visitSingularDoubleField(value: self.changePercent, fieldNumber: 9)
-    }
-    if self.volume.bitPattern != 0 {
-      try visitor.visitSingularDoubleField(value: self.volume, fieldNumber: 10)
-    }
-    if self.eventTimeNs != 0 {
-      try visitor.visitSingularInt64Field(value: self.eventTimeNs, fieldNumber: 11)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      if !_storage._symbol.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._symbol, fieldNumber: 1)
+      }
+      if _storage._last.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._last, fieldNumber: 2)
+      }
+      if _storage._lastSize.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._lastSize, fieldNumber: 3)
+      }
+      if _storage._bid.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._bid, fieldNumber: 4)
+      }
+      if _storage._bidSize.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._bidSize, fieldNumber: 5)
+      }
+      if _storage._ask.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._ask, fieldNumber: 6)
+      }
+      if _storage._askSize.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._askSize, fieldNumber: 7)
+      }
+      if _storage._change.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._change, fieldNumber: 8)
+      }
+      if _storage._changePercent.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._changePercent, fieldNumber: 9)
+      }
+      if _storage._volume.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._volume, fieldNumber: 10)
+      }
+      if _storage._eventTimeNs != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._eventTimeNs, fieldNumber: 11)
+      }
+      if _storage._open.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._open, fieldNumber: 12)
+      }
+      if _storage._high.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._high, fieldNumber: 13)
+      }
+      if _storage._low.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._low, fieldNumber: 14)
+      }
+      if _storage._previousClose.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._previousClose, fieldNumber: 15)
+      }
+      if _storage._tradeTimeNs != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._tradeTimeNs, fieldNumber: 16)
+      }
+      if _storage._tradeSequence != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._tradeSequence, fieldNumber: 17)
+      }
+      if _storage._quoteTimeNs != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._quoteTimeNs, fieldNumber: 18)
+      }
+      if _storage._quoteSequence != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._quoteSequence, fieldNumber: 19)
+      }
+      if _storage._aggregateTimeNs != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._aggregateTimeNs, fieldNumber: 20)
+      }
+      if _storage._aggregateSequence != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._aggregateSequence, fieldNumber: 21)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Xy_Md_V1_SymbolTick, rhs: Xy_Md_V1_SymbolTick) -> Bool {
-    if lhs.symbol != rhs.symbol {return false}
-    if lhs.last != rhs.last {return false}
-    if lhs.lastSize != rhs.lastSize {return false}
-    if lhs.bid != rhs.bid {return false}
-    if lhs.bidSize != rhs.bidSize {return false}
-    if lhs.ask != rhs.ask {return false}
-    if lhs.askSize != rhs.askSize {return false}
-    if lhs.change != rhs.change {return false}
-    if lhs.changePercent != rhs.changePercent {return false}
-    if lhs.volume != rhs.volume {return false}
-    if lhs.eventTimeNs != rhs.eventTimeNs {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._symbol != rhs_storage._symbol {return false}
+        if _storage._last != rhs_storage._last {return false}
+        if _storage._lastSize != rhs_storage._lastSize {return false}
+        if _storage._bid != rhs_storage._bid {return false}
+        if _storage._bidSize != rhs_storage._bidSize {return false}
+        if _storage._ask != rhs_storage._ask {return false}
+        if _storage._askSize != rhs_storage._askSize {return false}
+        if _storage._change != rhs_storage._change {return false}
+        if _storage._changePercent != rhs_storage._changePercent {return false}
+        if _storage._volume != rhs_storage._volume {return false}
+        if _storage._eventTimeNs != rhs_storage._eventTimeNs {return false}
+        if _storage._open != rhs_storage._open {return false}
+        if _storage._high != rhs_storage._high {return false}
+        if _storage._low != rhs_storage._low {return false}
+        if _storage._previousClose != rhs_storage._previousClose {return false}
+        if _storage._tradeTimeNs != rhs_storage._tradeTimeNs {return false}
+        if _storage._tradeSequence != rhs_storage._tradeSequence {return false}
+        if _storage._quoteTimeNs != rhs_storage._quoteTimeNs {return false}
+        if _storage._quoteSequence != rhs_storage._quoteSequence {return false}
+        if _storage._aggregateTimeNs != rhs_storage._aggregateTimeNs {return false}
+        if _storage._aggregateSequence != rhs_storage._aggregateSequence {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

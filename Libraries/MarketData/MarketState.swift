@@ -1,0 +1,124 @@
+import XYContracts
+
+/// The state of every symbol of one group, folded from `MarketEvent`s (the aggregator) or
+/// rebuilt from a snapshot and tick batches (the aggregator after a restart, a gateway, any
+/// replica). Symbols keep the index they were first seen at, so a batcher can remember what
+/// changed as a list of integers, not a set of strings.
+///
+/// A value type with no clock and no I/O: the owner feeds it events and reads ticks back.
+public struct MarketState: Sendable {
+    /// What one event did to the state.
+    public enum ApplyOutcome: Hashable, Sendable {
+        /// Folded into the symbol at `index`; tell the batcher.
+        case applied(index: Int)
+        /// Older than (or a duplicate of) what the symbol at `index` already applied; ignored.
+        case stale(index: Int)
+        /// No symbol, no event kind, or a trade price that is not a positive number; ignored.
+        case invalid
+    }
+
+    /// Events counted by what became of them (the aggregator's `xy_md_events_in_total` and
+    /// `xy_md_stale_events_total`).
+    public struct Counters: Hashable, Sendable {
+        public var applied: UInt64 = 0
+        public var stale: UInt64 = 0
+        public var invalid: UInt64 = 0
+    }
+
+    /// Every symbol, at its stable index.
+    public private(set) var symbols: [SymbolState] = []
+    public private(set) var counters = Counters()
+    private var indexBySymbol: [String: Int] = [:]
+
+    public init() {}
+
+    /// The index of `symbol`, if it was ever seen.
+    public func index(of symbol: String) -> Int? {
+        indexBySymbol[symbol]
+    }
+
+    /// The state of `symbol`, if it was ever seen.
+    public subscript(symbol: String) -> SymbolState? {
+        indexBySymbol[symbol].map { symbols[$0] }
+    }
+
+    /// The index of `symbol`, adding it (with an empty state) when it is new.
+    public mutating func insert(_ symbol: String) -> Int {
+        if let index = indexBySymbol[symbol] { return index }
+        let index = symbols.count
+        symbols.append(SymbolState(symbol: symbol))
+        indexBySymbol[symbol] = index
+        return index
+    }
+
+    /// Folds one vendor event into its symbol's state, unless it is stale (ordered by event
+    /// time, then vendor sequence, against the newest event of the same kind already applied).
+    public mutating func apply(_ event: Xy_Md_V1_MarketEvent) -> ApplyOutcome {
+        guard !event.symbol.isEmpty, let kind = event.event else {
+            counters.invalid += 1
+            return .invalid
+        }
+        let key = EventKey(timeNs: event.eventTimeNs, sequence: event.vendorSequence)
+        let index: Int
+        switch kind {
+        case .trade(let trade):
+            guard trade.price > 0, trade.price.isFinite, trade.size >= 0, trade.size.isFinite else {
+                counters.invalid += 1
+                return .invalid
+            }
+            index = insert(event.symbol)
+            if key.isStale(after: symbols[index].lastTrade) { return stale(index) }
+            symbols[index].applyTrade(price: trade.price, size: trade.size, key: key)
+        case .quote(let quote):
+            index = insert(event.symbol)
+            if key.isStale(after: symbols[index].lastQuote) { return stale(index) }
+            symbols[index].applyQuote(
+                bid: quote.bidPrice, bidSize: quote.bidSize, ask: quote.askPrice, askSize: quote.askSize, key: key)
+        case .aggregate(let aggregate):
+            index = insert(event.symbol)
+            if key.isStale(after: symbols[index].lastAggregate) { return stale(index) }
+            symbols[index].applyAggregate(aggregate, key: key)
+        }
+        counters.applied += 1
+        return .applied(index: index)
+    }
+
+    private mutating func stale(_ index: Int) -> ApplyOutcome {
+        counters.stale += 1
+        return .stale(index: index)
+    }
+
+    /// Sets the reference of `change` and `changePercent` (from the vendor's previous-day bar
+    /// or the last close the aggregator kept); returns the symbol's index for the batcher.
+    public mutating func setPreviousClose(_ price: Double, for symbol: String) -> Int {
+        let index = insert(symbol)
+        symbols[index].previousClose = price
+        return index
+    }
+
+    /// Starts a new trading day for every symbol (`SymbolState.startNewDay`); every symbol
+    /// changed, so the caller marks them all in the batcher.
+    public mutating func startNewDay() {
+        for index in symbols.indices {
+            symbols[index].startNewDay()
+        }
+    }
+
+    /// Replaces a symbol's state with the one a tick describes (a replica following batches);
+    /// returns its index. A tick without a symbol is refused.
+    @discardableResult
+    public mutating func apply(_ tick: Xy_Md_V1_SymbolTick) throws(MarketDataError) -> Int {
+        guard !tick.symbol.isEmpty else { throw MarketDataError(.emptySymbol, "a tick without a symbol") }
+        let index = insert(tick.symbol)
+        symbols[index] = SymbolState(tick: tick)
+        return index
+    }
+
+    /// Applies every tick of a batch (latest state per symbol). Sequencing is the caller's,
+    /// through a `SequenceTracker`: only the batches after the state's seq belong here.
+    public mutating func apply(_ batch: Xy_Md_V1_TickBatch) throws(MarketDataError) {
+        for tick in batch.ticks {
+            try apply(tick)
+        }
+    }
+}
