@@ -15,6 +15,8 @@ let package = Package(
         .library(name: "PolygonSim", targets: ["PolygonSim"]),
         .executable(name: "xy-realtime", targets: ["Realtime"]),
         .library(name: "MarketData", targets: ["MarketData"]),
+        .library(name: "Aggregator", targets: ["Aggregator"]),
+        .executable(name: "xy-aggregator", targets: ["XYAggregator"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -143,6 +145,31 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Services/Realtime"
+        ),
+        .target(
+            name: "Aggregator",
+            dependencies: [
+                "MarketData",
+                "NATS",
+                "XYContracts",
+                "XYService",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Libraries/Aggregator"
+        ),
+        .executableTarget(
+            name: "XYAggregator",
+            dependencies: [
+                "Aggregator",
+                "NATS",
+                "XYService",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Services/Aggregator"
         ),
         .executableTarget(
             name: "CLI",
