@@ -281,5 +281,21 @@ let package = Package(
             ],
             path: "Tests/RealtimeTests"
         ),
+        .testTarget(
+            name: "AggregatorTests",
+            dependencies: [
+                "Aggregator",
+                "MarketData",
+                "NATS",
+                "NATSTestSupport",
+                "XYContracts",
+                "XYService",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            path: "Tests/AggregatorTests"
+        ),
     ]
 )
