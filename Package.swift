@@ -190,6 +190,15 @@ let package = Package(
             path: "Services/CLI"
         ),
         .executableTarget(
+            name: "AggregatorBench",
+            dependencies: [
+                "MarketData",
+                "XYContracts",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            path: "Tests/Bench/AggregatorBench"
+        ),
+        .executableTarget(
             name: "NATSParserFuzz",
             dependencies: ["NATS"],
             path: "Tests/Fuzz/NATSParserFuzz"
