@@ -149,10 +149,9 @@ public struct AggregatorConfiguration: Sendable {
 }
 
 extension String {
+    /// Without leading and trailing white space.
     func trimmingSpacesAndNewlines() -> String {
-        var slice = Substring(self)
-        while let first = slice.first, first == " " || first == "\t" || first == "\n" { slice = slice.dropFirst() }
-        while let last = slice.last, last == " " || last == "\t" || last == "\n" { slice = slice.dropLast() }
-        return String(slice)
+        guard let first = firstIndex(where: { !$0.isWhitespace }), let last = lastIndex(where: { !$0.isWhitespace }) else { return "" }
+        return String(self[first...last])
     }
 }

@@ -132,34 +132,19 @@ final class EventSource: @unchecked Sendable {
     }
 
     func trade(_ symbol: String, price: Double, size: Double, timeNs: Int64 = wallClockNanoseconds()) throws {
-        sequence += 1
-        var event = Xy_Md_V1_MarketEvent()
-        event.symbol = symbol
-        event.vendorSequence = sequence
-        event.eventTimeNs = timeNs
-        event.receiveTimeNs = wallClockNanoseconds()
-        event.source = "test"
         var trade = Xy_Md_V1_Trade()
         trade.price = price
         trade.size = size
-        event.trade = trade
-        try publish(event)
+        try publish(symbol, timeNs: timeNs) { $0.trade = trade }
     }
 
     func quote(_ symbol: String, bid: Double, ask: Double) throws {
-        sequence += 1
-        var event = Xy_Md_V1_MarketEvent()
-        event.symbol = symbol
-        event.vendorSequence = sequence
-        event.eventTimeNs = wallClockNanoseconds()
-        event.source = "test"
         var quote = Xy_Md_V1_Quote()
         quote.bidPrice = bid
         quote.bidSize = 100
         quote.askPrice = ask
         quote.askSize = 200
-        event.quote = quote
-        try publish(event)
+        try publish(symbol, timeNs: wallClockNanoseconds()) { $0.quote = quote }
     }
 
     /// A random walk: one trade or quote for a symbol picked in turn.
@@ -174,8 +159,17 @@ final class EventSource: @unchecked Sendable {
         }
     }
 
-    private func publish(_ event: Xy_Md_V1_MarketEvent) throws {
-        try client.publish(try Subjects.event(symbol: event.symbol), bytes: try event.serializedBytes())
+    /// One event with the next vendor sequence, as `xy.md.event.<SYMBOL>`.
+    private func publish(_ symbol: String, timeNs: Int64, _ fill: (inout Xy_Md_V1_MarketEvent) -> Void) throws {
+        sequence += 1
+        var event = Xy_Md_V1_MarketEvent()
+        event.symbol = symbol
+        event.vendorSequence = sequence
+        event.eventTimeNs = timeNs
+        event.receiveTimeNs = wallClockNanoseconds()
+        event.source = "test"
+        fill(&event)
+        try client.publish(try Subjects.event(symbol: symbol), bytes: try event.serializedBytes())
     }
 }
 
