@@ -35,7 +35,7 @@ BENCH_RUNS ?= 3
 FUZZ_SECONDS ?= 60
 FUZZ_SCRATCH ?= .build-fuzz
 
-.PHONY: deps build test bench bench-realtime fuzz contracts contracts-lint contracts-accept contracts-check
+.PHONY: deps build test bench bench-realtime bench-aggregator fuzz contracts contracts-lint contracts-accept contracts-check
 
 deps:
 	@scripts/deps.sh
@@ -57,6 +57,7 @@ bench: deps
 	  BENCH_RUNS="$(BENCH_RUNS)" \
 	  scripts/with-nats-server.sh --jetstream scripts/bench.sh
 	@$(MAKE) --no-print-directory bench-realtime
+	@$(MAKE) --no-print-directory bench-aggregator
 
 # The xy-realtime proxy (issue 5): sim → xy-realtime → NATS → subscriber; scripts/bench-realtime.sh.
 bench-realtime: deps
@@ -64,6 +65,13 @@ bench-realtime: deps
 	$(SWIFT) build -c release --product xy-realtime $(SWIFTPM_FLAGS)
 	@BIN="$$($(SWIFT) build -c release $(SWIFTPM_FLAGS) --show-bin-path)" && \
 	  XY_BIN="$$BIN/xy" XY_REALTIME_BIN="$$BIN/xy-realtime" scripts/with-nats-server.sh scripts/bench-realtime.sh
+
+# The aggregator's domain logic (issue 6): events folded per second by MarketData, and the
+# snapshot build time for a 5,000-symbol group; scripts/bench-aggregator.sh.
+bench-aggregator:
+	$(SWIFT) build -c release --product AggregatorBench $(SWIFTPM_FLAGS)
+	@BIN="$$($(SWIFT) build -c release $(SWIFTPM_FLAGS) --show-bin-path)" && \
+	  AGGREGATOR_BENCH_BIN="$$BIN/AggregatorBench" scripts/bench-aggregator.sh
 
 fuzz: deps
 	$(SWIFT) build --scratch-path $(FUZZ_SCRATCH) --product NATSParserFuzz \

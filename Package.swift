@@ -15,6 +15,8 @@ let package = Package(
         .library(name: "PolygonSim", targets: ["PolygonSim"]),
         .executable(name: "xy-realtime", targets: ["Realtime"]),
         .library(name: "MarketData", targets: ["MarketData"]),
+        .library(name: "Aggregator", targets: ["Aggregator"]),
+        .executable(name: "xy-aggregator", targets: ["XYAggregator"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -173,6 +175,31 @@ let package = Package(
             ],
             path: "Libraries/Gateway"
         ),
+        .target(
+            name: "Aggregator",
+            dependencies: [
+                "MarketData",
+                "NATS",
+                "XYContracts",
+                "XYService",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Libraries/Aggregator"
+        ),
+        .executableTarget(
+            name: "XYAggregator",
+            dependencies: [
+                "Aggregator",
+                "NATS",
+                "XYService",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Services/Aggregator"
+        ),
         .executableTarget(
             name: "CLI",
             dependencies: [
@@ -191,6 +218,15 @@ let package = Package(
                 .product(name: "DequeModule", package: "swift-collections"),
             ],
             path: "Services/CLI"
+        ),
+        .executableTarget(
+            name: "AggregatorBench",
+            dependencies: [
+                "MarketData",
+                "XYContracts",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            path: "Tests/Bench/AggregatorBench"
         ),
         .executableTarget(
             name: "NATSParserFuzz",
@@ -307,6 +343,22 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             path: "Tests/RealtimeTests"
+        ),
+        .testTarget(
+            name: "AggregatorTests",
+            dependencies: [
+                "Aggregator",
+                "MarketData",
+                "NATS",
+                "NATSTestSupport",
+                "XYContracts",
+                "XYService",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            path: "Tests/AggregatorTests"
         ),
     ]
 )

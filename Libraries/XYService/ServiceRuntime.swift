@@ -59,7 +59,10 @@ public enum ServiceRuntime {
     }
 
     /// Bootstraps swift-log to JSON lines and swift-metrics to a Prometheus registry; call once, from `main`.
-    public static func bootstrap(serviceName: String, level: Logger.Level, redactor: SecretRedactor) -> (Logger, PrometheusCollectorRegistry) {
+    /// `valueHistogramBuckets` sets the buckets of value (not duration) histograms by metric name.
+    public static func bootstrap(
+        serviceName: String, level: Logger.Level, redactor: SecretRedactor, valueHistogramBuckets: [String: [Double]] = [:]
+    ) -> (Logger, PrometheusCollectorRegistry) {
         LoggingSystem.bootstrap { label in
             JSONLogHandler(label: label, service: serviceName, level: level, redactor: redactor)
         }
@@ -70,6 +73,7 @@ public enum ServiceRuntime {
             .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
             .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2), .seconds(5),
         ]
+        factory.valueHistogramBuckets = valueHistogramBuckets
         MetricsSystem.bootstrap(factory)
         return (Logger(label: serviceName), registry)
     }

@@ -1,0 +1,157 @@
+import NATS
+import XYContracts
+import XYService
+
+/// xy-aggregator's own settings (beside ``ServiceConfiguration``): the groups it knows and owns,
+/// the batch and snapshot cadence, the bar grace window and the JetStream limits.
+public struct AggregatorConfiguration: Sendable {
+    /// A named set of symbols: one `seq`, one `xy.md.tick.<name>` subject.
+    public struct Group: Sendable, Hashable {
+        public var name: String
+        public var symbols: [String]
+
+        public init(name: String, symbols: [String]) {
+            self.name = name
+            self.symbols = symbols
+        }
+    }
+
+    /// The groups this instance owns (every group of `AGG_GROUPS`, or the `AGG_OWN_GROUPS` subset).
+    public var groups: [Group]
+    /// Period of `xy.md.tick.<group>`.
+    public var tickInterval: Duration
+    /// Period of `xy.md.snapshot.<group>`, between 2 and 5 s.
+    public var snapshotInterval: Duration
+    /// How long after its minute a bar still takes late trades.
+    public var barGrace: Duration
+    /// `XY_TICKS` limits.
+    public var ticksMaxAge: Duration
+    public var ticksMaxBytes: Int64
+    /// `XY_BARS` age limit.
+    public var barsMaxAge: Duration
+
+    /// The simulator's default symbols (`xy sim polygon` without `--symbols` trades 10 generated tickers).
+    public static let defaultSymbols = (1...10).map { "S" + String(repeating: "0", count: 4 - String($0).count) + String($0) }
+    /// The allowed range of `SNAPSHOT_INTERVAL` (issue 6: every 2–5 s).
+    public static let snapshotIntervalRange: ClosedRange<Duration> = .seconds(2) ... .seconds(5)
+    /// The allowed range of `TICK_INTERVAL`.
+    public static let tickIntervalRange: ClosedRange<Duration> = .milliseconds(5) ... .seconds(1)
+
+    public static let groupsVariable = EnvironmentVariable(
+        "AGG_GROUPS", default: "demo=" + defaultSymbols.joined(separator: ","),
+        help: "Groups of symbols: name=SYM,SYM;name=SYM,… (one seq and one tick subject per group).")
+    public static let ownGroupsVariable = EnvironmentVariable(
+        "AGG_OWN_GROUPS", help: "Groups this instance owns, comma separated; unset means every group of AGG_GROUPS.")
+    public static let tickIntervalVariable = EnvironmentVariable(
+        "TICK_INTERVAL", default: "33ms", help: "Period of the tick batches on xy.md.tick.<group> (5ms to 1s).")
+    public static let snapshotIntervalVariable = EnvironmentVariable(
+        "SNAPSHOT_INTERVAL", default: "3s", help: "Period of the snapshots on xy.md.snapshot.<group> (2s to 5s).")
+    public static let barGraceVariable = EnvironmentVariable(
+        "BAR_GRACE", default: "5s", help: "How long after its minute a 1-minute bar still takes late trades (under 60s).")
+    public static let ticksMaxAgeVariable = EnvironmentVariable(
+        "XY_TICKS_MAX_AGE", default: "24h", help: "Age limit of the XY_TICKS stream (tick batches and snapshots).")
+    public static let ticksMaxBytesVariable = EnvironmentVariable(
+        "XY_TICKS_MAX_BYTES", default: "1073741824", help: "Size limit of the XY_TICKS stream in bytes.")
+    public static let barsMaxAgeVariable = EnvironmentVariable(
+        "XY_BARS_MAX_AGE", default: "720h", help: "Age limit of the XY_BARS stream (1-minute bars).")
+
+    public static let variables: [EnvironmentVariable] = [
+        groupsVariable, ownGroupsVariable, tickIntervalVariable, snapshotIntervalVariable, barGraceVariable,
+        ticksMaxAgeVariable, ticksMaxBytesVariable, barsMaxAgeVariable,
+    ]
+
+    public init(
+        groups: [Group] = [Group(name: "demo", symbols: defaultSymbols)], tickInterval: Duration = .milliseconds(33),
+        snapshotInterval: Duration = .seconds(3), barGrace: Duration = .seconds(5), ticksMaxAge: Duration = .seconds(86_400),
+        ticksMaxBytes: Int64 = 1 << 30, barsMaxAge: Duration = .seconds(30 * 86_400)
+    ) {
+        self.groups = groups
+        self.tickInterval = tickInterval
+        self.snapshotInterval = snapshotInterval
+        self.barGrace = barGrace
+        self.ticksMaxAge = ticksMaxAge
+        self.ticksMaxBytes = ticksMaxBytes
+        self.barsMaxAge = barsMaxAge
+    }
+
+    /// Reads and checks every aggregator variable; the first bad one throws, naming it.
+    public init(environment: EnvironmentReader) throws(ConfigurationError) {
+        let all = try Self.parseGroups(try environment.requiredString(Self.groupsVariable))
+        let own = try environment.list(Self.ownGroupsVariable)
+        if own.isEmpty {
+            groups = all
+        } else {
+            groups = []
+            for name in own {
+                guard let group = all.first(where: { $0.name == name }) else {
+                    throw ConfigurationError(variable: Self.ownGroupsVariable.name, reason: "names '\(name)', which AGG_GROUPS does not define")
+                }
+                if !groups.contains(group) { groups.append(group) }
+            }
+        }
+        tickInterval = try environment.duration(Self.tickIntervalVariable)
+        guard Self.tickIntervalRange.contains(tickInterval) else {
+            throw ConfigurationError(variable: Self.tickIntervalVariable.name, reason: "must be between 5ms and 1s, got \(tickInterval)")
+        }
+        snapshotInterval = try environment.duration(Self.snapshotIntervalVariable)
+        guard Self.snapshotIntervalRange.contains(snapshotInterval) else {
+            throw ConfigurationError(variable: Self.snapshotIntervalVariable.name, reason: "must be between 2s and 5s, got \(snapshotInterval)")
+        }
+        barGrace = try environment.duration(Self.barGraceVariable)
+        guard barGrace < .seconds(60) else {
+            throw ConfigurationError(variable: Self.barGraceVariable.name, reason: "must be under 60s, got \(barGrace)")
+        }
+        ticksMaxAge = try environment.duration(Self.ticksMaxAgeVariable)
+        ticksMaxBytes = Int64(try environment.integer(Self.ticksMaxBytesVariable, in: 1_048_576...Int.max))
+        barsMaxAge = try environment.duration(Self.barsMaxAgeVariable)
+    }
+
+    /// `demo=AAPL,MSFT;tech=NVDA` → groups in order; names and symbols must be valid subject tokens.
+    public static func parseGroups(_ text: String) throws(ConfigurationError) -> [Group] {
+        let variable = groupsVariable.name
+        var groups: [Group] = []
+        for part in text.split(separator: ";") {
+            let entry = String(part).trimmingSpacesAndNewlines()
+            if entry.isEmpty { continue }
+            guard let equals = entry.firstIndex(of: "=") else {
+                throw ConfigurationError(variable: variable, reason: "'\(entry)' is not name=SYM,SYM")
+            }
+            let name = String(entry[..<equals]).trimmingSpacesAndNewlines()
+            do {
+                _ = try SubjectToken.group(name)
+            } catch {
+                throw ConfigurationError(variable: variable, reason: "'\(name)' is not a valid group name: \(error)")
+            }
+            guard !groups.contains(where: { $0.name == name }) else {
+                throw ConfigurationError(variable: variable, reason: "group '\(name)' is defined twice")
+            }
+            var symbols: [String] = []
+            for raw in entry[entry.index(after: equals)...].split(separator: ",") {
+                let symbol = String(raw).trimmingSpacesAndNewlines().uppercased()
+                if symbol.isEmpty || symbols.contains(symbol) { continue }
+                do {
+                    _ = try SubjectToken.symbol(symbol)
+                } catch {
+                    throw ConfigurationError(variable: variable, reason: "'\(symbol)' in group '\(name)' is not a ticker: \(error)")
+                }
+                symbols.append(symbol)
+            }
+            guard !symbols.isEmpty else {
+                throw ConfigurationError(variable: variable, reason: "group '\(name)' has no symbols")
+            }
+            groups.append(Group(name: name, symbols: symbols))
+        }
+        guard !groups.isEmpty else {
+            throw ConfigurationError(variable: variable, reason: "defines no group")
+        }
+        return groups
+    }
+}
+
+extension String {
+    /// Without leading and trailing white space.
+    func trimmingSpacesAndNewlines() -> String {
+        guard let first = firstIndex(where: { !$0.isWhitespace }), let last = lastIndex(where: { !$0.isWhitespace }) else { return "" }
+        return String(self[first...last])
+    }
+}

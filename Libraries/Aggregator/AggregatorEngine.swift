@@ -1,0 +1,374 @@
+import Logging
+import MarketData
+import Metrics
+import NATS
+import NIOCore
+import SwiftProtobuf
+import XYContracts
+import XYService
+
+/// The aggregator's core: every owned group's `MarketState` and `TickBatcher`, the bar builder,
+/// and the one timer that publishes batches, snapshots and sealed bars.
+///
+/// Confined to the NATS client's event loop, with no lock: events arrive through
+/// `NATSClient.subscribe(_:handler:)` callbacks, which run on that loop, and the timer and
+/// snapshot requests run there too, so the event path is a decode and a fold with no thread hop,
+/// no task and no atomic. Counters are plain integers, added to swift-metrics once per tick.
+public final class AggregatorEngine: @unchecked Sendable {
+    struct Group {
+        let name: String
+        let tickSubject: String
+        let snapshotSubject: String
+        let requestSubject: String
+        var state: MarketState
+        var batcher: TickBatcher
+        /// Monotonic receive time of the oldest change not batched yet (0: none).
+        var oldestPendingNs: UInt64 = 0
+        /// Monotonic time of the group's last batch (0: none yet).
+        var lastBatchNs: UInt64 = 0
+    }
+
+    struct Counts: Equatable {
+        var events: Int64 = 0
+        var stale: Int64 = 0
+        var invalid: Int64 = 0
+        var ticks: Int64 = 0
+        var snapshots: Int64 = 0
+        var requests: Int64 = 0
+        var bars: Int64 = 0
+        var storeFailures: Int64 = 0
+    }
+
+    public let eventLoop: any EventLoop
+    private let nats: NATSClient
+    /// Ticks and snapshots: no retry after a 503 (a batch retried later would arrive out of order).
+    private let ticksJetStream: JetStream
+    /// Bars: retried, the de-duplication id makes that safe.
+    private let barsJetStream: JetStream
+    private let configuration: AggregatorConfiguration
+    private let readiness: ReadinessState
+    private let logger: Logger
+    private let metrics: AggregatorMetrics
+    private let schemaTickBatch: NATSHeaders = [Subjects.schemaHeader: "xy.md.v1.TickBatch"]
+    private let schemaSnapshot: NATSHeaders = [Subjects.schemaHeader: "xy.md.v1.Snapshot"]
+    private let schemaBar: NATSHeaders = [Subjects.schemaHeader: "xy.md.v1.Bar"]
+
+    // Event-loop state.
+    private var groups: [Group]
+    private var bars: BarBuilder
+    private var counts = Counts()
+    private var reported = Counts()
+    private var subscriptions: [NATSSubscription] = []
+    private var tickSchedule: TickSchedule?
+    private var nextSnapshotNs: UInt64 = 0
+    private var nextBarSweepNs: UInt64 = 0
+    private var scheduledTick: Scheduled<Void>?
+    private var storing = true
+    private var running = false
+
+    /// How often quiet symbols' bars are checked for sealing.
+    static let barSweepIntervalNs: UInt64 = 1_000_000_000
+
+    public init(
+        configuration: AggregatorConfiguration, recovered: [String: RecoveredGroup], nats: NATSClient,
+        readiness: ReadinessState, logger: Logger, metrics: AggregatorMetrics
+    ) throws {
+        self.configuration = configuration
+        self.nats = nats
+        self.eventLoop = nats.eventLoop
+        var noRetry = JetStreamOptions()
+        noRetry.publishRetries = 0
+        self.ticksJetStream = nats.jetStream(noRetry)
+        self.barsJetStream = nats.jetStream()
+        self.readiness = readiness
+        self.logger = logger
+        self.metrics = metrics
+        let grace = configuration.barGrace.components
+        self.bars = try BarBuilder(graceNs: grace.seconds * 1_000_000_000 + grace.attoseconds / 1_000_000_000)
+        self.groups = try configuration.groups.map { group in
+            var state = recovered[group.name]?.state ?? MarketState()
+            for symbol in group.symbols { _ = state.insert(symbol) }
+            return Group(
+                name: group.name,
+                tickSubject: try Subjects.tick(group: group.name),
+                snapshotSubject: try Subjects.snapshot(group: group.name),
+                requestSubject: try Subjects.snapshotRequest(group: group.name),
+                state: state,
+                batcher: TickBatcher(group: group.name, lastSeq: recovered[group.name]?.lastSeq ?? 0)
+            )
+        }
+    }
+
+    // MARK: lifecycle
+
+    /// Subscribes to the groups' symbols and snapshot requests and starts the timer.
+    public func start() -> EventLoopFuture<Void> {
+        eventLoop.submit { try self.startOnLoop() }
+    }
+
+    /// Stops the timer and subscriptions, publishes what changed since the last batch and a final
+    /// snapshot of every group (so a restart resumes from exactly this state); returns their
+    /// pending acknowledgements.
+    public func stop() -> EventLoopFuture<[JetStreamPendingAck]> {
+        eventLoop.submit { self.stopOnLoop() }
+    }
+
+    /// The group's current snapshot, as a request would get it (nil: not a group of this instance).
+    public func snapshot(group name: String, symbols: [String] = []) -> EventLoopFuture<Xy_Md_V1_Snapshot?> {
+        eventLoop.submit {
+            guard let index = self.groups.firstIndex(where: { $0.name == name }) else { return nil }
+            return self.makeSnapshot(index, symbols: symbols)
+        }
+    }
+
+    private func startOnLoop() throws {
+        guard !running else { return }
+        running = true
+        var groupsBySymbol: [String: [Int]] = [:]
+        var order: [String] = []
+        for (index, group) in configuration.groups.enumerated() {
+            for symbol in group.symbols {
+                if groupsBySymbol[symbol] == nil { order.append(symbol) }
+                groupsBySymbol[symbol, default: []].append(index)
+            }
+        }
+        for symbol in order {
+            let indices = groupsBySymbol[symbol] ?? []
+            let subscription = try nats.subscribe(try Subjects.event(symbol: symbol)) { [self] message in
+                self.receive(message.payload, symbol: symbol, groups: indices)
+            }
+            subscriptions.append(subscription)
+        }
+        for index in groups.indices {
+            let subscription = try nats.subscribe(groups[index].requestSubject) { [self] message in
+                self.answer(message, group: index)
+            }
+            subscriptions.append(subscription)
+        }
+        let now = Self.uptimeNs()
+        let interval = Self.nanoseconds(configuration.tickInterval)
+        var schedule = TickSchedule(startNs: now, intervalNs: interval)
+        let first = schedule.advance(nowNs: now)
+        tickSchedule = schedule
+        nextSnapshotNs = now + Self.nanoseconds(configuration.snapshotInterval)
+        nextBarSweepNs = now + Self.barSweepIntervalNs
+        scheduleTick(at: first)
+        logger.info("aggregating", metadata: [
+            "groups": "\(groups.map { "\($0.name)@\($0.batcher.lastSeq)" }.joined(separator: ","))",
+            "symbols": "\(order.count)",
+        ])
+    }
+
+    private func stopOnLoop() -> [JetStreamPendingAck] {
+        guard running else { return [] }
+        running = false
+        scheduledTick?.cancel()
+        scheduledTick = nil
+        for subscription in subscriptions { try? subscription.unsubscribe() }
+        subscriptions.removeAll()
+        let now = Self.uptimeNs()
+        let wall = wallClockNanoseconds()
+        var acks: [JetStreamPendingAck] = []
+        for index in groups.indices {
+            if let ack = publishBatch(index, nowNs: now, wallNs: wall) { acks.append(ack) }
+            if let ack = publishSnapshot(index, wallNs: wall) { acks.append(ack) }
+        }
+        reportMetrics()
+        return acks
+    }
+
+    // MARK: events
+
+    /// One `xy.md.event.<symbol>` message: decoded from the read buffer and folded into each group
+    /// that holds the symbol, and into the symbol's bar.
+    private func receive(_ payload: ByteBuffer, symbol: String, groups indices: [Int]) {
+        counts.events += 1
+        guard let event = try? Xy_Md_V1_MarketEvent(payload: payload), event.symbol == symbol else {
+            counts.invalid += 1
+            return
+        }
+        for index in indices {
+            switch groups[index].state.apply(event) {
+            case .applied(let symbolIndex):
+                if groups[index].oldestPendingNs == 0 { groups[index].oldestPendingNs = Self.uptimeNs() }
+                groups[index].batcher.markChanged(symbolIndex)
+            case .stale:
+                counts.stale += 1
+            case .invalid:
+                counts.invalid += 1
+            }
+        }
+        if let bar = bars.apply(event)?.barToPublish {
+            publishBar(bar)
+        }
+    }
+
+    // MARK: timer
+
+    private func scheduleTick(at deadlineNs: UInt64) {
+        scheduledTick = eventLoop.scheduleTask(deadline: .uptimeNanoseconds(deadlineNs)) { [self] in
+            self.tick()
+        }
+    }
+
+    private func tick() {
+        guard running, var schedule = tickSchedule else { return }
+        let now = Self.uptimeNs()
+        let wall = wallClockNanoseconds()
+        for index in groups.indices {
+            _ = publishBatch(index, nowNs: now, wallNs: wall)
+        }
+        if now >= nextSnapshotNs {
+            for index in groups.indices {
+                _ = publishSnapshot(index, wallNs: wall)
+            }
+            nextSnapshotNs += Self.nanoseconds(configuration.snapshotInterval)
+            if nextSnapshotNs <= now { nextSnapshotNs = now + Self.nanoseconds(configuration.snapshotInterval) }
+        }
+        if now >= nextBarSweepNs {
+            for bar in bars.advance(toNs: wall) { publishBar(bar) }
+            nextBarSweepNs = now + Self.barSweepIntervalNs
+        }
+        reportMetrics()
+        let next = schedule.advance(nowNs: Self.uptimeNs())
+        tickSchedule = schedule
+        scheduleTick(at: next)
+    }
+
+    // MARK: publishing
+
+    /// The group's batch of changed symbols, if any, on `xy.md.tick.<group>`.
+    private func publishBatch(_ index: Int, nowNs: UInt64, wallNs: Int64) -> JetStreamPendingAck? {
+        guard let batch = groups[index].batcher.makeBatch(from: groups[index].state, publishTimeNs: wallNs) else { return nil }
+        let ack = store(groups[index].tickSubject, batch, headers: schemaTickBatch)
+        counts.ticks += 1
+        metrics.batchSymbols.record(batch.ticks.count)
+        if groups[index].lastBatchNs != 0 {
+            metrics.batchInterval.recordNanoseconds(Int64(nowNs &- groups[index].lastBatchNs))
+        }
+        if groups[index].oldestPendingNs != 0 {
+            metrics.fanoutLatency.recordNanoseconds(Int64(Self.uptimeNs() &- groups[index].oldestPendingNs))
+        }
+        groups[index].lastBatchNs = nowNs
+        groups[index].oldestPendingNs = 0
+        return ack
+    }
+
+    private func publishSnapshot(_ index: Int, wallNs: Int64) -> JetStreamPendingAck? {
+        let snapshot = groups[index].state.snapshot(group: groups[index].name, seq: groups[index].batcher.lastSeq, timeNs: wallNs)
+        counts.snapshots += 1
+        return store(groups[index].snapshotSubject, snapshot, headers: schemaSnapshot)
+    }
+
+    private func makeSnapshot(_ index: Int, symbols: [String]) -> Xy_Md_V1_Snapshot {
+        groups[index].state.snapshot(
+            group: groups[index].name, seq: groups[index].batcher.lastSeq, timeNs: wallClockNanoseconds(), symbols: symbols)
+    }
+
+    /// Publishes into `XY_TICKS` without waiting: the message goes out at once (core subscribers
+    /// get it with no added latency) and the acknowledgement, when it comes, only feeds the
+    /// `jetstream` readiness condition and `xy_md_store_failures_total`.
+    private func store(_ subject: String, _ message: some SwiftProtobuf.Message, headers: NATSHeaders) -> JetStreamPendingAck? {
+        let payload: ByteBuffer
+        do {
+            payload = try message.payload()
+        } catch {
+            logger.error("cannot encode", metadata: ["subject": "\(subject)", "error": "\(error)"])
+            return nil
+        }
+        let ack = ticksJetStream.publishAsync(subject, payload: payload, headers: headers)
+        ack.future.hop(to: eventLoop).whenComplete { [self] result in
+            switch result {
+            case .success: self.stored()
+            case .failure(let error): self.storeFailed(subject, error)
+            }
+        }
+        return ack
+    }
+
+    /// A sealed or amended bar into `XY_BARS`, acknowledged, with a de-duplication id that
+    /// changes with every amendment (`SYMBOL-start-tradeCount`).
+    private func publishBar(_ bar: Xy_Md_V1_Bar) {
+        guard let subject = try? Subjects.bar(symbol: bar.symbol), let payload = try? bar.payload() else { return }
+        let id = "\(bar.symbol)-\(bar.startTimeNs)-\(bar.tradeCount)"
+        let ack = barsJetStream.publishAsync(subject, payload: payload, headers: schemaBar, options: .init(messageID: id))
+        ack.future.hop(to: eventLoop).whenComplete { [self] result in
+            switch result {
+            case .success(let ack):
+                if !ack.duplicate { self.counts.bars += 1 }
+                self.stored()
+            case .failure(let error):
+                self.storeFailed(subject, error)
+            }
+        }
+    }
+
+    private func stored() {
+        guard !storing else { return }
+        storing = true
+        readiness.markReady("jetstream")
+        readiness.setDetail("jetstream", "ok")
+        logger.info("JetStream stores again")
+    }
+
+    private func storeFailed(_ subject: String, _ error: any Error) {
+        counts.storeFailures += 1
+        guard storing else { return }
+        storing = false
+        readiness.markNotReady("jetstream", reason: "not storing: \(error)", code: .jetStreamStore)
+        readiness.setDetail("jetstream", "failing")
+        logger.warning("JetStream did not store", metadata: ["code": "\(XYErrorCode.jetStreamStore)", "subject": "\(subject)", "error": "\(error)"])
+    }
+
+    // MARK: snapshot requests
+
+    /// `xy.md.snapshot.get.<group>`: the current snapshot (optionally a `SnapshotRequest`'s
+    /// symbols only), answered on the event loop at once.
+    private func answer(_ message: NATSMessage, group index: Int) {
+        guard let replyTo = message.replyTo else { return }
+        var symbols: [String] = []
+        if message.payload.readableBytes > 0, let request = try? Xy_Md_V1_SnapshotRequest(payload: message.payload) {
+            symbols = request.symbols
+        }
+        counts.requests += 1
+        do {
+            try nats.publish(replyTo, payload: try makeSnapshot(index, symbols: symbols).payload(), headers: schemaSnapshot)
+        } catch {
+            logger.warning("cannot answer a snapshot request", metadata: ["group": "\(groups[index].name)", "error": "\(error)"])
+        }
+    }
+
+    // MARK: metrics
+
+    private func reportMetrics() {
+        let now = counts
+        let before = reported
+        if now == before { return }
+        func add(_ counter: Counter, _ delta: Int64) { if delta > 0 { counter.increment(by: delta) } }
+        add(metrics.eventsIn, now.events - before.events)
+        add(metrics.staleEvents, now.stale - before.stale)
+        add(metrics.invalidEvents, now.invalid - before.invalid)
+        add(metrics.ticksOut, now.ticks - before.ticks)
+        add(metrics.snapshotsOut, now.snapshots - before.snapshots)
+        add(metrics.snapshotRequests, now.requests - before.requests)
+        add(metrics.barsOut, now.bars - before.bars)
+        add(metrics.storeFailures, now.storeFailures - before.storeFailures)
+        reported = now
+    }
+
+    static func uptimeNs() -> UInt64 {
+        NIODeadline.now().uptimeNanoseconds
+    }
+
+    static func nanoseconds(_ duration: Duration) -> UInt64 {
+        let (seconds, attoseconds) = duration.components
+        return UInt64(max(0, seconds * 1_000_000_000 + attoseconds / 1_000_000_000))
+    }
+}
+
+extension XYErrorCode {
+    /// A tick batch, snapshot or bar that `XY_TICKS`/`XY_BARS` did not acknowledge.
+    public static let jetStreamStore = XYErrorCode(rawValue: "XYW201")
+    /// The streams could not be created or a group's state could not be rebuilt at start.
+    public static let aggregatorRecovery = XYErrorCode(rawValue: "XYW202")
+}

@@ -1,0 +1,84 @@
+import Logging
+import NATS
+import ServiceLifecycle
+import XYService
+
+/// xy-aggregator as one `Service`: creates or updates `XY_TICKS` and `XY_BARS`, rebuilds every
+/// owned group from its last snapshot and the batches after it, then runs the
+/// ``AggregatorEngine`` until a graceful shutdown, which publishes a last batch and snapshot.
+///
+/// Readiness condition `jetstream`: unmet until the streams exist and the groups are rebuilt, and
+/// while stores fail.
+public struct AggregatorService: Service {
+    private let configuration: AggregatorConfiguration
+    private let nats: NATSClient
+    private let readiness: ReadinessState
+    private let logger: Logger
+    private let metrics: AggregatorMetrics
+    private let retryDelay: Duration
+    /// Called once the engine runs, with what each group was rebuilt from (tests).
+    private let onStart: @Sendable (AggregatorEngine, [String: RecoveredGroup]) -> Void
+
+    public init(
+        configuration: AggregatorConfiguration, nats: NATSClient, readiness: ReadinessState, logger: Logger,
+        metrics: AggregatorMetrics = AggregatorMetrics(), retryDelay: Duration = .seconds(1),
+        onStart: @escaping @Sendable (AggregatorEngine, [String: RecoveredGroup]) -> Void = { _, _ in }
+    ) {
+        self.configuration = configuration
+        self.nats = nats
+        self.readiness = readiness
+        self.logger = logger
+        self.metrics = metrics
+        self.retryDelay = retryDelay
+        self.onStart = onStart
+        readiness.markNotReady("jetstream", reason: "streams not set up yet", code: .aggregatorRecovery)
+        readiness.setDetail("jetstream", "starting")
+    }
+
+    public func run() async throws {
+        guard let recovered = await recoverUntilShutdown() else { return }
+        let engine = try AggregatorEngine(
+            configuration: configuration, recovered: recovered, nats: nats, readiness: readiness, logger: logger, metrics: metrics)
+        try await engine.start().get()
+        readiness.markReady("jetstream")
+        readiness.setDetail("jetstream", "ok")
+        onStart(engine, recovered)
+        try? await gracefulShutdown()
+        let acks = try await engine.stop().get()
+        for ack in acks {
+            _ = try? await ack.get()
+        }
+        logger.info("aggregator stopped; last batch and snapshots published")
+    }
+
+    /// Sets up the streams and rebuilds the groups, retrying (JetStream may come up after us)
+    /// until it works or the service is asked to stop (nil).
+    private func recoverUntilShutdown() async -> [String: RecoveredGroup]? {
+        let jetStream = nats.jetStream()
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            do {
+                _ = try await jetStream.createOrUpdateStream(AggregatorStreams.ticksConfiguration(configuration))
+                _ = try await jetStream.createOrUpdateStream(AggregatorStreams.barsConfiguration(configuration))
+                var recovered: [String: RecoveredGroup] = [:]
+                for group in configuration.groups {
+                    let result = try await GroupRecovery.recover(group: group.name, jetStream: jetStream, logger: logger)
+                    recovered[group.name] = result
+                    logger.info("group rebuilt", metadata: [
+                        "group": "\(group.name)", "last_seq": "\(result.lastSeq)",
+                        "snapshot_seq": "\(result.snapshotSeq.map(String.init) ?? "none")",
+                        "batches_replayed": "\(result.batchesReplayed)", "symbols": "\(result.state.symbols.count)",
+                    ])
+                }
+                return recovered
+            } catch {
+                readiness.markNotReady("jetstream", reason: "set-up failed: \(error)", code: .aggregatorRecovery)
+                readiness.setDetail("jetstream", "unavailable")
+                logger.error("cannot set up streams or rebuild groups; retrying", metadata: [
+                    "code": "\(XYErrorCode.aggregatorRecovery)", "error": "\(error)",
+                ])
+                try? await Task.sleep(for: retryDelay)
+            }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,45 @@
+import NATS
+import NIOCore
+
+/// The two streams the aggregator keeps its output in, created or updated at every start.
+public enum AggregatorStreams {
+    /// Tick batches and snapshots of every group: audit, replay and gap filling.
+    public static let ticks = "XY_TICKS"
+    /// Closed 1-minute bars, one subject per symbol, kept longer.
+    public static let bars = "XY_BARS"
+
+    /// `XY_TICKS`: `xy.md.tick.>` and `xy.md.snapshot.*`, limited by age and size, direct get on
+    /// (restart and gap repair read the last message of a subject).
+    ///
+    /// Snapshots are `xy.md.snapshot.*`, not `.>`: a stream on `xy.md.snapshot.>` would also
+    /// capture the requests on `xy.md.snapshot.get.<group>` and answer them with a publish ack,
+    /// racing the aggregator's reply (group names never contain a dot, and `get` is reserved).
+    public static let ticksSubjects = ["xy.md.tick.>", "xy.md.snapshot.*"]
+
+    public static func ticksConfiguration(_ configuration: AggregatorConfiguration) -> StreamConfiguration {
+        var stream = StreamConfiguration(name: ticks, subjects: ticksSubjects)
+        stream.description = "xy-aggregator tick batches and snapshots per group"
+        stream.maxAge = timeAmount(configuration.ticksMaxAge)
+        stream.maxBytes = configuration.ticksMaxBytes
+        stream.allowDirect = true
+        stream.discard = .old
+        return stream
+    }
+
+    /// `XY_BARS`: `xy.md.bar.>`, one subject per symbol, limited by age; a de-duplication window
+    /// of two minutes covers a bar's re-publication after a retry.
+    public static func barsConfiguration(_ configuration: AggregatorConfiguration) -> StreamConfiguration {
+        var stream = StreamConfiguration(name: bars, subjects: ["xy.md.bar.>"])
+        stream.description = "xy-aggregator 1-minute bars per symbol"
+        stream.maxAge = timeAmount(configuration.barsMaxAge)
+        stream.allowDirect = true
+        stream.discard = .old
+        stream.duplicateWindow = .minutes(2)
+        return stream
+    }
+
+    static func timeAmount(_ duration: Duration) -> TimeAmount {
+        let (seconds, attoseconds) = duration.components
+        return .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+}

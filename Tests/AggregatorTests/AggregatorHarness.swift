@@ -1,0 +1,199 @@
+import Aggregator
+import Foundation
+import Logging
+import NATS
+import NATSTestSupport
+import NIOCore
+import ServiceLifecycle
+import SwiftProtobuf
+import XYContracts
+import XYService
+
+struct AggregatorTestError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A value behind a lock, for test collectors fed from event-loop callbacks.
+final class Locked<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Value
+
+    init(_ value: Value) { self.value = value }
+
+    func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body(&value)
+    }
+
+    var current: Value { withLock { $0 } }
+}
+
+/// Polls `condition` every 20 ms until it holds; throws after `timeout`.
+func waitUntil(_ what: String, timeout: Duration = .seconds(15), _ condition: () async throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try await condition() { return }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    throw AggregatorTestError("timed out waiting for \(what)")
+}
+
+/// An in-process xy-aggregator on its own NATS connection, run by a `ServiceGroup` as `main` does.
+final class RunningAggregator: @unchecked Sendable {
+    let client: NATSClient
+    let readiness: ReadinessState
+    /// What each group was rebuilt from at start.
+    let recovered: [String: RecoveredGroup]
+    private let group: ServiceGroup
+    private let task: Task<Void, any Error>
+
+    static func start(url: String, configuration: AggregatorConfiguration) async throws -> RunningAggregator {
+        let client = try await NATSClient.connect(url: url)
+        var logger = Logger(label: "xy-aggregator-test")
+        logger.logLevel = .notice
+        let readiness = ReadinessState()
+        let started = Locked<[String: RecoveredGroup]?>(nil)
+        let service = AggregatorService(
+            configuration: configuration, nats: client, readiness: readiness, logger: logger,
+            retryDelay: .milliseconds(200), onStart: { _, recovered in started.withLock { $0 = recovered } }
+        )
+        let group = ServiceGroup(services: [service], logger: logger)
+        let task = Task { try await group.run() }
+        try await waitUntil("the aggregator to start") { started.current != nil }
+        return RunningAggregator(client: client, readiness: readiness, recovered: started.current ?? [:], group: group, task: task)
+    }
+
+    private init(client: NATSClient, readiness: ReadinessState, recovered: [String: RecoveredGroup], group: ServiceGroup, task: Task<Void, any Error>) {
+        self.client = client
+        self.readiness = readiness
+        self.recovered = recovered
+        self.group = group
+        self.task = task
+    }
+
+    /// Graceful stop: the last batch and a final snapshot are published and stored.
+    func stop() async throws {
+        await group.triggerGracefulShutdown()
+        try await task.value
+        await client.close()
+    }
+
+    /// A crash as far as NATS can tell: the connection goes first, so nothing more is published.
+    func crash() async {
+        await client.close()
+        await group.triggerGracefulShutdown()
+        _ = try? await task.value
+    }
+}
+
+/// Every message on `subject`, with the monotonic time it arrived.
+final class Collector: @unchecked Sendable {
+    struct Received {
+        var at: ContinuousClock.Instant
+        var message: NATSMessage
+    }
+
+    private let received = Locked<[Received]>([])
+    private var subscription: NATSSubscription?
+
+    init(_ client: NATSClient, subject: String) throws {
+        subscription = try client.subscribe(subject) { [received] message in
+            let now = ContinuousClock.now
+            received.withLock { $0.append(Received(at: now, message: message)) }
+        }
+    }
+
+    var all: [Received] { received.current }
+    var count: Int { received.withLock { $0.count } }
+
+    func batches() throws -> [Xy_Md_V1_TickBatch] {
+        try all.map { try Xy_Md_V1_TickBatch(serializedBytes: Array($0.message.payload.readableBytesView)) }
+    }
+
+    func snapshots() throws -> [Xy_Md_V1_Snapshot] {
+        try all.map { try Xy_Md_V1_Snapshot(serializedBytes: Array($0.message.payload.readableBytesView)) }
+    }
+
+    func stop() {
+        try? subscription?.unsubscribe()
+    }
+}
+
+/// Publishes MarketEvents as xy-realtime would: one `xy.md.event.<SYMBOL>` message each.
+final class EventSource: @unchecked Sendable {
+    let client: NATSClient
+    private var sequence: UInt64 = 0
+    private var prices: [String: Double] = [:]
+
+    init(_ client: NATSClient) {
+        self.client = client
+    }
+
+    func trade(_ symbol: String, price: Double, size: Double, timeNs: Int64 = wallClockNanoseconds()) throws {
+        var trade = Xy_Md_V1_Trade()
+        trade.price = price
+        trade.size = size
+        try publish(symbol, timeNs: timeNs) { $0.trade = trade }
+    }
+
+    func quote(_ symbol: String, bid: Double, ask: Double) throws {
+        var quote = Xy_Md_V1_Quote()
+        quote.bidPrice = bid
+        quote.bidSize = 100
+        quote.askPrice = ask
+        quote.askSize = 200
+        try publish(symbol, timeNs: wallClockNanoseconds()) { $0.quote = quote }
+    }
+
+    /// A random walk: one trade or quote for a symbol picked in turn.
+    func randomEvent(symbols: [String], step: Int) throws {
+        let symbol = symbols[step % symbols.count]
+        let price = (prices[symbol] ?? 100) * (1 + Double.random(in: -0.001...0.001))
+        prices[symbol] = price
+        if step % 3 == 0 {
+            try quote(symbol, bid: price - 0.01, ask: price + 0.01)
+        } else {
+            try trade(symbol, price: price, size: Double(Int.random(in: 1...500)))
+        }
+    }
+
+    /// One event with the next vendor sequence, as `xy.md.event.<SYMBOL>`.
+    private func publish(_ symbol: String, timeNs: Int64, _ fill: (inout Xy_Md_V1_MarketEvent) -> Void) throws {
+        sequence += 1
+        var event = Xy_Md_V1_MarketEvent()
+        event.symbol = symbol
+        event.vendorSequence = sequence
+        event.eventTimeNs = timeNs
+        event.receiveTimeNs = wallClockNanoseconds()
+        event.source = "test"
+        fill(&event)
+        try client.publish(try Subjects.event(symbol: symbol), bytes: try event.serializedBytes())
+    }
+}
+
+extension Xy_Md_V1_Snapshot {
+    /// Ticks by symbol, for comparisons that do not depend on order.
+    var ticksBySymbol: [String: Xy_Md_V1_SymbolTick] {
+        Dictionary(ticks.map { ($0.symbol, $0) }, uniquingKeysWith: { _, last in last })
+    }
+}
+
+/// `xy.md.snapshot.get.<group>`, optionally for some symbols.
+func requestSnapshot(_ client: NATSClient, group: String, symbols: [String] = []) async throws -> (Xy_Md_V1_Snapshot, NATSMessage) {
+    var payload: [UInt8] = []
+    if !symbols.isEmpty {
+        var request = Xy_Md_V1_SnapshotRequest()
+        request.group = group
+        request.symbols = symbols
+        payload = try request.serializedBytes()
+    }
+    let reply = try await client.request(try Subjects.snapshotRequest(group: group), payload: ByteBuffer(bytes: payload), timeout: .seconds(5))
+    return (try Xy_Md_V1_Snapshot(serializedBytes: Array(reply.payload.readableBytesView)), reply)
+}
+
+func median(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    return sorted.isEmpty ? 0 : sorted[sorted.count / 2]
+}

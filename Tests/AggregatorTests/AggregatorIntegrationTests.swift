@@ -1,0 +1,291 @@
+import Aggregator
+import Foundation
+import MarketData
+import NATS
+import NATSTestSupport
+import NIOCore
+import Testing
+import XYContracts
+import XYService
+
+/// xy-aggregator against the real `nats-server -js`: events published as xy-realtime would,
+/// batches, snapshots and bars read back from NATS and JetStream.
+@Suite(.serialized) struct AggregatorIntegrationTests {
+    static let symbols = ["AAPL", "MSFT", "NVDA", "SPY"]
+
+    static func configuration(groups: [AggregatorConfiguration.Group] = [.init(name: "demo", symbols: symbols)]) -> AggregatorConfiguration {
+        AggregatorConfiguration(groups: groups, tickInterval: .milliseconds(33), snapshotInterval: .seconds(2))
+    }
+
+    /// Publishes random events for `duration`, one every `every`.
+    static func publishFor(_ duration: Duration, every: Duration = .milliseconds(2), source: EventSource, symbols: [String] = symbols) async throws {
+        let end = ContinuousClock.now + duration
+        var step = 0
+        while ContinuousClock.now < end {
+            for _ in 0..<4 {
+                try source.randomEvent(symbols: symbols, step: step)
+                step += 1
+            }
+            try await Task.sleep(for: every)
+        }
+        try await source.client.flush()
+    }
+
+    @Test func batchesKeepTheirCadenceAndSeqAndSnapshotsMatchTheBatches() async throws {
+        let server = try await NATSServer.start(.init(jetStream: true))
+        let client = try await NATSClient.connect(url: server.url)
+        let aggregator = try await RunningAggregator.start(url: server.url, configuration: Self.configuration())
+        #expect(aggregator.readiness.isReady)
+        #expect(aggregator.readiness.details["jetstream"] == "ok")
+        let ticks = try Collector(client, subject: "xy.md.tick.demo")
+        let snapshots = try Collector(client, subject: "xy.md.snapshot.demo")
+        try await client.flush()
+
+        try await Self.publishFor(.milliseconds(6500), source: EventSource(client))
+        try await Task.sleep(for: .milliseconds(200))
+        try await aggregator.stop()
+        ticks.stop()
+        snapshots.stop()
+
+        let batches = try ticks.batches()
+        #expect(batches.count > 60, "about 30 batches a second while events flow")
+        #expect(batches.map(\.seq) == Array(1...UInt64(batches.count)), "seq starts at 1 and rises by exactly 1")
+        #expect(ticks.all.allSatisfy { $0.message.headers?[Subjects.schemaHeader] == "xy.md.v1.TickBatch" })
+        #expect(batches.allSatisfy { $0.group == "demo" && !$0.ticks.isEmpty && $0.ticks.count <= Self.symbols.count })
+
+        let arrivals = ticks.all.map(\.at)
+        let gaps = zip(arrivals, arrivals.dropFirst()).map { pair in
+            let (seconds, attoseconds) = (pair.1 - pair.0).components
+            return Double(seconds) + Double(attoseconds) / 1e18
+        }
+        let medianGap = median(gaps)
+        #expect(medianGap > 0.020 && medianGap < 0.060, "median batch interval \(medianGap) s, configured 33 ms")
+
+        let published = try snapshots.snapshots()
+        #expect(published.count >= 3, "a snapshot every 2 s over 6.5 s, and one at shutdown")
+        #expect(snapshots.all.allSatisfy { $0.message.headers?[Subjects.schemaHeader] == "xy.md.v1.Snapshot" })
+        let snapshotTimes = snapshots.all.map(\.at).dropLast()   // the last one is the shutdown snapshot
+        for (earlier, later) in zip(snapshotTimes, snapshotTimes.dropFirst()) {
+            let gap = later - earlier
+            #expect(gap > .milliseconds(1500) && gap < .milliseconds(5500), "snapshots \(gap) apart, configured 2 s (allowed 2–5 s)")
+        }
+        // A snapshot is the state after the batch it names: batches 1…seq rebuild it exactly.
+        for snapshot in published where snapshot.seq > 0 {
+            var replica = MarketState()
+            for batch in batches where batch.seq <= snapshot.seq {
+                try replica.apply(batch)
+            }
+            let expected = replica.snapshot(group: "demo", seq: snapshot.seq, timeNs: 0).ticksBySymbol
+            let actual = snapshot.ticksBySymbol.filter { expected[$0.key] != nil }
+            #expect(actual == expected, "snapshot at seq \(snapshot.seq) equals batches 1…\(snapshot.seq)")
+        }
+        await client.close()
+        await server.stop()
+    }
+
+    @Test func restartsContinueTheSeqAndRebuildTheState() async throws {
+        let server = try await NATSServer.start(.init(jetStream: true))
+        let client = try await NATSClient.connect(url: server.url)
+        let source = EventSource(client)
+        let ticks = try Collector(client, subject: "xy.md.tick.demo")
+        try await client.flush()
+
+        // 1. Run, then crash: nothing published at the end, so the restart must replay the
+        //    batches stored after the last snapshot.
+        let first = try await RunningAggregator.start(url: server.url, configuration: Self.configuration())
+        try await Self.publishFor(.milliseconds(3000), source: source)
+        try await Task.sleep(for: .milliseconds(300))
+        let (beforeCrash, _) = try await requestSnapshot(client, group: "demo")
+        #expect(beforeCrash.seq > 0)
+        #expect(beforeCrash.seq == ticks.count.asUInt64, "the reply names the last batch published")
+        await first.crash()
+
+        let snapshotsAfterCrash = try Collector(client, subject: "xy.md.snapshot.demo")
+        try await client.flush()
+        let second = try await RunningAggregator.start(url: server.url, configuration: Self.configuration())
+        let fromCrash = try #require(second.recovered["demo"])
+        #expect(fromCrash.lastSeq == beforeCrash.seq)
+        #expect(fromCrash.snapshotSeq != nil && fromCrash.batchesReplayed > 0, "rebuilt from a periodic snapshot plus the batches after it")
+        try await waitUntil("the first snapshot after the restart") { snapshotsAfterCrash.count > 0 }
+        let rebuilt = try snapshotsAfterCrash.snapshots()[0]
+        snapshotsAfterCrash.stop()
+        #expect(rebuilt.seq == beforeCrash.seq, "no batch since the crash: same seq")
+        #expect(rebuilt.ticksBySymbol == beforeCrash.ticksBySymbol, "the state rebuilt from snapshot + batches is the state before the crash")
+
+        // 2. More events, then a graceful stop and a third instance.
+        try await Self.publishFor(.milliseconds(1000), source: source)
+        try await Task.sleep(for: .milliseconds(300))
+        let (beforeStop, _) = try await requestSnapshot(client, group: "demo")
+        #expect(beforeStop.seq > beforeCrash.seq)
+        try await second.stop()
+
+        let snapshotsAfterStop = try Collector(client, subject: "xy.md.snapshot.demo")
+        try await client.flush()
+        let third = try await RunningAggregator.start(url: server.url, configuration: Self.configuration())
+        let fromStop = try #require(third.recovered["demo"])
+        #expect(fromStop.snapshotSeq == beforeStop.seq && fromStop.batchesReplayed == 0, "a graceful stop leaves a final snapshot")
+        try await waitUntil("the first snapshot after the second restart") { snapshotsAfterStop.count > 0 }
+        let resumed = try snapshotsAfterStop.snapshots()[0]
+        snapshotsAfterStop.stop()
+        #expect(resumed.seq == beforeStop.seq)
+        #expect(resumed.ticksBySymbol == beforeStop.ticksBySymbol)
+
+        try await Self.publishFor(.milliseconds(500), source: source)
+        try await Task.sleep(for: .milliseconds(300))
+        try await third.stop()
+        ticks.stop()
+
+        // Every batch seen live and every batch stored: 1…N, no reset, no repeat.
+        let live = try ticks.batches().map(\.seq)
+        #expect(live == Array(1...UInt64(live.count)), "live seqs across two restarts: \(live.prefix(5))… \(live.suffix(5))")
+        let stored = try await storedBatches(client, group: "demo")
+        #expect(stored == live, "XY_TICKS holds the same contiguous seqs")
+        await client.close()
+        await server.stop()
+    }
+
+    @Test func snapshotRequestsAnswerWholeAndPartialAndForFiveThousandSymbols() async throws {
+        let server = try await NATSServer.start(.init(jetStream: true))
+        let client = try await NATSClient.connect(url: server.url)
+        let big = (1...5000).map { "B\($0)" }
+        let aggregator = try await RunningAggregator.start(
+            url: server.url,
+            configuration: Self.configuration(groups: [.init(name: "demo", symbols: Self.symbols), .init(name: "big", symbols: big)])
+        )
+        let source = EventSource(client)
+        try source.trade("AAPL", price: 190.5, size: 100)
+        try source.quote("MSFT", bid: 410.1, ask: 410.2)
+        for (index, symbol) in big.enumerated() {
+            try source.trade(symbol, price: 10 + Double(index) / 100, size: 1)
+        }
+        try await client.flush()
+        try await waitUntil("the events to be folded") {
+            let (snapshot, _) = try await requestSnapshot(client, group: "big")
+            return snapshot.ticks.filter { $0.last > 0 }.count == big.count
+        }
+
+        let (whole, reply) = try await requestSnapshot(client, group: "demo")
+        #expect(reply.headers?[Subjects.schemaHeader] == "xy.md.v1.Snapshot")
+        #expect(whole.group == "demo")
+        #expect(Set(whole.ticks.map(\.symbol)) == Set(Self.symbols), "every symbol of the group, traded or not")
+        #expect(whole.ticksBySymbol["AAPL"]?.last == 190.5)
+        #expect(whole.ticksBySymbol["MSFT"]?.bid == 410.1)
+
+        let (partial, _) = try await requestSnapshot(client, group: "demo", symbols: ["MSFT", "NOPE"])
+        #expect(partial.ticks.map(\.symbol) == ["MSFT"])
+        #expect(partial.seq == whole.seq)
+
+        let started = ContinuousClock.now
+        let (large, _) = try await requestSnapshot(client, group: "big")
+        let took = ContinuousClock.now - started
+        #expect(large.ticks.count == 5000)
+        #expect(large.ticksBySymbol["B5000"]?.last == 10 + 4999.0 / 100)
+        #expect(took < .seconds(2), "sanity bound only (debug build, shared machine): \(took)")
+        print("5,000-symbol snapshot request answered in \(took) (debug build)")
+        try await aggregator.stop()
+        await client.close()
+        await server.stop()
+    }
+
+    @Test func barsLandInXYBarsPerSymbolAndAmendmentsAreStoredAgain() async throws {
+        let server = try await NATSServer.start(.init(jetStream: true))
+        let client = try await NATSClient.connect(url: server.url)
+        let aggregator = try await RunningAggregator.start(url: server.url, configuration: Self.configuration())
+        let source = EventSource(client)
+        // Keep clear of a minute boundary, so no timer sweep seals the bar between the trades.
+        let intoMinute = wallClockNanoseconds() - BarBuilder.minuteStart(wallClockNanoseconds())
+        if intoMinute > 45_000_000_000 {
+            try await Task.sleep(for: .nanoseconds(BarBuilder.intervalNs - intoMinute + 500_000_000))
+        }
+        let minute = BarBuilder.minuteStart(wallClockNanoseconds())
+        try source.trade("AAPL", price: 100, size: 10, timeNs: minute + 1_000_000_000)
+        try source.trade("AAPL", price: 102, size: 30, timeNs: minute + 2_000_000_000)
+        try source.trade("AAPL", price: 99, size: 10, timeNs: minute + 3_000_000_000)
+        // The next minute's first trade seals the bar.
+        try source.trade("AAPL", price: 101, size: 5, timeNs: minute + BarBuilder.intervalNs + 1_000_000)
+        try await client.flush()
+
+        let jetStream = client.jetStream()
+        var bar = Xy_Md_V1_Bar()
+        try await waitUntil("the sealed AAPL bar in XY_BARS") {
+            guard let stored = try? await jetStream.getLastMessage(stream: "XY_BARS", subject: "xy.md.bar.AAPL") else { return false }
+            bar = try Xy_Md_V1_Bar(serializedBytes: Array(stored.payload.readableBytesView))
+            #expect(stored.headers?[Subjects.schemaHeader] == "xy.md.v1.Bar")
+            #expect(stored.headers?["Nats-Msg-Id"] == "AAPL-\(minute)-3")
+            return true
+        }
+        #expect(bar.symbol == "AAPL" && bar.sealed && bar.interval == .oneMinute)
+        #expect(bar.startTimeNs == minute && bar.endTimeNs == minute + BarBuilder.intervalNs)
+        #expect([bar.open, bar.high, bar.low, bar.close] == [100, 102, 99, 99])
+        #expect(bar.volume == 50 && bar.tradeCount == 3)
+        #expect(abs(bar.vwap - (100 * 10 + 102 * 30 + 99 * 10) / 50) < 1e-9)
+
+        // A late trade within the grace window amends the sealed bar: stored again, new id.
+        try source.trade("AAPL", price: 105, size: 50, timeNs: minute + 30_000_000_000)
+        try await client.flush()
+        try await waitUntil("the amended AAPL bar") {
+            let stored = try await jetStream.getLastMessage(stream: "XY_BARS", subject: "xy.md.bar.AAPL")
+            bar = try Xy_Md_V1_Bar(serializedBytes: Array(stored.payload.readableBytesView))
+            return bar.tradeCount == 4
+        }
+        #expect(bar.high == 105 && bar.volume == 100 && bar.close == 105, "close is the latest trade by event time")
+        #expect(bar.open == 100 && bar.low == 99)
+        let info = try await jetStream.streamInfo("XY_BARS")
+        #expect(info.state.messages == 2, "the sealed bar and its amendment")
+        #expect(info.config.subjects == ["xy.md.bar.>"])
+        let ticksInfo = try await jetStream.streamInfo("XY_TICKS")
+        #expect(ticksInfo.config.allowDirect && ticksInfo.config.maxBytes == 1 << 30)
+        #expect(ticksInfo.config.subjects == ["xy.md.tick.>", "xy.md.snapshot.*"], "not snapshot.>: that would swallow xy.md.snapshot.get.*")
+        try await aggregator.stop()
+        await client.close()
+        await server.stop()
+    }
+
+    @Test(arguments: [
+        ("SNAPSHOT_INTERVAL", "7s"),
+        ("TICK_INTERVAL", "fast"),
+        ("AGG_GROUPS", "demo=AAPL;demo=MSFT"),
+        ("AGG_OWN_GROUPS", "nope"),
+    ])
+    func badConfigurationExitsTwoNamingTheVariable(variable: String, value: String) async throws {
+        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("xy-aggregator").path
+        guard FileManager.default.isExecutableFile(atPath: executable) else {
+            throw AggregatorTestError("xy-aggregator not built at \(executable): run 'swift build' first")
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        var environment = ProcessInfo.processInfo.environment
+        environment["NATS_URLS"] = "nats://127.0.0.1:1"
+        environment[variable] = value
+        process.environment = environment
+        let stderr = Pipe()
+        process.standardError = stderr
+        process.standardOutput = Pipe()
+        try process.run()
+        process.waitUntilExit()
+        let text = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus == 2)
+        #expect(text.contains(variable), "stderr: \(text)")
+    }
+
+    /// The seqs of every batch of `group` stored in `XY_TICKS`, in stream order.
+    private func storedBatches(_ client: NATSClient, group: String) async throws -> [UInt64] {
+        let jetStream = client.jetStream()
+        let info = try await jetStream.streamInfo("XY_TICKS")
+        let last = try await jetStream.getLastMessage(stream: "XY_TICKS", subject: "xy.md.tick.\(group)")
+        var seqs: [UInt64] = []
+        let consumer = try await jetStream.orderedConsumer(
+            stream: "XY_TICKS", OrderedConsumerConfiguration(filterSubject: "xy.md.tick.\(group)", deliverPolicy: .all))
+        defer { consumer.stop() }
+        #expect(info.state.messages > 0)
+        for try await message in consumer {
+            seqs.append(try Xy_Md_V1_TickBatch(serializedBytes: Array(message.payload.readableBytesView)).seq)
+            if message.metadata.streamSequence >= last.sequence { break }
+        }
+        return seqs
+    }
+}
+
+extension Int {
+    var asUInt64: UInt64 { UInt64(self) }
+}
