@@ -10,58 +10,76 @@ import XYContracts
 public struct MarketEventWireEncoder: Sendable {
     /// Which feed the events came from (`source`, field 5).
     public let source: String
-    private var scratch: ByteBuffer
+    /// Scratch the event is written into with unchecked pointer stores (the checked `ByteBuffer`
+    /// writes per byte measured at 38 % of the proxy's time); one copy then moves it to `out`.
+    private var storage: [UInt8]
 
     public init(source: String) {
         self.source = source
-        self.scratch = ByteBufferAllocator().buffer(capacity: 128)
+        self.storage = [UInt8](repeating: 0, count: 2048)
     }
 
     /// Replaces `out`'s contents with the encoded event.
     public mutating func encode(_ event: VendorEvent, receiveTimeNanoseconds: Int64, into out: inout ByteBuffer) {
-        out.clear()
-        Self.string(1, event.symbol, &out)
-        Self.varint(2, event.sequence, &out)
-        Self.varint(3, UInt64(bitPattern: event.timeMilliseconds &* 1_000_000), &out)
-        Self.varint(4, UInt64(bitPattern: receiveTimeNanoseconds), &out)
-        Self.string(5, source, &out)
-        scratch.clear()
-        let field: UInt64
-        switch event.kind {
-        case .trade:
-            field = 10
-            Self.varint(1, Self.int32(event.exchange), &scratch)
-            Self.double(2, event.price, &scratch)
-            Self.double(3, event.size, &scratch)
-            Self.string(4, event.tradeID, &scratch)
-            Self.packed(5, event.conditions, &scratch)
-            Self.varint(6, Self.int32(Self.tape(event.tape)), &scratch)
-        case .quote:
-            field = 11
-            Self.varint(1, Self.int32(event.bidExchange), &scratch)
-            Self.double(2, event.bidPrice, &scratch)
-            Self.double(3, event.bidSize, &scratch)
-            Self.varint(4, Self.int32(event.askExchange), &scratch)
-            Self.double(5, event.askPrice, &scratch)
-            Self.double(6, event.askSize, &scratch)
-            Self.packed(7, event.conditions, &scratch)
-            Self.varint(8, Self.int32(Self.tape(event.tape)), &scratch)
-        case .secondAggregate, .minuteAggregate:
-            field = 12
-            Self.double(1, event.open, &scratch)
-            Self.double(2, event.high, &scratch)
-            Self.double(3, event.low, &scratch)
-            Self.double(4, event.close, &scratch)
-            Self.double(5, event.volume, &scratch)
-            Self.double(6, event.vwap, &scratch)
-            Self.double(7, event.dayVolume, &scratch)
-            Self.varint(8, UInt64(bitPattern: event.startMilliseconds &* 1_000_000), &scratch)
-            Self.varint(9, UInt64(bitPattern: event.endMilliseconds &* 1_000_000), &scratch)
+        // Every field at its longest: 11 bytes per varint or fixed64 field, strings with their tag and length.
+        let variable = event.symbol.utf8.count + source.utf8.count + event.tradeID.utf8.count + event.conditions.count * 10
+        let half = 256 + variable
+        if storage.count < 2 * half {
+            storage = [UInt8](repeating: 0, count: 4 * half)
         }
-        // A oneof member is written even when empty: its presence is the information.
-        Self.rawVarint(field << 3 | 2, &out)
-        Self.rawVarint(UInt64(scratch.readableBytes), &out)
-        out.writeImmutableBuffer(scratch)
+        let source = self.source
+        let length = storage.withUnsafeMutableBufferPointer { buffer -> Int in
+            let base = buffer.baseAddress!
+            // The oneof member goes second half first, so its length is known when its header is written.
+            var body = WireWriter(base + half)
+            let field: UInt64
+            switch event.kind {
+            case .trade:
+                field = 10
+                body.varint(1, Self.int32(event.exchange))
+                body.double(2, event.price)
+                body.double(3, event.size)
+                body.string(4, event.tradeID)
+                body.packed(5, event.conditions)
+                body.varint(6, Self.int32(Self.tape(event.tape)))
+            case .quote:
+                field = 11
+                body.varint(1, Self.int32(event.bidExchange))
+                body.double(2, event.bidPrice)
+                body.double(3, event.bidSize)
+                body.varint(4, Self.int32(event.askExchange))
+                body.double(5, event.askPrice)
+                body.double(6, event.askSize)
+                body.packed(7, event.conditions)
+                body.varint(8, Self.int32(Self.tape(event.tape)))
+            case .secondAggregate, .minuteAggregate:
+                field = 12
+                body.double(1, event.open)
+                body.double(2, event.high)
+                body.double(3, event.low)
+                body.double(4, event.close)
+                body.double(5, event.volume)
+                body.double(6, event.vwap)
+                body.double(7, event.dayVolume)
+                body.varint(8, UInt64(bitPattern: event.startMilliseconds &* 1_000_000))
+                body.varint(9, UInt64(bitPattern: event.endMilliseconds &* 1_000_000))
+            }
+            var head = WireWriter(base)
+            head.string(1, event.symbol)
+            head.varint(2, event.sequence)
+            head.varint(3, UInt64(bitPattern: event.timeMilliseconds &* 1_000_000))
+            head.varint(4, UInt64(bitPattern: receiveTimeNanoseconds))
+            head.string(5, source)
+            // A oneof member is written even when empty: its presence is the information.
+            head.raw(field << 3 | 2)
+            head.raw(UInt64(body.count))
+            head.bytes(base + half, body.count)
+            return head.count
+        }
+        out.clear()
+        storage.withUnsafeBytes { raw in
+            _ = out.writeBytes(UnsafeRawBufferPointer(rebasing: raw[0..<length]))
+        }
     }
 
     /// The same event as the generated message (slow path: tests and tools).
@@ -117,55 +135,5 @@ public struct MarketEventWireEncoder: Sendable {
     @inline(__always)
     static func int32(_ value: Int32) -> UInt64 {
         UInt64(bitPattern: Int64(value))
-    }
-
-    @inline(__always)
-    static func rawVarint(_ value: UInt64, _ out: inout ByteBuffer) {
-        var value = value
-        while value >= 0x80 {
-            out.writeInteger(UInt8(truncatingIfNeeded: value) | 0x80)
-            value >>= 7
-        }
-        out.writeInteger(UInt8(value))
-    }
-
-    @inline(__always)
-    static func varint(_ field: UInt64, _ value: UInt64, _ out: inout ByteBuffer) {
-        guard value != 0 else { return }
-        rawVarint(field << 3, &out)
-        rawVarint(value, &out)
-    }
-
-    @inline(__always)
-    static func double(_ field: UInt64, _ value: Double, _ out: inout ByteBuffer) {
-        // As the generated code: 0 and -0 are the default and are not written.
-        guard value != 0 else { return }
-        rawVarint(field << 3 | 1, &out)
-        out.writeInteger(value.bitPattern, endianness: .little)
-    }
-
-    @inline(__always)
-    static func string(_ field: UInt64, _ value: String, _ out: inout ByteBuffer) {
-        guard !value.isEmpty else { return }
-        rawVarint(field << 3 | 2, &out)
-        rawVarint(UInt64(value.utf8.count), &out)
-        out.writeString(value)
-    }
-
-    static func packed(_ field: UInt64, _ values: [Int32], _ out: inout ByteBuffer) {
-        guard !values.isEmpty else { return }
-        var length: UInt64 = 0
-        for value in values {
-            var raw = int32(value)
-            repeat {
-                length += 1
-                raw >>= 7
-            } while raw > 0
-        }
-        rawVarint(field << 3 | 2, &out)
-        rawVarint(length, &out)
-        for value in values {
-            rawVarint(int32(value), &out)
-        }
     }
 }
