@@ -194,6 +194,15 @@ let package = Package(
             ],
             path: "Libraries/Gateway"
         ),
+        .target(
+            name: "GatewayClient",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            path: "Libraries/GatewayClient"
+        ),
         .executableTarget(
             name: "XYGateway",
             dependencies: [
@@ -311,9 +320,15 @@ let package = Package(
             name: "GatewayTests",
             dependencies: [
                 "Gateway",
+                "GatewayAuth",
+                "GatewayClient",
+                "NATS",
+                "NATSTestSupport",
                 "XYContracts",
                 "XYService",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             path: "Tests/GatewayTests"
         ),

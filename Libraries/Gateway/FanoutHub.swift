@@ -335,14 +335,23 @@ public final class FanoutHub: @unchecked Sendable {
         }
     }
 
+    /// Batches kept after a snapshot before the cache folds them into a new one.
+    static let compactAfter = 64
+
     private func tickArrived(_ batch: Xy_Md_V1_TickBatch, subject: String, topic: Topic, nowNs: Int64) {
         let item = TickItem(batch: batch, frames: encoder.tick(batch, subject: subject, nowNs: nowNs))
-        let (result, needsSnapshot, shards) = topic.lock.withLock { () -> (GroupCache.BatchResult, Bool, [Int]) in
+        let (result, needsSnapshot, shards, folded) = topic.lock.withLock { () -> (GroupCache.BatchResult, Bool, [Int], Xy_Md_V1_Snapshot?) in
             var cache = topic.caches[batch.group] ?? GroupCache(group: batch.group)
             let result = cache.add(item)
             let needs = cache.needsSnapshot && topic.snapshotRequests[batch.group] == nil
+            let folded = cache.batches.count >= Self.compactAfter ? cache.folded() : nil
             topic.caches[batch.group] = cache
-            return (result, needs, topic.activeShardsLocked())
+            return (result, needs, topic.activeShardsLocked(), folded)
+        }
+        if let folded {
+            // A new base at the newest seq; nobody is sent it (subscribers already follow the batches).
+            let base = SnapshotItem(snapshot: folded, frames: encoder.snapshot(folded, subject: Topic.tickSubject(group: folded.group), nowNs: nowNs))
+            topic.lock.withLock { _ = topic.caches[folded.group]?.apply(base) }
         }
         switch result {
         case .duplicate:

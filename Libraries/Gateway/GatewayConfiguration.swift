@@ -31,6 +31,8 @@ public struct GatewayConfiguration: Sendable {
     public var snapshotRequestTimeout: Duration
     /// Largest inbound WebSocket message (frames and fragments together); larger closes with 1009.
     public var maxInboundMessageBytes: Int
+    /// `SO_SNDBUF` of each client socket; nil leaves it to the kernel's autotuning.
+    public var socketSendBuffer: Int?
 
     public static let maxSubsVariable = EnvironmentVariable(
         "WS_MAX_SUBS", default: "64", help: "Subscriptions per connection when the token has no max_subs claim.")
@@ -54,6 +56,9 @@ public struct GatewayConfiguration: Sendable {
         "WS_TLS_CERT", help: "Certificate chain (PEM) for WSS/HTTPS; with WS_TLS_KEY.")
     public static let tlsKeyVariable = EnvironmentVariable(
         "WS_TLS_KEY", secret: true, help: "Private key (PEM) for WSS/HTTPS; with WS_TLS_CERT.")
+    public static let socketSendBufferVariable = EnvironmentVariable(
+        "WS_SOCKET_SEND_BUFFER",
+        help: "SO_SNDBUF of each client socket in bytes; unset lets the kernel autotune (up to megabytes per slow client).")
     public static let snapshotTimeoutVariable = EnvironmentVariable(
         "WS_SNAPSHOT_TIMEOUT", default: "2s", help: "How long to wait for xy.md.snapshot.get.<group> before retrying.")
 
@@ -71,7 +76,7 @@ public struct GatewayConfiguration: Sendable {
     public static let variables: [EnvironmentVariable] = authenticationVariables + [
         maxSubsVariable, queueMaxMessagesVariable, queueMaxBytesVariable, backpressureVariable, slowConsumerVariable,
         pingIntervalVariable, idleTimeoutVariable, staticDirectoryVariable, tlsCertificateVariable, tlsKeyVariable,
-        snapshotTimeoutVariable,
+        snapshotTimeoutVariable, socketSendBufferVariable,
     ]
 
     /// Defaults, for tests.
@@ -88,6 +93,7 @@ public struct GatewayConfiguration: Sendable {
         tlsKeyFile = nil
         snapshotRequestTimeout = .seconds(2)
         maxInboundMessageBytes = 1 << 20
+        socketSendBuffer = nil
     }
 
     public init(environment: EnvironmentReader) throws(ConfigurationError) {
@@ -115,5 +121,8 @@ public struct GatewayConfiguration: Sendable {
                 reason: "WS_TLS_CERT and WS_TLS_KEY must be set together")
         }
         snapshotRequestTimeout = try environment.duration(Self.snapshotTimeoutVariable)
+        if try environment.string(Self.socketSendBufferVariable) != nil {
+            socketSendBuffer = try environment.integer(Self.socketSendBufferVariable, in: 4096...(64 << 20))
+        }
     }
 }

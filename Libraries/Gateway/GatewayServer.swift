@@ -91,11 +91,17 @@ public final class GatewayServer: Service, @unchecked Sendable {
             .serverChannelOption(.backlog, value: 4096)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelOption(.writeBufferWaterMark, value: .init(low: 32 * 1024, high: 128 * 1024))
+            // Writes wait in NIO up to a quarter of the queue's byte bound (at most 1 MiB) before
+            // the connection counts as backed up and the queue policy takes over.
+            .childChannelOption(.writeBufferWaterMark, value: .init(
+                low: min(1 << 20, configuration.queueMaxBytes / 4) / 4, high: min(1 << 20, configuration.queueMaxBytes / 4)))
             .childChannelOption(.maxMessagesPerRead, value: 4)
             .childChannelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
+                    if let size = configuration.socketSendBuffer {
+                        try channel.syncOptions?.setOption(ChannelOptions.socketOption(.so_sndbuf), value: SocketOptionValue(size))
+                    }
                     if let sslContext { try sync.addHandler(NIOSSLServerHandler(context: sslContext)) }
                     let upgrader = self.makeUpgrader(configuration: configuration)
                     try sync.configureHTTPServerPipeline(

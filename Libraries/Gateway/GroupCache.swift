@@ -99,6 +99,29 @@ public struct GroupCache: Sendable {
         return true
     }
 
+    /// The snapshot with every kept batch applied (ticks are full symbol states), as of the newest
+    /// batch: a base that spares new subscribers a long replay. nil without a base or batches.
+    public func folded() -> Xy_Md_V1_Snapshot? {
+        guard let base = snapshot, let newest = batches.last else { return nil }
+        var snapshot = base.snapshot
+        var position: [String: Int] = [:]
+        position.reserveCapacity(snapshot.ticks.count)
+        for (index, tick) in snapshot.ticks.enumerated() { position[tick.symbol] = index }
+        for item in batches {
+            for tick in item.batch.ticks {
+                if let index = position[tick.symbol] {
+                    snapshot.ticks[index] = tick
+                } else {
+                    position[tick.symbol] = snapshot.ticks.count
+                    snapshot.ticks.append(tick)
+                }
+            }
+        }
+        snapshot.seq = newest.seq
+        snapshot.timeNs = newest.batch.publishTimeNs
+        return snapshot
+    }
+
     /// The snapshot and every batch after it, or nil while there is no snapshot.
     public var replay: (snapshot: SnapshotItem, batches: [TickItem])? {
         snapshot.map { ($0, Array(batches)) }

@@ -75,6 +75,10 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
     private var slowConsumerTimer: Scheduled<Void>?
     private var closing = false
     private var tornDown = false
+    private var draining = false
+    private var unflushedBytes = 0
+    /// Unflushed bytes after which a write flushes at once instead of at the end of the loop turn.
+    static let eagerFlushBytes = 256 * 1024
     private var closeReason = "client closed"
 
     init(
@@ -332,6 +336,7 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
         flushRequested = false
         guard needsFlush, let context else { return }
         needsFlush = false
+        unflushedBytes = 0
         context.flush()
     }
 
@@ -353,6 +358,7 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
             write(frame)
         } else {
             control.append(frame)
+            if context.channel.isWritable { drain() }
         }
     }
 
@@ -360,6 +366,12 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
         guard let context else { return }
         context.write(wrapOutboundOut(frame), promise: nil)
         needsFlush = true
+        unflushedBytes += frame.readableBytes
+        if unflushedBytes >= Self.eagerFlushBytes {
+            // A long run of deliveries in one loop turn: let the socket take some now.
+            flushNow()
+            return
+        }
         if !flushRequested {
             flushRequested = true
             shard.scheduleFlush(self)
@@ -380,6 +392,12 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
 
     private func enqueue(_ pending: Pending, key: QueueKey, size: Int) {
         guard let context else { return }
+        if key.group != nil, !lost.isEmpty, lost.contains(QueueKey(subject: key.subject, group: key.group, serial: 0)) {
+            // This group already lost batches: anything newer would show the client a hole; the
+            // fresh snapshot sent once the queue drains supersedes it.
+            metrics.droppedOldest.increment()
+            return
+        }
         if control.isEmpty, queue?.isEmpty ?? true, lost.isEmpty, context.channel.isWritable {
             write(pending)
             return
@@ -435,6 +453,8 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
             dropped(key, reason: .newest)
         }
         metrics.sendQueueSize.record(queue?.count ?? 0)
+        // Queued behind control frames or a pending resnapshot while the socket has room: go now.
+        if context.channel.isWritable, !draining { drain() }
     }
 
     private enum DropReason { case oldest, newest }
@@ -457,12 +477,18 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
 
     /// Writes queued frames while the socket takes them; once empty, resnapshots lost groups.
     private func drain() {
-        guard let context else { return }
+        guard let context, !draining else { return }
+        draining = true
+        defer { draining = false }
         while context.channel.isWritable, !control.isEmpty {
             write(control.removeFirst())
         }
         while context.channel.isWritable, let next = queue?.dequeue() {
             queuedBytes -= Self.size(of: next.element)
+            if next.key.group != nil, !lost.isEmpty, lost.contains(QueueKey(subject: next.key.subject, group: next.key.group, serial: 0)) {
+                // Queued after the hole: superseded by the resnapshot below.
+                continue
+            }
             write(next.element)
         }
         if queue?.isEmpty ?? true {

@@ -86,27 +86,12 @@ final class RealtimeHarness: @unchecked Sendable {
     }
 
     static func get(port: Int, _ path: String) throws -> (status: Int, body: String) {
-        let connection = try LoopbackConnection(port: port)
-        try connection.send("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-        let text = String(decoding: try connection.readToEnd(), as: UTF8.self)
-        let status = Int(text.split(separator: " ").dropFirst().first ?? "") ?? 0
-        let body = text.range(of: "\r\n\r\n").map { String(text[$0.upperBound...]) } ?? ""
-        return (status, body)
+        try HTTPProbe.get(port: port, path)
     }
 
     /// Sum of a metric's samples in `/metrics` (all label sets), or nil when absent.
     func metric(_ name: String, labels: String? = nil) throws -> Double? {
-        let body = try get("/metrics").body
-        var total: Double?
-        for line in body.split(separator: "\n") where !line.hasPrefix("#") {
-            let parts = line.split(separator: " ")
-            guard parts.count >= 2 else { continue }
-            let series = parts[0]
-            guard series == name || series.hasPrefix(name + "{") else { continue }
-            if let labels, !series.contains(labels) { continue }
-            total = (total ?? 0) + (Double(parts[1]) ?? 0)
-        }
-        return total
+        HTTPProbe.metric(name, labels: labels, in: try get("/metrics").body)
     }
 
     /// Polls until `condition` holds or `timeout` passes.
@@ -116,7 +101,7 @@ final class RealtimeHarness: @unchecked Sendable {
             if (try? condition()) == true { return }
             try await Task.sleep(for: .milliseconds(100))
         }
-        throw RealtimeTestError("timed out: \(what); realtime log:\n\(realtime.log.suffix(3000))")
+        throw ManagedProcessError("timed out: \(what); realtime log:\n\(realtime.log.suffix(3000))")
     }
 }
 
@@ -159,7 +144,7 @@ final class EventCollector: @unchecked Sendable {
         let deadline = ContinuousClock.now + timeout
         while count < target {
             guard ContinuousClock.now < deadline else {
-                throw RealtimeTestError("only \(count) of \(target) events arrived")
+                throw ManagedProcessError("only \(count) of \(target) events arrived")
             }
             try await Task.sleep(for: .milliseconds(50))
         }

@@ -1,22 +1,21 @@
 import Foundation
-import NATSTestSupport
 
-/// A built executable of this package (`xy`, `xy-realtime`) run as a child process, its stdout
+/// A built executable of this package (`xy`, `xy-realtime`, `xy-gateway`, …) run as a child process, its stdout
 /// and stderr captured into one file that tests read while it runs.
-final class ManagedProcess: @unchecked Sendable {
-    let process = Process()
-    let outputPath: String
+public final class ManagedProcess: @unchecked Sendable {
+    public let process = Process()
+    public let outputPath: String
     private let output: FileHandle
 
     /// Executables sit beside the test bundle in the build folder.
-    static func path(of name: String) -> String {
+    public static func path(of name: String) -> String {
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(name).path
     }
 
-    init(_ name: String, arguments: [String] = [], environment: [String: String] = [:]) throws {
+    public init(_ name: String, arguments: [String] = [], environment: [String: String] = [:]) throws {
         let executable = Self.path(of: name)
         guard FileManager.default.isExecutableFile(atPath: executable) else {
-            throw RealtimeTestError("\(name) not built at \(executable): run 'swift build' first")
+            throw ManagedProcessError("\(name) not built at \(executable): run 'swift build' first")
         }
         outputPath = NSTemporaryDirectory() + "xy-\(name)-\(UUID().uuidString).log"
         _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
@@ -43,28 +42,28 @@ final class ManagedProcess: @unchecked Sendable {
     }
 
     /// Everything printed so far.
-    var log: String {
+    public var log: String {
         (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
     }
 
     /// Waits until the output holds a match for `predicate`; throws with the log on timeout or exit.
     @discardableResult
-    func waitForOutput(timeout: Duration = .seconds(30), _ predicate: (String) -> String?) async throws -> String {
+    public func waitForOutput(timeout: Duration = .seconds(30), _ predicate: (String) -> String?) async throws -> String {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             let text = log
             if let found = predicate(text) { return found }
             if !process.isRunning {
-                throw RealtimeTestError("process exited (\(process.terminationStatus)) before the expected output; log:\n\(text.suffix(4000))")
+                throw ManagedProcessError("process exited (\(process.terminationStatus)) before the expected output; log:\n\(text.suffix(4000))")
             }
             try await Task.sleep(for: .milliseconds(50))
         }
-        throw RealtimeTestError("timed out waiting for output; log:\n\(log.suffix(4000))")
+        throw ManagedProcessError("timed out waiting for output; log:\n\(log.suffix(4000))")
     }
 
     /// Sends SIGTERM and waits for the exit status (SIGKILL after `timeout`).
     @discardableResult
-    func terminate(timeout: Duration = .seconds(10)) async -> (status: Int32, elapsed: Duration) {
+    public func terminate(timeout: Duration = .seconds(10)) async -> (status: Int32, elapsed: Duration) {
         let start = ContinuousClock.now
         if process.isRunning {
             process.terminate()
@@ -79,11 +78,11 @@ final class ManagedProcess: @unchecked Sendable {
     }
 
     /// Waits for the process to exit by itself.
-    func waitForExit(timeout: Duration = .seconds(20)) async throws -> Int32 {
+    public func waitForExit(timeout: Duration = .seconds(20)) async throws -> Int32 {
         let deadline = ContinuousClock.now + timeout
         while process.isRunning {
             guard ContinuousClock.now < deadline else {
-                throw RealtimeTestError("process did not exit within \(timeout); log:\n\(log.suffix(2000))")
+                throw ManagedProcessError("process did not exit within \(timeout); log:\n\(log.suffix(2000))")
             }
             try await Task.sleep(for: .milliseconds(20))
         }
@@ -91,7 +90,8 @@ final class ManagedProcess: @unchecked Sendable {
     }
 }
 
-struct RealtimeTestError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
+/// A child process that did not start, exit or print as a test expected; the message carries its log.
+public struct ManagedProcessError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }
