@@ -41,6 +41,7 @@ const stats = {
     frameTimes: [],             // the last FRAME_SAMPLES per-frame update times, ms
     selected: '',
     candles: 0,
+    chart: null,                // the selected symbol's newest candle {symbol, t, open, high, low, close, volume}
     watchlist: {},              // symbol → the row as shown {last, change, changePercent, bid, ask, volume, time, …}
     updatedAt: 0,
     connection: null,           // xy.stats(), refreshed every second
@@ -102,7 +103,11 @@ async function main() {
         const row = event.target.closest('tr[data-symbol]');
         if (row) select(row.dataset.symbol);
     });
-    document.addEventListener('visibilitychange', schedule);
+    document.addEventListener('visibilitychange', () => {
+        // A hidden tab's canvas may have been put to sleep by the browser: draw it afresh.
+        if (!document.hidden) chart.dirty = true;
+        schedule();
+    });
     setInterval(refreshConnectionStats, 1000);
     setInterval(() => { elements.clock.textContent = new Date().toLocaleTimeString(); }, 1000);
 }
@@ -171,6 +176,8 @@ function frame() {
     }
     chart.draw();
     stats.candles = chart.candles.length;
+    const open = chart.candles[chart.candles.length - 1];
+    stats.chart = open ? { symbol: chart.symbol, t: open.t, open: open.o, high: open.h, low: open.l, close: open.c, volume: open.v } : null;
     elements.seq.textContent = `seq ${stats.lastSeq}`;
     const elapsed = performance.now() - started;
     recordFrame(elapsed);
@@ -219,10 +226,12 @@ function applyTick(tick, flash) {
         volume: tick.volume, time: tick.time, lastSize: tick.lastSize, bidSize: tick.bidSize, askSize: tick.askSize,
         open: tick.open, high: tick.high, low: tick.low, previousClose: tick.previousClose,
     };
-    const direction = tick.change > 0 ? 'up' : tick.change < 0 ? 'down' : '';
+    const move = dayMove(tick);
+    const direction = move.change > 0 ? 'up' : move.change < 0 ? 'down' : '';
     setCell(entry, 'last', price(tick.last), before && flash ? compare(tick.last, before.last) : '');
-    setCell(entry, 'change', signed(tick.change, 2), '', direction);
-    setCell(entry, 'changePercent', `${signed(tick.changePercent, 2)}%`, '', direction);
+    setCell(entry, 'change', signed(move.change, 2), '', direction);
+    setCell(entry, 'changePercent', `${signed(move.percent, 2)}%`, '', direction);
+    entry.cells.change.title = entry.cells.changePercent.title = move.since;
     setCell(entry, 'bid', price(tick.bid), before && flash ? compare(tick.bid, before.bid) : '');
     setCell(entry, 'ask', price(tick.ask), before && flash ? compare(tick.ask, before.ask) : '');
     setCell(entry, 'volume', volume(tick.volume), '');
@@ -303,6 +312,19 @@ async function refreshConnectionStats() {
 function showMessage(text) {
     elements.message.textContent = text;
     elements.message.hidden = !text;
+}
+
+/**
+ * The change the row shows: against the previous close when the aggregator knows it (its
+ * `change`); on the first day it runs, against the day's open, labelled as such.
+ */
+function dayMove(tick) {
+    if (tick.previousClose > 0) return { change: tick.change, percent: tick.changePercent, since: 'since the previous close' };
+    if (tick.open > 0 && tick.last > 0) {
+        const change = tick.last - tick.open;
+        return { change, percent: change / tick.open * 100, since: 'since the open (no previous close yet)' };
+    }
+    return { change: 0, percent: 0, since: '' };
 }
 
 function compare(now, before) {

@@ -52,6 +52,8 @@ export class XYClient extends EventTarget {
             // Back from the back/forward cache: the worker forgot this tab at pagehide.
             if (event.persisted && this.transport) this.transport.rejoin();
         };
+        // A frozen tab answers no heartbeat, so the worker may have dropped it meanwhile.
+        this.onResume = () => this.transport?.resumed();
     }
 
     async start() {
@@ -72,6 +74,7 @@ export class XYClient extends EventTarget {
         }
         addEventListener('pagehide', this.onPageHide);
         addEventListener('pageshow', this.onPageShow);
+        document.addEventListener('resume', this.onResume);
     }
 
     /**
@@ -120,6 +123,7 @@ export class XYClient extends EventTarget {
         this.closed = true;
         removeEventListener('pagehide', this.onPageHide);
         removeEventListener('pageshow', this.onPageShow);
+        document.removeEventListener('resume', this.onResume);
         this.transport?.shutdown();
         this.transport = null;
         this.listeners.clear();
@@ -226,6 +230,10 @@ class WorkerTransport {
                 this.port.postMessage({ op: 'beat' });
                 return;
             }
+            if (message.kind === 'dropped') {
+                this.rejoin();
+                return;
+            }
             client.received(message);
         };
         this.port.start();
@@ -244,10 +252,17 @@ class WorkerTransport {
         });
     }
 
-    /** After the back/forward cache: introduce the tab again and ask for its subjects. */
+    /** After the back/forward cache or a drop: introduce the tab again and ask for its subjects. */
     rejoin() {
+        this.lastBeat = Date.now();
         this.hello();
         for (const subject of this.client.listeners.keys()) this.send({ op: 'subscribe', subject });
+    }
+
+    /** Unfrozen: the worker's beats stopped reaching us meanwhile, so don't count that silence. */
+    resumed() {
+        this.lastBeat = Date.now();
+        this.send({ op: 'beat' });
     }
 
     send(request) {
@@ -290,6 +305,8 @@ class DirectTransport {
         this.connection.attach(this.client.tabId, (message) => this.client.received(message));
         for (const subject of this.client.listeners.keys()) this.send({ op: 'subscribe', subject });
     }
+
+    resumed() {}
 
     send(request) {
         switch (request.op) {

@@ -9,11 +9,12 @@
 //                 {op: 'bye'}           the tab goes away (pagehide)
 //   worker → tab  {kind: 'ready', worker}                                  answer to hello
 //                 {kind: 'beat'}        every heartbeat interval
+//                 {kind: 'dropped'}     to a tab it had given up on that speaks again: hello again
 //                 {kind: 'state' | 'message', …}                           from XYConnection
 //
 // A MessagePort has no close event, so a tab that closes without `bye` (crash, kill, a frozen
 // page) is noticed by the beat: a tab that answers none of MISSED_BEATS beats in a row is
-// detached and its subscriptions released.
+// detached and its subscriptions released. If it wakes up later it is told so and rejoins.
 import { XYConnection } from './xy-connection.js';
 
 const DEFAULT_HEARTBEAT = 5000;
@@ -41,7 +42,11 @@ self.onconnect = (event) => {
             return;
         }
         const tab = tabId && tabs.get(tabId);
-        if (!tab) return;
+        if (!tab) {
+            // A tab this worker dropped (it was frozen or hung) is back: it must introduce itself again.
+            if (request.op !== 'bye') port.postMessage({ kind: 'dropped' });
+            return;
+        }
         tab.lastSeen = Date.now();
         switch (request.op) {
         case 'subscribe':
@@ -94,7 +99,6 @@ function drop(tabId, silent) {
     tabs.delete(tabId);
     if (silent) tabsDropped += 1;
     tab.connection.detach(tabId);
-    if (silent) tab.port.close();
 }
 
 function setHeartbeat(interval) {
