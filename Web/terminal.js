@@ -44,7 +44,7 @@ const stats = {
     chart: null,                // the selected symbol's newest candle {symbol, t, open, high, low, close, volume}
     watchlist: {},              // symbol → the row as shown {last, change, changePercent, bid, ask, volume, time, …}
     updatedAt: 0,
-    connection: null,           // xy.stats(), refreshed every second
+    connection: null,           // xy.stats(), refreshed every second and by window.xyRefreshStats()
 };
 window.xyStats = stats;
 
@@ -300,14 +300,17 @@ function setBadge(state, code) {
     else if (state === 'live') showMessage('');
 }
 
+/** Fetches the connection's figures into xyStats.connection (every second, or when a test asks). */
 async function refreshConnectionStats() {
-    if (!xy) return;
+    if (!xy) return null;
     try {
         stats.connection = await xy.stats();
     } catch (error) {
         stats.connection = { error: String(error) };
     }
+    return stats.connection;
 }
+window.xyRefreshStats = refreshConnectionStats;
 
 function showMessage(text) {
     elements.message.textContent = text;

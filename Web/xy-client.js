@@ -47,13 +47,22 @@ export class XYClient extends EventTarget {
         this.closed = false;
         this.statsRequests = new Map();
         this.nextRef = 1;
-        this.onPageHide = () => this.transport?.send({ op: 'bye' });
+        /** Between pagehide and a pageshow from the back/forward cache: the tab must not rejoin. */
+        this.leaving = false;
+        this.onPageHide = () => {
+            this.leaving = true;
+            this.transport?.send({ op: 'bye' });
+        };
         this.onPageShow = (event) => {
             // Back from the back/forward cache: the worker forgot this tab at pagehide.
-            if (event.persisted && this.transport) this.transport.rejoin();
+            if (!event.persisted || !this.leaving) return;
+            this.leaving = false;
+            this.transport?.rejoin();
         };
         // A frozen tab answers no heartbeat, so the worker may have dropped it meanwhile.
-        this.onResume = () => this.transport?.resumed();
+        this.onResume = () => {
+            if (!this.leaving) this.transport?.resumed();
+        };
     }
 
     async start() {
@@ -231,7 +240,9 @@ class WorkerTransport {
                 return;
             }
             if (message.kind === 'dropped') {
-                this.rejoin();
+                // Dropped while frozen: rejoin, unless the page is on its way out (a closed tab
+                // can still run a task or two after pagehide).
+                if (!client.leaving) this.rejoin();
                 return;
             }
             client.received(message);
