@@ -121,9 +121,15 @@ export class XYConnection {
         if (!entry.refused) this.send({ op: 'unsubscribe', subject, id: this.id() });
     }
 
-    /** A newer token, used from the next connection attempt on. */
+    /**
+     * A token from a client, used from the next connection attempt on when it expires later than
+     * the one held (tabs share the connection, so one tab's stale or garbled token must not
+     * replace another's good one).
+     */
     setToken(token) {
-        if (token) this.token = token;
+        if (!token || token === this.token) return;
+        if (expiry(token) < expiry(this.token)) return;
+        this.token = token;
         if (this.state === 'unauthorized' && this.retryTimer) {
             clearTimeout(this.retryTimer);
             this.retryTimer = null;
@@ -428,6 +434,21 @@ export class XYConnection {
             source: 'xy-client',
             data: sequencer.snapshotData(),
         };
+    }
+}
+
+/**
+ * A JWT's `exp` in seconds, read without verifying anything (the gateway verifies); 0 when the
+ * token cannot be read, -1 for none at all.
+ */
+export function expiry(token) {
+    if (!token) return -1;
+    try {
+        const payload = token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+        const claims = JSON.parse(atob(payload + '='.repeat((4 - payload.length % 4) % 4)));
+        return Number(claims.exp) || 0;
+    } catch {
+        return 0;
     }
 }
 

@@ -179,14 +179,19 @@ class Stack:
         self.start_nats()
 
     def make_token(self):
-        xy = self.binary("xy")
-        key = os.path.join(self.work, "dev.pem")
-        subprocess.run([xy, "token", "keygen", "--out", key], check=True, capture_output=True)
         self.public_key = os.path.join(self.work, "dev.pub.pem")
+        self.token = self.mint("dev")
+
+    def mint(self, key_name):
+        """A token signed by the key `key_name` (made on first use); only 'dev' is the gateway's."""
+        xy = self.binary("xy")
+        key = os.path.join(self.work, f"{key_name}.pem")
+        if not os.path.exists(key):
+            subprocess.run([xy, "token", "keygen", "--out", key], check=True, capture_output=True)
         minted = subprocess.run(
             [xy, "token", "mint", "--key", key, "--sub", "browser-test", "--subjects", "xy.md.>", "--ttl", "1h"],
             check=True, capture_output=True, text=True)
-        self.token = minted.stdout.strip().splitlines()[-1].strip()
+        return minted.stdout.strip().splitlines()[-1].strip()
 
     def start_sim(self):
         self.sim = self.spawn("sim", [

@@ -185,6 +185,25 @@ class Test0Sequencer(BrowserTestCase):
             '{"group":"g","seq":31,"time":6,"ticks":[{"symbol":"A","last":8,"time":500}]}',
         ])
 
+    def test_token_choice(self):
+        """Tabs share one connection: it keeps the token that expires last, never a garbled one."""
+        tab = Tab(driver, f"{stack.gateway_url}/")
+        result = driver.execute_async_script("""
+            const done = arguments[arguments.length - 1];
+            import('/xy-connection.js').then(({ XYConnection, expiry }) => {
+                const jwt = (exp) => 'h.' + btoa(JSON.stringify({ sub: 's', exp })).replace(/=+$/, '').replace(/\\+/g, '-').replace(/\\//g, '_') + '.sig';
+                const connection = new XYConnection({ url: 'ws://127.0.0.1:9/ws', token: jwt(100) });
+                const kept = [];
+                for (const token of [jwt(50), 'garbled', '', jwt(200)]) {
+                    connection.setToken(token);
+                    kept.push(expiry(connection.token));
+                }
+                done([expiry(jwt(7)), expiry('garbled'), expiry(''), ...kept]);
+            }, (error) => done(['import failed', String(error)]));
+        """)
+        tab.close()
+        self.assertEqual(result, [7, 0, -1, 100, 100, 100, 200])
+
 
 class Test1SharedWorker(BrowserTestCase):
     """Three tabs, one WebSocket: reference-counted subscriptions, agreement with the aggregator."""
@@ -310,6 +329,21 @@ class Test4NatsRestart(BrowserTestCase):
         tab = Tab(driver, page_url(symbol="AAPL"))
         self.assertRecovers(tab, stop_and_restart)
         self.assertEqual(tab.connection()["connects"], 1, "the WebSocket itself stayed up")
+
+class Test5Unauthorized(BrowserTestCase):
+    """A token the gateway refuses: the page keeps retrying and says unauthorized, not reconnecting."""
+
+    def test_refused_token(self):
+        foreign = stack.mint("other")
+        tab = Tab(driver, page_url(symbol="AAPL", shared_worker=False, token=foreign))
+        wait_until(lambda: tab.badge() == "unauthorized", 15, "the badge to say unauthorized")
+        stats = tab.stats()
+        self.assertEqual(stats["stateCode"], "XYW001")
+        self.assertEqual(stats["snapshots"], 0)
+        self.assertGreaterEqual(tab.connection()["failures"], 2)
+        self.assertEqual(stack.metric("xy_ws_active_connections"), 0)
+        self.assertNotIn(foreign, stack.gateway.log())
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
