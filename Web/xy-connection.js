@@ -15,6 +15,8 @@ import { TickSequencer } from './xy-sequencer.js';
 export const SUBPROTOCOL = 'xy.v1.json';
 
 const TICK_PREFIX = 'xy.md.tick.';
+/** ms a connection must last before its loss no longer counts towards the backoff. */
+const STABLE_AFTER = 10000;
 
 export const DEFAULTS = Object.freeze({
     backoffInitial: 250,      // ms, first wait after a failed attempt
@@ -50,6 +52,8 @@ export class XYConnection {
         this.socket = null;
         this.closed = false;
         this.failures = 0;           // attempts in a row that did not open
+        this.shortLived = 0;         // connections in a row closed within STABLE_AFTER of opening
+        this.openedAt = 0;
         this.retryTimer = null;
         this.pingTimer = null;
         this.pongTimer = null;
@@ -130,7 +134,7 @@ export class XYConnection {
         if (!token || token === this.token) return;
         if (expiry(token) < expiry(this.token)) return;
         this.token = token;
-        if (this.state === 'unauthorized' && this.retryTimer) {
+        if (this.state === 'unauthorized' && !this.socket && !this.closed && this.clients.size > 0) {
             clearTimeout(this.retryTimer);
             this.retryTimer = null;
             this.open();
@@ -190,6 +194,7 @@ export class XYConnection {
         let opened = false;
         socket.onopen = () => {
             opened = true;
+            this.openedAt = Date.now();
             this.failures = 0;
             this.counters.connects += 1;
             this.setState('live');
@@ -219,7 +224,10 @@ export class XYConnection {
             entry.sequencer?.expectSnapshot();
         }
         if (this.closed || this.clients.size === 0) return;
-        const attempt = opened ? 0 : this.failures;
+        // A connection that the server keeps closing soon after it opens (slow consumer 4008,
+        // policy 1008) backs off as a failed attempt would; one that lasted waits only the shortest time.
+        if (opened) this.shortLived = Date.now() - this.openedAt < STABLE_AFTER ? this.shortLived + 1 : 0;
+        const attempt = opened ? this.shortLived : this.failures;
         const ceiling = Math.min(this.settings.backoffMax, this.settings.backoffInitial * 2 ** Math.min(attempt, 16));
         // Equal jitter: half the ceiling for sure, the other half random, so tabs of many browsers
         // do not come back at the same instant after a gateway restart.
@@ -309,9 +317,10 @@ export class XYConnection {
         clearTimeout(entry.snapshotTimer);
         if (!entry.sequencer) return;
         entry.snapshotTimer = setTimeout(() => {
-            if (this.subjects.get(subject) === entry && entry.sequencer.awaitingSnapshot && !entry.refused) {
-                this.repair(subject, entry);
-            }
+            if (this.subjects.get(subject) !== entry || !entry.sequencer.awaitingSnapshot || entry.refused) return;
+            // While the gateway has no NATS (degraded) it cannot have a snapshot: wait for it.
+            if (this.state === 'degraded') this.watchSnapshot(subject, entry);
+            else this.repair(subject, entry);
         }, this.settings.snapshotTimeout);
     }
 
