@@ -85,6 +85,7 @@ async function main() {
     const sharedWorker = !['0', 'false', 'no', 'off'].includes((params.get('sharedWorker') || '').toLowerCase());
     const heartbeatInterval = Number(params.get('heartbeat')) || undefined;
     xy = await XYClient.connect({ url, token, sharedWorker, heartbeatInterval });
+    window.xyClient = xy; // for the console and the browser tests
     stats.mode = xy.mode;
     elements.mode.textContent = xy.mode === 'shared-worker' ? 'shared connection' : 'own connection';
     elements.mode.title = xy.fallbackReason ? `SharedWorker not used: ${xy.fallbackReason}` : 'one WebSocket for every tab of this browser';

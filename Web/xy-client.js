@@ -115,6 +115,14 @@ export class XYClient extends EventTarget {
         };
     }
 
+    /**
+     * Starts a tick subject afresh: the connection unsubscribes and subscribes, and every listener
+     * (in every tab) gets a new snapshot. What the connection does by itself on a gap.
+     */
+    resync(subject) {
+        this.transport?.send({ op: 'resync', subject });
+    }
+
     /** A newer token (e.g. refreshed before expiry); used from the next connection attempt. */
     setToken(token) {
         this.options.token = token;
@@ -326,6 +334,9 @@ class DirectTransport {
             break;
         case 'unsubscribe':
             this.connection.unsubscribe(this.client.tabId, request.subject);
+            break;
+        case 'resync':
+            this.connection.resync(request.subject);
             break;
         case 'token':
             this.connection.setToken(request.token);

@@ -125,6 +125,12 @@ export class XYConnection {
         if (!entry.refused) this.send({ op: 'unsubscribe', subject, id: this.id() });
     }
 
+    /** Asks the gateway for a fresh snapshot of a tick subject (unsubscribe, then subscribe). */
+    resync(subject) {
+        const entry = this.subjects.get(subject);
+        if (entry?.sequencer && !entry.refused) this.repair(subject, entry);
+    }
+
     /**
      * A token from a client, used from the next connection attempt on when it expires later than
      * the one held (tabs share the connection, so one tab's stale or garbled token must not

@@ -2,7 +2,7 @@
 // origin. Tabs talk to it over their MessagePort:
 //
 //   tab → worker  {op: 'hello', tab, url, token, heartbeatInterval?}   first message
-//                 {op: 'subscribe' | 'unsubscribe', subject}
+//                 {op: 'subscribe' | 'unsubscribe' | 'resync', subject}
 //                 {op: 'beat'}          answer to the worker's beat
 //                 {op: 'token', token}  a newer token
 //                 {op: 'stats', ref}    → {kind: 'stats', ref, stats}
@@ -54,6 +54,9 @@ self.onconnect = (event) => {
             break;
         case 'unsubscribe':
             tab.connection.unsubscribe(tabId, String(request.subject));
+            break;
+        case 'resync':
+            tab.connection.resync(String(request.subject));
             break;
         case 'token':
             tab.connection.setToken(request.token);

@@ -229,6 +229,16 @@ class Test1SharedWorker(BrowserTestCase):
             self.assertGreater(tab.stats()["ticks"], 0)
             self.assertGreater(tab.stats()["frames"], 0)
 
+        # A resync asked by one tab (what the connection does on a gap) gives every tab a fresh
+        # snapshot through the gateway, on the same WebSocket.
+        before = [tab.stats()["snapshots"] for tab in tabs]
+        repairs = tabs[1].connection()["repairs"]
+        tabs[1].script("window.xyClient.resync(arguments[0])", TICK_SUBJECT)
+        for tab, count in zip(tabs, before):
+            wait_until(lambda: tab.stats()["snapshots"] > count, 10, "a fresh snapshot in every tab after the resync")
+        self.assertEqual(tabs[0].connection()["repairs"], repairs + 1)
+        self.assertEqual(stack.metric("xy_ws_active_connections"), 1)
+
         # With the market paused, every tab shows exactly the aggregator's own snapshot.
         self.assertMatchesPausedMarket(tabs)
 
