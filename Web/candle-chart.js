@@ -14,6 +14,15 @@ export class CandleChart {
         this.candles = [];       // ascending by t (minute start, ms)
         this.dirty = true;
         this.lastTrade = null;   // {last, volume} of the previous tick that carried a trade
+        this.colors = null;
+        // The canvas's CSS size, kept by an observer: reading clientWidth while drawing would
+        // force a layout of the page in every frame that changed the table.
+        this.size = { width: canvas.clientWidth, height: canvas.clientHeight };
+        new ResizeObserver((entries) => {
+            const box = entries[entries.length - 1].contentRect;
+            this.size = { width: box.width, height: box.height };
+            this.dirty = true;
+        }).observe(canvas);
     }
 
     /** Shows another symbol: an empty chart until its ticks and bars arrive. */
@@ -76,23 +85,18 @@ export class CandleChart {
     draw() {
         const canvas = this.canvas;
         const ratio = globalThis.devicePixelRatio || 1;
-        const width = Math.max(1, Math.round(canvas.clientWidth * ratio));
-        const height = Math.max(1, Math.round(canvas.clientHeight * ratio));
-        if (canvas.width !== width || canvas.height !== height) {
+        const width = Math.max(1, Math.round(this.size.width * ratio));
+        const height = Math.max(1, Math.round(this.size.height * ratio));
+        if (canvas.width !== width || canvas.height !== height || !this.colors) {
             canvas.width = width;
             canvas.height = height;
+            this.colors = readColors(canvas); // once per size: getComputedStyle forces a style pass
             this.dirty = true;
         }
         if (!this.dirty) return false;
         this.dirty = false;
         const g = this.context;
-        const style = getComputedStyle(canvas);
-        const colors = {
-            text: style.getPropertyValue('--chart-text').trim() || '#8a93a6',
-            grid: style.getPropertyValue('--chart-grid').trim() || '#262b36',
-            up: style.getPropertyValue('--up').trim() || '#26a269',
-            down: style.getPropertyValue('--down').trim() || '#e5484d',
-        };
+        const colors = this.colors;
         g.setTransform(ratio, 0, 0, ratio, 0, 0);
         const w = width / ratio;
         const h = height / ratio;
@@ -177,6 +181,18 @@ export class CandleChart {
         g.fillText(last.c.toFixed(decimals(step) + 1), plotW + 6, ly);
         return true;
     }
+}
+
+/** The chart's colours from the page's CSS custom properties. */
+function readColors(canvas) {
+    const style = getComputedStyle(canvas);
+    const color = (name, fallback) => style.getPropertyValue(name).trim() || fallback;
+    return {
+        text: color('--chart-text', '#8a93a6'),
+        grid: color('--chart-grid', '#262b36'),
+        up: color('--up', '#26a269'),
+        down: color('--down', '#e5484d'),
+    };
 }
 
 /** Bar times may be given in ms or (from older gateways) ns. */

@@ -236,7 +236,7 @@ function applyTick(tick, flash) {
     setCell(entry, 'bid', price(tick.bid), before && flash ? compare(tick.bid, before.bid) : '');
     setCell(entry, 'ask', price(tick.ask), before && flash ? compare(tick.ask, before.ask) : '');
     setCell(entry, 'volume', volume(tick.volume), '');
-    setCell(entry, 'time', tick.time ? new Date(tick.time).toLocaleTimeString([], { hour12: false }) + '.' + String(tick.time % 1000).padStart(3, '0') : '', '');
+    setCell(entry, 'time', clockTime(tick.time), '');
 }
 
 function addRow(symbol) {
@@ -329,6 +329,14 @@ function dayMove(tick) {
         return { change, percent: change / tick.open * 100, since: 'since the open (no previous close yet)' };
     }
     return { change: 0, percent: 0, since: '' };
+}
+
+/** Unix ms → local `HH:MM:SS.mmm` (Intl formatting per cell and frame would cost more). */
+function clockTime(ms) {
+    if (!ms) return '';
+    const date = new Date(ms);
+    const two = (n) => String(n).padStart(2, '0');
+    return `${two(date.getHours())}:${two(date.getMinutes())}:${two(date.getSeconds())}.${String(date.getMilliseconds()).padStart(3, '0')}`;
 }
 
 function compare(now, before) {
