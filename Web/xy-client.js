@@ -14,6 +14,7 @@
 import { XYConnection, DEFAULTS } from './xy-connection.js';
 
 const WORKER_READY_TIMEOUT = 3000;
+const STATS_TIMEOUT = 3000;
 const DEFAULT_HEARTBEAT = 5000;
 
 export class XYClient extends EventTarget {
@@ -291,7 +292,15 @@ class WorkerTransport {
     stats() {
         const ref = this.client.nextRef++;
         return new Promise((resolve) => {
-            this.client.statsRequests.set(ref, resolve);
+            // A worker that does not answer must not leave the caller waiting for ever.
+            const timer = setTimeout(() => {
+                this.client.statsRequests.delete(ref);
+                resolve({ error: 'the worker did not answer', workerSilentMs: Date.now() - this.lastBeat });
+            }, STATS_TIMEOUT);
+            this.client.statsRequests.set(ref, (stats) => {
+                clearTimeout(timer);
+                resolve({ ...stats, workerSilentMs: Date.now() - this.lastBeat });
+            });
             this.send({ op: 'stats', ref });
         });
     }

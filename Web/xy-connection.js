@@ -101,6 +101,7 @@ export class XYConnection {
                 clients: new Set(),
                 sequencer: subject.startsWith(TICK_PREFIX) ? new TickSequencer() : null,
                 refused: false,
+                retryWhenLive: false,
                 snapshotTimer: null,
             };
             this.subjects.set(subject, entry);
@@ -403,8 +404,18 @@ export class XYConnection {
     }
 
     status(data) {
-        if (data.state === 'degraded') this.setState('degraded', data.code);
-        else if (data.state === 'live') this.setState('live');
+        if (data.state === 'degraded') {
+            this.setState('degraded', data.code);
+        } else if (data.state === 'live') {
+            this.setState('live');
+            // Subscriptions the gateway could not make without NATS: ask again now.
+            for (const [subject, entry] of this.subjects) {
+                if (entry.retryWhenLive) {
+                    entry.retryWhenLive = false;
+                    this.sendSubscribe(subject, entry);
+                }
+            }
+        }
     }
 
     error(message) {
@@ -418,6 +429,9 @@ export class XYConnection {
             // Refused: not asked again on reconnect; the clients hear why.
             entry.refused = true;
             clearTimeout(entry.snapshotTimer);
+        } else if (entry && data.code === 'XYW004') {
+            // Not subscribed because the gateway has no NATS: again once it says live.
+            entry.retryWhenLive = true;
         }
         if (subject && entry) this.deliver(subject, message);
         else this.broadcast({ kind: 'message', subject: subject || '', message });

@@ -26,7 +26,7 @@ def start_browser():
     options.add_argument("--no-first-run")
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
-    driver.set_script_timeout(10)
+    driver.set_script_timeout(30)
     return driver
 
 

@@ -33,8 +33,15 @@ def free_port():
         return probe.getsockname()[1]
 
 
+# Every wait below is a bound, never a performance claim: on a shared two-core machine with
+# compilers running, Chromium and the debug services can stall for seconds, so bounds stretch.
+TIMEOUT_SCALE = float(os.environ.get("XY_BROWSER_TIMEOUT_SCALE", "3"))
+
+
 def wait_until(condition, timeout, what, interval=0.1):
-    """Polls `condition` until it returns something truthy; fails with `what` after `timeout` s."""
+    """Polls `condition` until it returns something truthy; fails with `what` after `timeout` s
+    (times TIMEOUT_SCALE)."""
+    timeout *= TIMEOUT_SCALE
     deadline = time.monotonic() + timeout
     last_error = None
     while time.monotonic() < deadline:

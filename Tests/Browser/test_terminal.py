@@ -82,6 +82,7 @@ def close_demo_tabs():
 class BrowserTestCase(unittest.TestCase):
     def setUp(self):
         self.addCleanup(close_demo_tabs)
+
     def run(self, result=None):
         global failed
         result = super().run(result)
@@ -146,8 +147,19 @@ class BrowserTestCase(unittest.TestCase):
 class Test0Sequencer(BrowserTestCase):
     """The sequence rules (Web/xy-sequencer.js) as plain values, run by the browser's own engine."""
 
+    @classmethod
+    def setUpClass(cls):
+        # Any page of the gateway's origin can import the modules; no token, so it stays idle.
+        cls.tab = Tab(driver, f"{stack.gateway_url}/")
+
+    @classmethod
+    def tearDownClass(cls):
+        close_demo_tabs()
+
+    def setUp(self):
+        self.tab.focus()  # one tab for the class; no per-test cleanup
+
     def test_rules(self):
-        tab = Tab(driver, f"{stack.gateway_url}/")
         result = driver.execute_async_script("""
             const done = arguments[arguments.length - 1];
             import('/xy-sequencer.js').then(({ TickSequencer, RESET_AFTER_STALE }) => {
@@ -174,7 +186,6 @@ class Test0Sequencer(BrowserTestCase):
                 done(out);
             }, (error) => done(['import failed', String(error)]));
         """)
-        tab.close()
         self.assertEqual(result, [
             "ignore", "replace", "ignore", "apply", "apply",
             "apply", "B",
@@ -187,7 +198,6 @@ class Test0Sequencer(BrowserTestCase):
 
     def test_token_choice(self):
         """Tabs share one connection: it keeps the token that expires last, never a garbled one."""
-        tab = Tab(driver, f"{stack.gateway_url}/")
         result = driver.execute_async_script("""
             const done = arguments[arguments.length - 1];
             import('/xy-connection.js').then(({ XYConnection, expiry }) => {
@@ -201,7 +211,6 @@ class Test0Sequencer(BrowserTestCase):
                 done([expiry(jwt(7)), expiry('garbled'), expiry(''), ...kept]);
             }, (error) => done(['import failed', String(error)]));
         """)
-        tab.close()
         self.assertEqual(result, [7, 0, -1, 100, 100, 100, 200])
 
 
@@ -219,7 +228,7 @@ class Test1SharedWorker(BrowserTestCase):
         self.waitHeld([TICK_SUBJECT, "xy.md.bar.AAPL", "xy.md.bar.MSFT"], "the tick and both bar subjects")
         self.assertEqual(stack.metric("xy_ws_active_connections"), 1)
         worker = tabs[0].connection()
-        wait_until(lambda: tabs[0].connection().get("worker", {}).get("tabs") == 3, 5, "the worker to count three tabs")
+        wait_until(lambda: tabs[0].connection().get("worker", {}).get("tabs") == 3, 15, "the worker to count three tabs")
         self.assertEqual(tabs[0].connection()["connects"], 1, f"worker stats: {worker}")
 
         # Every tab shows prices moving.
@@ -299,10 +308,23 @@ class Test2Fallback(BrowserTestCase):
 
         self.assertMatchesPausedMarket(tabs)
 
+        # A subject outside the grant comes back to its listener as an error, and nothing is held.
+        error = tabs[0].focus().driver.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            " window.xyClient.subscribe('xy.exec.health', (message) => done(message));")
+        self.assertEqual(error["type"], "error")
+        self.assertEqual(error["data"]["code"], "XYW002")
+
         tabs[1].close()
         wait_until(lambda: stack.metric("xy_ws_active_connections") == 1, 10, "the closed tab's WebSocket to go")
         self.assertHeldOnce([TICK_SUBJECT, "xy.md.bar.AAPL"])
         tabs[0].focus().wait_prices_change()
+
+        # Choosing another row charts it: its bar subject is taken, the old one released.
+        tabs[0].script("document.querySelector('#rows tr[data-symbol=\"MSFT\"]').click()")
+        self.waitHeld([TICK_SUBJECT, "xy.md.bar.MSFT"], "the chart to follow the chosen row")
+        self.assertEqual(tabs[0].script("return document.getElementById('chart-title').textContent"), "MSFT · 1 min")
+        wait_until(lambda: (tabs[0].stats()["chart"] or {}).get("symbol") == "MSFT", 10, "a MSFT candle")
         tabs[0].close()
         self.waitHeld([], "every subject to be released")
         wait_until(lambda: stack.metric("xy_ws_active_connections") == 0, 10, "no WebSocket at the gateway")
