@@ -329,6 +329,26 @@ class Test2Fallback(BrowserTestCase):
         self.waitHeld([], "every subject to be released")
         wait_until(lambda: stack.metric("xy_ws_active_connections") == 0, 10, "no WebSocket at the gateway")
 
+    def test_worker_that_fails(self):
+        """A SharedWorker that cannot start (here: its script is missing) leaves the tab on its own
+        connection through the same API."""
+        tab = Tab(driver, f"{stack.gateway_url}/")  # no token: the page itself stays idle
+        result = driver.execute_async_script("""
+            const [url, token, subject, done] = arguments;
+            import('/xy-client.js').then(async ({ XYClient }) => {
+                const xy = await XYClient.connect({ url, token, workerURL: '/no-such-worker.js' });
+                const sub = xy.subscribe(subject, (message) => {
+                    if (message.type !== 'snapshot') return;
+                    sub.close();
+                    xy.close();
+                    done({ mode: xy.mode, reason: xy.fallbackReason, symbols: message.data.ticks.length });
+                });
+            }, (error) => done({ error: String(error) }));
+        """, stack.gateway_url.replace("http:", "ws:") + "/ws", stack.token, TICK_SUBJECT)
+        self.assertEqual(result, {"mode": "direct", "reason": "worker error", "symbols": len(SYMBOLS)})
+        tab.close()
+        wait_until(lambda: stack.metric("xy_ws_active_connections") == 0, 10, "the client's WebSocket to close")
+
 
 class Test3GatewayRestart(BrowserTestCase):
     """Gateway killed and started again: reconnecting, then live, and the state whole again."""
