@@ -13,7 +13,9 @@
 // connection resubscribes by itself when it sees one.
 import { XYConnection, DEFAULTS } from './xy-connection.js';
 
-const WORKER_READY_TIMEOUT = 3000;
+// A worker that fails to load reports an error at once; this bound is for one that never answers
+// (a machine under heavy load can take seconds to start it).
+const WORKER_READY_TIMEOUT = 6000;
 const STATS_TIMEOUT = 3000;
 const DEFAULT_HEARTBEAT = 5000;
 
