@@ -2,7 +2,9 @@
 #
 #   make deps    install what is missing (apt-get as root) and the Python venv (.venv)
 #   make build   debug build of the whole package
-#   make test    deps, then every test target in parallel against the real nats-server
+#   make test    deps, then every test target in parallel against the real nats-server,
+#                then the browser tests (make test-browser)
+#   make test-browser  headless Chromium (Selenium) on the demo terminal against the real stack
 #   make bench   deps, release `xy`, libnats (and nats.go when installed) benchmarks side by side,
 #                then the xy-realtime proxy benchmark (make bench-realtime)
 #   make contracts         regenerate the Swift and Python code from Contracts/ (commits nothing)
@@ -35,7 +37,7 @@ BENCH_RUNS ?= 3
 FUZZ_SECONDS ?= 60
 FUZZ_SCRATCH ?= .build-fuzz
 
-.PHONY: deps build test bench bench-realtime bench-aggregator fuzz contracts contracts-lint contracts-accept contracts-check
+.PHONY: deps build test test-browser bench bench-realtime bench-aggregator fuzz contracts contracts-lint contracts-accept contracts-check
 
 deps:
 	@scripts/deps.sh
@@ -45,6 +47,14 @@ build:
 
 test: deps contracts-check
 	$(SWIFT) test $(SWIFTPM_FLAGS) --parallel
+	@$(MAKE) --no-print-directory test-browser
+
+# Tests/Browser: Selenium drives Debian's chromium through three tabs, the SharedWorker fallback
+# and a gateway restart, against nats-server and the debug executables on free loopback ports.
+test-browser: deps
+	$(SWIFT) build $(SWIFTPM_FLAGS)
+	@XY_BIN_DIR="$(abspath $(SCRATCH))/debug" \
+	  $(XY_PYTHON) -m unittest discover -s Tests/Browser -p 'test_*.py' -v
 
 bench: deps
 	$(SWIFT) build -c release --product xy $(SWIFTPM_FLAGS)

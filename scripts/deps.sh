@@ -2,14 +2,17 @@
 # Checks for, and when root installs, what building and testing xy needs:
 #   system packages: nats-server libsodium-dev libnats-dev protobuf-compiler openssl
 #                    pkg-config python3 (python3-venv when the venv must be created)
-#   .venv:           Python venv with Tests/Interop/requirements.txt (nats-py)
+#                    chromium chromium-driver (the browser tests)
+#   .venv:           Python venv with Tests/Interop/requirements.txt (nats-py, protobuf)
+#                    and Tests/Browser/requirements.txt (selenium)
 # Idempotent and fast when everything is present. Not root: prints what to install, exits 1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-requirements="Tests/Interop/requirements.txt"
+requirements=(Tests/Interop/requirements.txt Tests/Browser/requirements.txt)
 venv=".venv"
 stamp="$venv/.xy-requirements"
+wanted="$(cat "${requirements[@]}")"
 
 missing=()
 have() { command -v "$1" >/dev/null 2>&1; }
@@ -18,6 +21,8 @@ have nats-server || [[ -x /usr/sbin/nats-server ]] || missing+=(nats-server)
 have protoc || missing+=(protobuf-compiler)
 have openssl || missing+=(openssl)
 have python3 || missing+=(python3)
+[[ -x /usr/lib/chromium/chromium ]] || have chromium || missing+=(chromium)
+have chromedriver || missing+=(chromium-driver)
 if have pkg-config; then
     pkg-config --exists libsodium || missing+=(libsodium-dev)
     pkg-config --exists libnats || missing+=(libnats-dev)
@@ -26,7 +31,7 @@ else
 fi
 
 needs_venv=0
-if [[ ! -x "$venv/bin/python" ]] || ! cmp -s "$requirements" "$stamp"; then
+if [[ ! -x "$venv/bin/python" ]] || [[ "$wanted" != "$(cat "$stamp" 2>/dev/null)" ]]; then
     needs_venv=1
     # Debian's python3 has no ensurepip (hence no working `python3 -m venv`) without python3-venv.
     if [[ ! -x "$venv/bin/python" ]] && have python3 && ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
@@ -58,7 +63,7 @@ if [[ $needs_venv -eq 1 ]]; then
         echo "make deps: creating $venv"
         python3 -m venv --clear "$venv"
     fi
-    echo "make deps: installing $(grep -v '^#' "$requirements" | xargs) into $venv"
-    "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$requirements"
-    cp "$requirements" "$stamp"
+    echo "make deps: installing $(cat "${requirements[@]}" | grep -v '^#' | xargs) into $venv"
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check "${requirements[@]/#/-r}"
+    printf '%s' "$wanted" >"$stamp"
 fi
