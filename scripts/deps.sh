@@ -2,7 +2,8 @@
 # Checks for, and when root installs, what building and testing xy needs:
 #   system packages: nats-server libsodium-dev libnats-dev protobuf-compiler openssl
 #                    pkg-config python3 (python3-venv when the venv must be created)
-#   .venv:           Python venv with Tests/Interop/requirements.txt (nats-py)
+#   .venv:           Python venv with Tests/Interop/requirements.txt (nats-py, protobuf;
+#                    PyYAML and jsonschema for the compose.yaml checks)
 # Idempotent and fast when everything is present. Not root: prints what to install, exits 1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
