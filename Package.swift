@@ -17,6 +17,8 @@ let package = Package(
         .library(name: "MarketData", targets: ["MarketData"]),
         .library(name: "Aggregator", targets: ["Aggregator"]),
         .executable(name: "xy-aggregator", targets: ["XYAggregator"]),
+        .library(name: "Gateway", targets: ["Gateway"]),
+        .executable(name: "xy-gateway", targets: ["XYGateway"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -36,6 +38,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
+        // SHA-1 of the WebSocket handshake (the gateway does the RFC 6455 handshake itself).
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
     ],
     targets: [
         .systemLibrary(
@@ -169,11 +173,39 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
+                "GatewayAuth",
+                "MarketData",
+                "NATS",
                 "XYContracts",
                 "XYService",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Libraries/Gateway"
+        ),
+        .executableTarget(
+            name: "XYGateway",
+            dependencies: [
+                "Gateway",
+                "GatewayAuth",
+                "NATS",
+                "XYService",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Services/Gateway"
         ),
         .target(
             name: "Aggregator",

@@ -45,15 +45,47 @@ public enum EnvelopeJSON {
         return out
     }
 
+    /// A 1-minute bar of `xy.md.bar.<SYMBOL>` (closed, or amended by a late trade).
+    public static func bar(_ bar: Xy_Md_V1_Bar, subject: String, source: String, nowNs: Int64) -> ByteBuffer {
+        var out = ByteBuffer()
+        out.reserveCapacity(320)
+        head(&out, type: "bar", subject: subject, seq: 0, nowNs: nowNs, source: source)
+        out.writeStaticString("{\"symbol\":")
+        writeString(bar.symbol, to: &out)
+        out.writeStaticString(",\"start\":")
+        writeInteger(bar.startTimeNs / 1_000_000, to: &out)
+        out.writeStaticString(",\"end\":")
+        writeInteger(bar.endTimeNs / 1_000_000, to: &out)
+        member("open", bar.open, &out)
+        member("high", bar.high, &out)
+        member("low", bar.low, &out)
+        member("close", bar.close, &out)
+        member("volume", bar.volume, &out)
+        member("vwap", bar.vwap, &out)
+        out.writeStaticString(",\"trades\":")
+        writeInteger(bar.tradeCount, to: &out)
+        out.writeStaticString(bar.sealed ? ",\"sealed\":true}}" : ",\"sealed\":false}}")
+        return out
+    }
+
     /// Control messages (`subscribed`, `unsubscribed`, `pong`, `status`, `error`): `data` is an
-    /// object of string members, e.g. `["code": "XYW002", "message": "…"]`.
-    public static func control(type: String, subject: String?, fields: KeyValuePairs<String, String>, source: String, nowNs: Int64) -> ByteBuffer {
+    /// object of string members, e.g. `["code": "XYW002", "message": "…"]`. An `error` also
+    /// carries `code` and `message` at the top level (ARCHITECTURE.md's error shape).
+    public static func control(type: String, subject: String?, fields: [(String, String)], source: String, nowNs: Int64) -> ByteBuffer {
         var out = ByteBuffer()
         out.writeStaticString("{\"type\":")
         writeString(type, to: &out)
         if let subject {
             out.writeStaticString(",\"subject\":")
             writeString(subject, to: &out)
+        }
+        if type == "error" {
+            for (key, value) in fields where key == "code" || key == "message" {
+                out.writeStaticString(",")
+                writeString(key, to: &out)
+                out.writeStaticString(":")
+                writeString(value, to: &out)
+            }
         }
         out.writeStaticString(",\"ts\":")
         writeString(timestamp(nowNs), to: &out)

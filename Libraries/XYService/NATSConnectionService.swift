@@ -13,12 +13,20 @@ public struct NATSConnectionService: Service {
     private let readiness: ReadinessState
     private let logger: Logger
     private let drainTimeout: Duration
+    private let onEvent: @Sendable (NATSConnectionEvent) -> Void
 
-    public init(client: NATSClient, readiness: ReadinessState, logger: Logger, drainTimeout: Duration) {
+    /// `onEvent` sees every connection event after readiness is updated: the client's event
+    /// stream has one consumer, this service, so a service that reacts to NATS going away (the
+    /// gateway telling its browsers) hooks in here.
+    public init(
+        client: NATSClient, readiness: ReadinessState, logger: Logger, drainTimeout: Duration,
+        onEvent: @escaping @Sendable (NATSConnectionEvent) -> Void = { _ in }
+    ) {
         self.client = client
         self.readiness = readiness
         self.logger = logger
         self.drainTimeout = drainTimeout
+        self.onEvent = onEvent
         if client.isConnected {
             readiness.markReady("nats")
             readiness.setDetail("nats", "connected")
@@ -54,6 +62,7 @@ public struct NATSConnectionService: Service {
                 case .serverError(let text):
                     self.logger.error("NATS server error", metadata: ["code": "\(XYErrorCode.natsUnavailable)", "error": "\(text)"])
                 }
+                self.onEvent(event)
             }
         }
         readiness.markStopping()

@@ -1,0 +1,477 @@
+import Atomics
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Logging
+import NATS
+import NIOConcurrencyHelpers
+import NIOCore
+import SwiftProtobuf
+import XYContracts
+import XYService
+
+/// What a topic hands to the connections of one event loop.
+public enum Delivery: Sendable {
+    /// A tick batch, in seq order.
+    case tick(TickItem)
+    /// A snapshot and the batches after it. `repair` goes to every subscriber (the gateway's own
+    /// stream broke, or NATS came back); otherwise only to subscribers still waiting for a first one.
+    case snapshot(SnapshotItem, replay: [TickItem], repair: Bool)
+    /// Anything forwarded as is (bars, snapshots on their own subject).
+    case frames(EncodedFrames)
+}
+
+/// The families of subjects the gateway knows how to encode for browsers.
+public enum TopicKind: Sendable, Hashable {
+    /// `xy.md.tick.<group>`: batches, with snapshot on subscribe and gap repair.
+    case ticks
+    /// `xy.md.snapshot.<group>`: forwarded snapshots.
+    case snapshots
+    /// `xy.md.bar.<symbol>`: forwarded bars.
+    case bars
+
+    /// The kind of a client subject, or nil for subjects the gateway does not forward.
+    public init?(subject: String) {
+        if subject.hasPrefix("xy.md.tick.") {
+            self = .ticks
+        } else if subject.hasPrefix("xy.md.snapshot.") && !subject.hasPrefix("xy.md.snapshot.get.") {
+            self = .snapshots
+        } else if subject.hasPrefix("xy.md.bar.") {
+            self = .bars
+        } else {
+            return nil
+        }
+    }
+}
+
+/// One NATS subscription shared by every connection that wants its subject, with the group
+/// caches behind snapshot-on-subscribe. Counts and caches are guarded by `lock`; deliveries go
+/// to each event loop that has subscribers as one task per message, not one per connection.
+public final class Topic: @unchecked Sendable {
+    public let subject: String
+    public let kind: TopicKind
+    let lock = NIOLock()
+    // Guarded by `lock`.
+    var shardCounts: [Int]
+    var total = 0
+    var closed = false
+    var caches: [String: GroupCache] = [:]
+    /// Groups with a snapshot request in flight, and whether it repairs (goes to everyone).
+    var snapshotRequests: [String: Bool] = [:]
+    var natsSubscriptions: [NATSSubscription] = []
+
+    init(subject: String, kind: TopicKind, shardCount: Int) {
+        self.subject = subject
+        self.kind = kind
+        self.shardCounts = Array(repeating: 0, count: shardCount)
+    }
+
+    /// Shards with at least one subscriber; call with `lock` held.
+    func activeShardsLocked() -> [Int] {
+        shardCounts.indices.filter { shardCounts[$0] > 0 }
+    }
+
+    /// The tick subject a group's snapshot is sent under (what the client subscribed).
+    static func tickSubject(group: String) -> String { "xy.md.tick." + group }
+}
+
+/// The connections of one event loop, touched only on that loop: deliveries arrive as one task
+/// per message and are written to every subscribed connection, then flushed once per connection.
+final class LoopShard: @unchecked Sendable {
+    let index: Int
+    let loop: any EventLoop
+    private var subscribers: [ObjectIdentifier: [ObjectIdentifier: WebSocketSession]] = [:]
+    private(set) var sessions: [ObjectIdentifier: WebSocketSession] = [:]
+    private var pendingFlush: [WebSocketSession] = []
+    private var flushScheduled = false
+    let metrics: GatewayMetrics
+
+    init(index: Int, loop: any EventLoop, metrics: GatewayMetrics) {
+        self.index = index
+        self.loop = loop
+        self.metrics = metrics
+    }
+
+    func add(_ session: WebSocketSession) {
+        loop.preconditionInEventLoop()
+        sessions[ObjectIdentifier(session)] = session
+    }
+
+    func remove(_ session: WebSocketSession) {
+        sessions[ObjectIdentifier(session)] = nil
+    }
+
+    func attach(_ session: WebSocketSession, to topic: Topic) {
+        subscribers[ObjectIdentifier(topic), default: [:]][ObjectIdentifier(session)] = session
+    }
+
+    func detach(_ session: WebSocketSession, from topic: Topic) {
+        let key = ObjectIdentifier(topic)
+        subscribers[key]?[ObjectIdentifier(session)] = nil
+        if subscribers[key]?.isEmpty == true { subscribers[key] = nil }
+    }
+
+    /// Runs on `loop`: hands one message to every connection subscribed to `topic`.
+    func deliver(_ delivery: Delivery, topic: Topic) {
+        guard let receivers = subscribers[ObjectIdentifier(topic)] else { return }
+        var written = 0
+        for session in receivers.values where session.deliver(delivery, topic: topic) {
+            written += 1
+        }
+        if written > 0 {
+            metrics.forwarded.increment(by: Int64(written))
+            if case .tick(let item) = delivery, item.batch.publishTimeNs > 0 {
+                let latency = Int64(ContinuousClockNanos.unixNow()) - item.batch.publishTimeNs
+                if latency >= 0 { metrics.endToEndLatency.recordNanoseconds(latency) }
+            }
+        }
+    }
+
+    /// Sends a frame to every connection of this loop (status changes).
+    func broadcast(_ frames: EncodedFrames) {
+        for session in sessions.values { session.sendShared(frames) }
+    }
+
+    /// Queues a flush of `session` after the tasks already waiting on this loop, so several
+    /// deliveries in one loop turn end in one flush.
+    func scheduleFlush(_ session: WebSocketSession) {
+        pendingFlush.append(session)
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        loop.execute { self.flushAll() }
+    }
+
+    private func flushAll() {
+        flushScheduled = false
+        let sessions = pendingFlush
+        pendingFlush.removeAll(keepingCapacity: true)
+        for session in sessions { session.flushNow() }
+    }
+}
+
+/// Wall-clock nanoseconds, for the latency figures that compare with publish times.
+enum ContinuousClockNanos {
+    static func unixNow() -> UInt64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
+    }
+}
+
+/// The gateway's fan-out: one NATS subscription per distinct client subject, each message decoded
+/// and encoded once, delivered to the event loops that have subscribers. Thread-safe.
+public final class FanoutHub: @unchecked Sendable {
+    let nats: NATSClient
+    let encoder: MessageEncoder
+    let shards: [LoopShard]
+    let metrics: GatewayMetrics
+    let logger: Logger
+    let snapshotTimeout: Duration
+    private let lock = NIOLock()
+    private var topics: [String: Topic] = [:]
+    private let natsUp: ManagedAtomic<Bool>
+    let clients = ManagedAtomic<Int>(0)
+    private let lastError = NIOLockedValueBox<String?>(nil)
+
+    /// `loops` are the event loops the WebSocket connections live on (the server's group).
+    public init(nats: NATSClient, loops: [any EventLoop], encoder: MessageEncoder, metrics: GatewayMetrics, snapshotTimeout: Duration, logger: Logger) {
+        self.nats = nats
+        self.encoder = encoder
+        self.metrics = metrics
+        self.logger = logger
+        self.snapshotTimeout = snapshotTimeout
+        self.shards = loops.enumerated().map { LoopShard(index: $0.offset, loop: $0.element, metrics: metrics) }
+        self.natsUp = ManagedAtomic(nats.isConnected)
+    }
+
+    public var isNATSConnected: Bool { natsUp.load(ordering: .relaxed) }
+
+    /// Open WebSocket connections.
+    public var clientCount: Int { clients.load(ordering: .relaxed) }
+
+    /// The last error code the gateway answered or logged (for `/healthz`).
+    public var lastErrorCode: String? { lastError.withLockedValue { $0 } }
+
+    public func noteError(_ code: String) {
+        lastError.withLockedValue { $0 = code }
+    }
+
+    /// Closes every connection with 1001 (the gateway is shutting down).
+    public func goingAway() {
+        for shard in shards {
+            shard.loop.execute {
+                for session in shard.sessions.values { session.goingAway() }
+            }
+        }
+    }
+
+    /// NATS subjects held, for `/healthz`.
+    public var subjects: [String] {
+        lock.withLock {
+            topics.values.flatMap { topic in topic.lock.withLock { topic.natsSubscriptions.map(\.subject) } }.sorted()
+        }
+    }
+
+    func shard(for loop: any EventLoop) -> LoopShard? {
+        shards.first { $0.loop === loop }
+    }
+
+    // MARK: membership (called on the session's loop)
+
+    /// Adds `session` to `subject`'s topic (subscribing NATS for the first one) and returns what
+    /// it must be sent first: for ticks, the group snapshots and the batches after them.
+    func subscribe(_ session: WebSocketSession, subject: String, kind: TopicKind, shard: LoopShard) throws -> (Topic, [Delivery]) {
+        let (topic, created) = lock.withLock { () -> (Topic, Bool) in
+            if let existing = topics[subject] {
+                existing.lock.withLock {
+                    existing.shardCounts[shard.index] += 1
+                    existing.total += 1
+                }
+                return (existing, false)
+            }
+            let topic = Topic(subject: subject, kind: kind, shardCount: shards.count)
+            topic.shardCounts[shard.index] = 1
+            topic.total = 1
+            topics[subject] = topic
+            return (topic, true)
+        }
+        shard.attach(session, to: topic)
+        if created {
+            do {
+                try startSubscriptions(topic)
+            } catch {
+                unsubscribe(session, topic: topic, shard: shard)
+                throw error
+            }
+        }
+        guard kind == .ticks else { return (topic, []) }
+        let initial: [Delivery] = topic.lock.withLock {
+            topic.caches.values.compactMap { cache in
+                cache.replay.map { Delivery.snapshot($0.snapshot, replay: $0.batches, repair: false) }
+            }
+        }
+        // A concrete group with no snapshot yet: ask the aggregator now rather than wait for the
+        // periodic one.
+        if !subject.contains("*") {
+            let group = String(subject.dropFirst("xy.md.tick.".count))
+            requestSnapshot(topic, group: group, repair: false)
+        }
+        return (topic, initial)
+    }
+
+    /// Removes `session` from `topic`; the last one out drops the NATS subscription.
+    func unsubscribe(_ session: WebSocketSession, topic: Topic, shard: LoopShard) {
+        shard.detach(session, from: topic)
+        let drop: [NATSSubscription] = lock.withLock {
+            topic.lock.withLock {
+                topic.shardCounts[shard.index] -= 1
+                topic.total -= 1
+                guard topic.total == 0, !topic.closed else { return [] }
+                topic.closed = true
+                if topics[topic.subject] === topic { topics[topic.subject] = nil }
+                let subscriptions = topic.natsSubscriptions
+                topic.natsSubscriptions = []
+                return subscriptions
+            }
+        }
+        for subscription in drop { try? subscription.unsubscribe() }
+        if !drop.isEmpty { metrics.natsSubscriptions.decrement(by: Double(drop.count)) }
+    }
+
+    private func startSubscriptions(_ topic: Topic) throws {
+        var subjects = [topic.subject]
+        if topic.kind == .ticks {
+            // The periodic snapshots keep the cache's base fresh (xy.md.tick.X → xy.md.snapshot.X).
+            subjects.append("xy.md.snapshot." + topic.subject.dropFirst("xy.md.tick.".count))
+        }
+        var made: [NATSSubscription] = []
+        do {
+            for subject in subjects {
+                made.append(try nats.subscribe(subject) { [weak self, weak topic] message in
+                    guard let self, let topic else { return }
+                    self.received(message, topic: topic)
+                })
+            }
+        } catch {
+            for subscription in made { try? subscription.unsubscribe() }
+            throw error
+        }
+        let stale: Bool = topic.lock.withLock {
+            if topic.closed { return true }
+            topic.natsSubscriptions = made
+            return false
+        }
+        if stale {
+            for subscription in made { try? subscription.unsubscribe() }
+        } else {
+            metrics.natsSubscriptions.increment(by: Double(made.count))
+        }
+    }
+
+    // MARK: messages (NATS event loop)
+
+    private func received(_ message: NATSMessage, topic: Topic) {
+        let now = Int64(ContinuousClockNanos.unixNow())
+        do {
+            switch topic.kind {
+            case .ticks where message.subject.hasPrefix("xy.md.snapshot."):
+                let snapshot = try Xy_Md_V1_Snapshot(serializedBytes: Array(message.payload.readableBytesView))
+                snapshotArrived(snapshot, topic: topic, fromRequest: false, nowNs: now)
+            case .ticks:
+                let batch = try Xy_Md_V1_TickBatch(serializedBytes: Array(message.payload.readableBytesView))
+                tickArrived(batch, subject: message.subject, topic: topic, nowNs: now)
+            case .snapshots:
+                let snapshot = try Xy_Md_V1_Snapshot(serializedBytes: Array(message.payload.readableBytesView))
+                deliver(.frames(encoder.snapshot(snapshot, subject: message.subject, nowNs: now)), topic: topic)
+            case .bars:
+                let bar = try Xy_Md_V1_Bar(serializedBytes: Array(message.payload.readableBytesView))
+                deliver(.frames(encoder.bar(bar, subject: message.subject, nowNs: now)), topic: topic)
+            }
+        } catch {
+            metrics.undecodable.increment()
+            logger.warning("undecodable message dropped", metadata: ["subject": "\(message.subject)", "error": "\(error)"])
+        }
+    }
+
+    private func tickArrived(_ batch: Xy_Md_V1_TickBatch, subject: String, topic: Topic, nowNs: Int64) {
+        let item = TickItem(batch: batch, frames: encoder.tick(batch, subject: subject, nowNs: nowNs))
+        let (result, needsSnapshot, shards) = topic.lock.withLock { () -> (GroupCache.BatchResult, Bool, [Int]) in
+            var cache = topic.caches[batch.group] ?? GroupCache(group: batch.group)
+            let result = cache.add(item)
+            let needs = cache.needsSnapshot && topic.snapshotRequests[batch.group] == nil
+            topic.caches[batch.group] = cache
+            return (result, needs, topic.activeShardsLocked())
+        }
+        switch result {
+        case .duplicate:
+            return
+        case .gap(let expected, let received):
+            metrics.gaps.increment()
+            logger.warning("gap in the gateway's tick stream; requesting a snapshot", metadata: [
+                "group": "\(batch.group)", "expected": "\(expected)", "received": "\(received)",
+            ])
+            requestSnapshot(topic, group: batch.group, repair: true)
+        case .accepted:
+            if needsSnapshot { requestSnapshot(topic, group: batch.group, repair: false) }
+        }
+        for index in shards { dispatch(.tick(item), topic: topic, shard: index) }
+    }
+
+    /// A snapshot from the periodic subject or from a request (`fromRequest`): it becomes the
+    /// cache's base when newer, and goes out to waiting subscribers, or to all of them when a
+    /// repair was asked for.
+    private func snapshotArrived(_ snapshot: Xy_Md_V1_Snapshot, topic: Topic, fromRequest: Bool, nowNs: Int64) {
+        let item = SnapshotItem(
+            snapshot: snapshot, frames: encoder.snapshot(snapshot, subject: Topic.tickSubject(group: snapshot.group), nowNs: nowNs))
+        let outcome: (Delivery, [Int])? = topic.lock.withLock {
+            var cache = topic.caches[snapshot.group] ?? GroupCache(group: snapshot.group)
+            let hadBase = !cache.needsSnapshot
+            let pending = topic.snapshotRequests[snapshot.group]
+            let applied = cache.apply(item)
+            topic.caches[snapshot.group] = cache
+            // Done asking once the cache has a base at least as new as what the aggregator has;
+            // without one (the snapshot did not bridge a gap) the request keeps retrying.
+            guard applied || (fromRequest && !cache.needsSnapshot) else { return nil }
+            topic.snapshotRequests[snapshot.group] = nil
+            let repair = pending == true
+            guard repair || (applied && !hadBase), let replay = cache.replay else { return nil }
+            return (.snapshot(replay.snapshot, replay: replay.batches, repair: repair), topic.activeShardsLocked())
+        }
+        guard let (delivery, shards) = outcome else { return }
+        for index in shards { dispatch(delivery, topic: topic, shard: index) }
+    }
+
+    private func deliver(_ delivery: Delivery, topic: Topic) {
+        let shards = topic.lock.withLock { topic.activeShardsLocked() }
+        for index in shards { dispatch(delivery, topic: topic, shard: index) }
+    }
+
+    private func dispatch(_ delivery: Delivery, topic: Topic, shard index: Int) {
+        let shard = shards[index]
+        shard.loop.execute { shard.deliver(delivery, topic: topic) }
+    }
+
+    // MARK: snapshot requests
+
+    /// Asks `xy.md.snapshot.get.<group>` (once at a time per group), retrying until the topic
+    /// closes or its cache has a base again.
+    func requestSnapshot(_ topic: Topic, group: String, repair: Bool) {
+        let start: Bool = topic.lock.withLock {
+            guard !topic.closed else { return false }
+            if let inFlight = topic.snapshotRequests[group] {
+                topic.snapshotRequests[group] = inFlight || repair
+                return false
+            }
+            if !repair, topic.caches[group]?.needsSnapshot == false { return false }
+            topic.snapshotRequests[group] = repair
+            return true
+        }
+        guard start else { return }
+        Task { await self.runSnapshotRequest(topic, group: group) }
+    }
+
+    private func runSnapshotRequest(_ topic: Topic, group: String) async {
+        var request = Xy_Md_V1_SnapshotRequest()
+        request.group = group
+        let payload = ByteBuffer(bytes: (try? request.serializedBytes() as [UInt8]) ?? [])
+        let timeout = TimeAmount.nanoseconds(Int64(snapshotTimeout.components.seconds) * 1_000_000_000 + snapshotTimeout.components.attoseconds / 1_000_000_000)
+        var attempt = 0
+        while true {
+            let wanted = topic.lock.withLock { !topic.closed && topic.snapshotRequests[group] != nil }
+            guard wanted else { return }
+            do {
+                let reply = try await nats.request("xy.md.snapshot.get." + group, payload: payload, timeout: timeout)
+                if let status = reply.status, status >= 300 {
+                    throw NATSError(.noResponders, "snapshot request answered with status \(status)")
+                }
+                let snapshot = try Xy_Md_V1_Snapshot(serializedBytes: Array(reply.payload.readableBytesView))
+                snapshotArrived(snapshot, topic: topic, fromRequest: true, nowNs: Int64(ContinuousClockNanos.unixNow()))
+                let done = topic.lock.withLock { topic.snapshotRequests[group] == nil }
+                if done { return }
+            } catch {
+                if attempt % 10 == 0 {
+                    logger.warning("snapshot request failed; retrying", metadata: [
+                        "code": "\(XYErrorCode.natsUnavailable)", "group": "\(group)", "error": "\(error)",
+                    ])
+                }
+            }
+            attempt += 1
+            try? await Task.sleep(for: .milliseconds(min(2000, 100 * attempt)))
+        }
+    }
+
+    // MARK: NATS connection state
+
+    /// Tells every connection that NATS went away (`degraded`, XYW004) or came back (`live`, then
+    /// fresh snapshots of every group held).
+    public func connectionEvent(_ event: NATSConnectionEvent) {
+        switch event {
+        case .disconnected, .closed:
+            guard natsUp.exchange(false, ordering: .relaxed) else { return }
+            noteError(XYErrorCode.natsUnavailable.rawValue)
+            broadcastStatus(.init(.status, code: XYErrorCode.natsUnavailable.rawValue, state: "degraded"))
+        case .connected, .reconnected:
+            guard !natsUp.exchange(true, ordering: .relaxed) else { return }
+            broadcastStatus(.init(.status, state: "live"))
+            let held: [(Topic, [String])] = lock.withLock {
+                topics.values.filter { $0.kind == .ticks }.map { topic in
+                    (topic, topic.lock.withLock { Array(topic.caches.keys) })
+                }
+            }
+            for (topic, groups) in held {
+                for group in groups { requestSnapshot(topic, group: group, repair: true) }
+            }
+        default:
+            break
+        }
+    }
+
+    private func broadcastStatus(_ control: MessageEncoder.Control) {
+        let frames = encoder.control(control, nowNs: Int64(ContinuousClockNanos.unixNow()))
+        for shard in shards {
+            shard.loop.execute { shard.broadcast(frames) }
+        }
+    }
+}

@@ -1,0 +1,119 @@
+import XYService
+
+/// xy-gateway's own settings (beside ``ServiceConfiguration``, whose `HTTP_PORT` is the one port
+/// serving WebSockets, `/metrics`, `/healthz` and the demo files). Authentication settings are
+/// read by `GatewayAuthConfiguration`; their variables are listed here for `--help`.
+public struct GatewayConfiguration: Sendable {
+    /// What a full per-connection queue does with the next message.
+    public enum BackpressurePolicy: String, Sendable, CaseIterable {
+        /// Pending tick batches of the same group merge into one (latest value per symbol).
+        case conflate
+        /// The oldest queued message is dropped to make room.
+        case dropOldest = "drop_oldest"
+        /// The new message is dropped.
+        case dropNewest = "drop_newest"
+    }
+
+    public var maxSubscriptions: Int
+    public var queueMaxMessages: Int
+    public var queueMaxBytes: Int
+    public var backpressure: BackpressurePolicy
+    /// How long a connection may stay over its high-water mark before it is closed (4008).
+    public var slowConsumerTimeout: Duration
+    public var pingInterval: Duration
+    /// A connection with no subscription that sends nothing for this long is closed.
+    public var idleTimeout: Duration
+    /// Where the demo terminal's files are; nil serves none.
+    public var staticDirectory: String?
+    public var tlsCertificateFile: String?
+    public var tlsKeyFile: String?
+    /// How long the gateway waits for `xy.md.snapshot.get.<group>`.
+    public var snapshotRequestTimeout: Duration
+    /// Largest inbound WebSocket message (frames and fragments together); larger closes with 1009.
+    public var maxInboundMessageBytes: Int
+
+    public static let maxSubsVariable = EnvironmentVariable(
+        "WS_MAX_SUBS", default: "64", help: "Subscriptions per connection when the token has no max_subs claim.")
+    public static let queueMaxMessagesVariable = EnvironmentVariable(
+        "WS_QUEUE_MAX_MSGS", default: "256", help: "Messages a connection's send queue holds while its socket is not writable.")
+    public static let queueMaxBytesVariable = EnvironmentVariable(
+        "WS_QUEUE_MAX_BYTES", default: "4194304", help: "Bytes a connection's send queue holds while its socket is not writable.")
+    public static let backpressureVariable = EnvironmentVariable(
+        "WS_BACKPRESSURE", default: "conflate",
+        help: "Full queue policy: conflate (merge pending batches per group), drop_oldest or drop_newest.")
+    public static let slowConsumerVariable = EnvironmentVariable(
+        "WS_SLOW_CONSUMER_MS", default: "5000",
+        help: "Milliseconds a connection may stay over its high-water mark before it is closed (4008, XYW003).")
+    public static let pingIntervalVariable = EnvironmentVariable(
+        "WS_PING_INTERVAL", default: "15s", help: "WebSocket ping period; two unanswered pings close the connection.")
+    public static let idleTimeoutVariable = EnvironmentVariable(
+        "WS_IDLE_TIMEOUT", default: "5m", help: "A connection without subscriptions that sends nothing for this long is closed.")
+    public static let staticDirectoryVariable = EnvironmentVariable(
+        "WS_STATIC_DIR", default: "Web", help: "Folder of the demo terminal served at / (empty string: serve no files).")
+    public static let tlsCertificateVariable = EnvironmentVariable(
+        "WS_TLS_CERT", help: "Certificate chain (PEM) for WSS/HTTPS; with WS_TLS_KEY.")
+    public static let tlsKeyVariable = EnvironmentVariable(
+        "WS_TLS_KEY", secret: true, help: "Private key (PEM) for WSS/HTTPS; with WS_TLS_CERT.")
+    public static let snapshotTimeoutVariable = EnvironmentVariable(
+        "WS_SNAPSHOT_TIMEOUT", default: "2s", help: "How long to wait for xy.md.snapshot.get.<group> before retrying.")
+
+    /// Read by `GatewayAuthConfiguration`; listed for `--help`.
+    public static let authenticationVariables: [EnvironmentVariable] = [
+        EnvironmentVariable("JWT_PUBLIC_KEY", help: "Public key (PEM, inline or a file path) that verifies tokens; or JWT_JWKS_URL."),
+        EnvironmentVariable("JWT_JWKS_URL", help: "JWKS URL with the token keys by kid (refreshed periodically and on an unknown kid)."),
+        EnvironmentVariable("JWT_ISSUER", help: "Required iss claim, when set."),
+        EnvironmentVariable("JWT_AUDIENCE", help: "Required aud claim, when set."),
+        EnvironmentVariable("JWT_LEEWAY_SECONDS", default: "30", help: "Clock leeway for exp and nbf, 0 to 3600."),
+        EnvironmentVariable("WS_ALLOWED_ORIGINS", help: "Origins allowed to connect, comma separated, exact match."),
+        EnvironmentVariable("WS_SUBJECT_WHITELIST", default: "xy.md.*", help: "Subject prefixes clients may ever subscribe, comma separated."),
+    ]
+
+    public static let variables: [EnvironmentVariable] = authenticationVariables + [
+        maxSubsVariable, queueMaxMessagesVariable, queueMaxBytesVariable, backpressureVariable, slowConsumerVariable,
+        pingIntervalVariable, idleTimeoutVariable, staticDirectoryVariable, tlsCertificateVariable, tlsKeyVariable,
+        snapshotTimeoutVariable,
+    ]
+
+    /// Defaults, for tests.
+    public init() {
+        maxSubscriptions = 64
+        queueMaxMessages = 256
+        queueMaxBytes = 4 << 20
+        backpressure = .conflate
+        slowConsumerTimeout = .seconds(5)
+        pingInterval = .seconds(15)
+        idleTimeout = .seconds(300)
+        staticDirectory = nil
+        tlsCertificateFile = nil
+        tlsKeyFile = nil
+        snapshotRequestTimeout = .seconds(2)
+        maxInboundMessageBytes = 1 << 20
+    }
+
+    public init(environment: EnvironmentReader) throws(ConfigurationError) {
+        self.init()
+        maxSubscriptions = try environment.integer(Self.maxSubsVariable, in: 1...10_000)
+        queueMaxMessages = try environment.integer(Self.queueMaxMessagesVariable, in: 1...1_000_000)
+        queueMaxBytes = try environment.integer(Self.queueMaxBytesVariable, in: 4096...(1 << 30))
+        let policy = try environment.requiredString(Self.backpressureVariable)
+        guard let parsed = BackpressurePolicy(rawValue: policy) else {
+            throw ConfigurationError(
+                variable: Self.backpressureVariable.name,
+                reason: "must be one of \(BackpressurePolicy.allCases.map(\.rawValue).joined(separator: ", ")), got '\(policy)'")
+        }
+        backpressure = parsed
+        slowConsumerTimeout = .milliseconds(try environment.integer(Self.slowConsumerVariable, in: 10...3_600_000))
+        pingInterval = try environment.duration(Self.pingIntervalVariable)
+        idleTimeout = try environment.duration(Self.idleTimeoutVariable)
+        let directory = environment.environment[Self.staticDirectoryVariable.name] ?? Self.staticDirectoryVariable.defaultValue
+        staticDirectory = directory?.isEmpty == false ? directory : nil
+        tlsCertificateFile = try environment.file(Self.tlsCertificateVariable)
+        tlsKeyFile = try environment.file(Self.tlsKeyVariable)
+        if (tlsCertificateFile == nil) != (tlsKeyFile == nil) {
+            throw ConfigurationError(
+                variable: tlsCertificateFile == nil ? Self.tlsCertificateVariable.name : Self.tlsKeyVariable.name,
+                reason: "WS_TLS_CERT and WS_TLS_KEY must be set together")
+        }
+        snapshotRequestTimeout = try environment.duration(Self.snapshotTimeoutVariable)
+    }
+}

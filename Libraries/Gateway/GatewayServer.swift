@@ -1,0 +1,174 @@
+import Atomics
+import GatewayAuth
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+import ServiceLifecycle
+import XYService
+
+/// The gateway's one listener (`HTTP_PORT`): WebSocket upgrades authenticated before any frame,
+/// `/metrics`, `/healthz` and the demo files, optionally over TLS. A `Service`: on graceful
+/// shutdown it stops accepting, tells every client it is going away (1001) and closes.
+public final class GatewayServer: Service, @unchecked Sendable {
+    private let host: String
+    private let port: Int
+    private let configuration: GatewayConfiguration
+    private let authenticator: GatewayAuthenticator
+    private let hub: FanoutHub
+    private let sessionEvents: SessionEventPublisher
+    private let routes: HTTPRoutes
+    private let group: any EventLoopGroup
+    private let sslContext: NIOSSLContext?
+    private let logger: Logger
+    private let onListening: @Sendable (Int) async -> Void
+    private let sessionCounter = ManagedAtomic<UInt64>(0)
+    private let instance: String
+
+    /// - Parameters:
+    ///   - group: the event loops connections live on; the hub must have been made with the same loops.
+    ///   - metricsText: the Prometheus exposition of every metric.
+    ///   - onListening: called with the bound port (port 0 picks one).
+    public init(
+        host: String, port: Int, configuration: GatewayConfiguration, authenticator: GatewayAuthenticator, hub: FanoutHub,
+        sessionEvents: SessionEventPublisher, group: any EventLoopGroup, instance: String, readiness: ReadinessState,
+        metricsText: @escaping @Sendable () -> [UInt8], logger: Logger, onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) throws {
+        self.host = host
+        self.port = port
+        self.configuration = configuration
+        self.authenticator = authenticator
+        self.hub = hub
+        self.sessionEvents = sessionEvents
+        self.group = group
+        self.instance = instance
+        self.logger = logger
+        self.onListening = onListening
+        if let certificate = configuration.tlsCertificateFile, let key = configuration.tlsKeyFile {
+            let chain = try NIOSSLCertificate.fromPEMFile(certificate).map { NIOSSLCertificateSource.certificate($0) }
+            var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
+            tls.minimumTLSVersion = .tlsv12
+            self.sslContext = try NIOSSLContext(configuration: tls)
+        } else {
+            self.sslContext = nil
+        }
+        let started = NIODeadline.now()
+        let hubRef = hub
+        self.routes = HTTPRoutes(
+            metrics: metricsText,
+            health: {
+                Self.health(hub: hubRef, readiness: readiness, uptime: NIODeadline.now() - started)
+            },
+            staticDirectory: configuration.staticDirectory,
+            gatewayMetrics: hub.metrics,
+            noteError: { hubRef.noteError($0) },
+            logger: logger
+        )
+    }
+
+    public func run() async throws {
+        let channel = try await makeBootstrap().bind(host: host, port: port).get()
+        logger.info("gateway listening", metadata: [
+            "http_port": "\(channel.localAddress?.port ?? port)", "tls": "\(sslContext != nil)",
+        ])
+        await onListening(channel.localAddress?.port ?? port)
+        await withGracefulShutdownHandler {
+            try? await channel.closeFuture.get()
+        } onGracefulShutdown: {
+            channel.close(promise: nil)
+        }
+        hub.goingAway()
+        try? await Task.sleep(for: .milliseconds(200))
+    }
+
+    private func makeBootstrap() -> ServerBootstrap {
+        let configuration = configuration
+        let routes = routes
+        let sslContext = sslContext
+        return ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 4096)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.writeBufferWaterMark, value: .init(low: 32 * 1024, high: 128 * 1024))
+            .childChannelOption(.maxMessagesPerRead, value: 4)
+            .childChannelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    if let sslContext { try sync.addHandler(NIOSSLServerHandler(context: sslContext)) }
+                    let upgrader = self.makeUpgrader(configuration: configuration)
+                    try sync.configureHTTPServerPipeline(
+                        withServerUpgrade: (upgraders: [upgrader], completionHandler: { context in
+                            let pipeline = context.pipeline.syncOperations
+                            if let handler = try? pipeline.handler(type: GatewayHTTPHandler.self) {
+                                pipeline.removeHandler(handler, promise: nil)
+                            }
+                        }),
+                        withErrorHandling: true)
+                    try sync.addHandler(GatewayHTTPHandler(routes: routes))
+                }
+            }
+    }
+
+    private func makeUpgrader(configuration: GatewayConfiguration) -> GatewayWebSocketUpgrader {
+        let authenticator = authenticator
+        let accepted = NIOLockedValueBox<AuthenticatedUpgrade?>(nil)
+        return GatewayWebSocketUpgrader(
+            maxMessageBytes: configuration.maxInboundMessageBytes,
+            authorize: { channel, head in
+                let promise = channel.eventLoop.makePromise(of: AuthenticatedUpgrade.self)
+                let headers = head.headers.map { (name: $0.name, value: $0.value) }
+                let method = head.method.rawValue
+                let uri = head.uri
+                promise.completeWithTask {
+                    do {
+                        return try await authenticator.authenticate(method: method, uri: uri, headers: headers)
+                    } catch let error as GatewayAuthError {
+                        throw UpgradeRefusal.auth(error)
+                    }
+                }
+                return promise.futureResult.map { upgrade in
+                    accepted.withLockedValue { $0 = upgrade }
+                    var extra = HTTPHeaders()
+                    if let subprotocol = upgrade.responseSubprotocol { extra.add(name: "Sec-WebSocket-Protocol", value: subprotocol) }
+                    return extra
+                }
+            },
+            install: { [self] channel, _ in
+                channel.eventLoop.makeCompletedFuture {
+                    guard let upgrade = accepted.withLockedValue({ $0 }), let shard = self.hub.shard(for: channel.eventLoop) else {
+                        throw ChannelError.inappropriateOperationForState
+                    }
+                    let id = self.sessionCounter.loadThenWrappingIncrement(ordering: .relaxed)
+                    let session = WebSocketSession(
+                        hub: self.hub, shard: shard, configuration: self.configuration, upgrade: upgrade,
+                        sessionEvents: self.sessionEvents, sessionID: "\(self.instance)-\(id)",
+                        remoteAddress: channel.remoteAddress?.ipAddress ?? "", logger: self.logger)
+                    try channel.pipeline.syncOperations.addHandler(session)
+                }
+            }
+        )
+    }
+
+    /// `/healthz`: ready while NATS is connected and the service is not stopping.
+    static func health(hub: FanoutHub, readiness: ReadinessState, uptime: TimeAmount) -> (Bool, String) {
+        let ready = readiness.isReady && hub.isNATSConnected
+        let subjects = hub.subjects
+        var out = "{\"status\":" + (ready ? "\"ready\"" : (readiness.isStopping ? "\"stopping\"" : "\"unavailable\""))
+        out += ",\"service\":\"xy-gateway\""
+        out += ",\"natsConnected\":" + (hub.isNATSConnected ? "true" : "false")
+        out += ",\"subscriptions\":\(subjects.count)"
+        out += ",\"subjects\":[" + subjects.map(JSONText.quoted).joined(separator: ",") + "]"
+        out += ",\"clients\":\(hub.clientCount)"
+        out += ",\"lastErrorCode\":" + (hub.lastErrorCode.map(JSONText.quoted) ?? "null")
+        out += ",\"uptimeSeconds\":\(uptime.nanoseconds / 1_000_000_000)"
+        if !ready {
+            let problems = readiness.problems
+            out += ",\"code\":" + JSONText.quoted(problems.first?.code.rawValue ?? XYErrorCode.natsUnavailable.rawValue)
+            out += ",\"reason\":" + JSONText.quoted(problems.map { "\($0.condition): \($0.reason)" }.joined(separator: "; "))
+        }
+        out += "}"
+        return (ready, out)
+    }
+}

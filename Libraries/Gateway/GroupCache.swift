@@ -1,0 +1,106 @@
+import DequeModule
+import XYContracts
+
+/// A tick batch as the gateway shares it: decoded once, encoded once per subprotocol.
+public final class TickItem: Sendable {
+    public let batch: Xy_Md_V1_TickBatch
+    public let frames: EncodedFrames
+
+    public init(batch: Xy_Md_V1_TickBatch, frames: EncodedFrames) {
+        self.batch = batch
+        self.frames = frames
+    }
+
+    public var group: String { batch.group }
+    public var seq: UInt64 { batch.seq }
+    /// The first seq the batch covers (a merged batch covers `firstSeq...seq`).
+    public var firstSeq: UInt64 { batch.firstSeq == 0 ? batch.seq : batch.firstSeq }
+}
+
+/// A snapshot as the gateway shares it: decoded once, encoded once per subprotocol.
+public final class SnapshotItem: Sendable {
+    public let snapshot: Xy_Md_V1_Snapshot
+    public let frames: EncodedFrames
+
+    public init(snapshot: Xy_Md_V1_Snapshot, frames: EncodedFrames) {
+        self.snapshot = snapshot
+        self.frames = frames
+    }
+
+    public var group: String { snapshot.group }
+    public var seq: UInt64 { snapshot.seq }
+}
+
+/// The latest snapshot of one group and the contiguous batches after it: what a new subscriber
+/// is sent so its state is whole from the first frame (snapshot, then batches with greater seq).
+///
+/// A value with no I/O: the hub feeds it every batch and snapshot it receives and asks for a
+/// snapshot (`xy.md.snapshot.get.<group>`) whenever `needsSnapshot` says the run is broken.
+public struct GroupCache: Sendable {
+    /// What one batch did to the cache.
+    public enum BatchResult: Hashable, Sendable {
+        /// It extends the run.
+        case accepted
+        /// Its seq was already covered.
+        case duplicate
+        /// Batches between `expected` and the batch's first seq never arrived (or seq went back):
+        /// the snapshot no longer bridges to the batches, a new one is needed.
+        case gap(expected: UInt64, received: UInt64)
+    }
+
+    public let group: String
+    /// The base of the replay; nil until one arrives, and after a gap until a newer one arrives.
+    public private(set) var snapshot: SnapshotItem?
+    /// Batches after `snapshot` (or, without one, since the last gap), contiguous, oldest first.
+    public private(set) var batches: Deque<TickItem> = []
+    /// The newest seq seen (batch or snapshot).
+    public private(set) var lastSeq: UInt64?
+    /// Bound on `batches` when snapshots stop arriving (at 30 batches/s, about 17 s).
+    public let maxBatches: Int
+
+    public init(group: String, maxBatches: Int = 512) {
+        self.group = group
+        self.maxBatches = max(1, maxBatches)
+    }
+
+    /// True while a new subscriber cannot be given a whole state.
+    public var needsSnapshot: Bool { snapshot == nil }
+
+    public mutating func add(_ item: TickItem) -> BatchResult {
+        if let last = lastSeq {
+            if item.seq <= last { return .duplicate }
+            if item.firstSeq > last + 1 {
+                snapshot = nil
+                batches = [item]
+                lastSeq = item.seq
+                return .gap(expected: last + 1, received: item.firstSeq)
+            }
+        }
+        batches.append(item)
+        lastSeq = item.seq
+        if batches.count > maxBatches {
+            batches.removeFirst()
+            // The snapshot no longer reaches the oldest batch kept.
+            if let base = snapshot, let first = batches.first, first.firstSeq > base.seq + 1 { snapshot = nil }
+        }
+        return .accepted
+    }
+
+    /// Takes a snapshot as the new base when it is newer than the current one and bridges to the
+    /// batches kept; returns whether it did.
+    public mutating func apply(_ item: SnapshotItem) -> Bool {
+        if let base = snapshot, item.seq <= base.seq { return false }
+        var kept = batches
+        while let first = kept.first, first.seq <= item.seq { kept.removeFirst() }
+        if let first = kept.first, first.firstSeq > item.seq + 1 { return false }
+        snapshot = item
+        batches = kept
+        if lastSeq.map({ item.seq > $0 }) ?? true { lastSeq = item.seq }
+        return true
+    }
+
+    /// The snapshot and every batch after it, or nil while there is no snapshot.
+    public var replay: (snapshot: SnapshotItem, batches: [TickItem])? {
+        snapshot.map { ($0, Array(batches)) }
+    }
+}
