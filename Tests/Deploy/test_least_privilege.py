@@ -4,12 +4,15 @@ Runs `xy dev init` (the generator both use), the real nats-server with what it w
 real services from the debug build (xy sim polygon, xy-realtime, xy-aggregator, xy-gateway), each
 with its own NKey seed, on free loopback ports. Proves that data flows where
 deploy/nats/authorization.conf allows it (ticks reach the cli user, the aggregator creates its
-streams and answers snapshot requests, xy-realtime answers control requests, heartbeats arrive)
-and that the server refuses each user what it should not do (permissions violations).
+streams and answers snapshot requests, xy-realtime answers control requests, heartbeats arrive,
+and the gateway forwards ticks and snapshots to a WebSocket client) and that the server refuses
+each user what it should not do (permissions violations).
 
 Needs XY_BIN_DIR (debug build folder) and nats-py with nkeys (.venv). Run by `make test`.
 """
 import asyncio
+import base64
+import json
 import os
 import shutil
 import socket
@@ -100,7 +103,7 @@ class Stack:
         path = self.work / f"{name}.log"
         return path.read_text()[-4000:] if path.exists() else ""
 
-    def up(self, with_gateway):
+    def up(self):
         init = self.xy("dev", "init", "--out", str(self.work), "--templates", str(TEMPLATES),
                        "--listen", f"127.0.0.1:{self.ports['nats']}", "--http", f"127.0.0.1:{self.ports['monitor']}")
         if init.returncode != 0:
@@ -116,12 +119,11 @@ class Stack:
         self.start("aggregator", [str(self.bin / "xy-aggregator")], self.service_env("aggregator", self.ports["aggregator"]))
         self.wait_http("realtime", f"http://127.0.0.1:{self.ports['realtime']}/healthz")
         self.wait_http("aggregator", f"http://127.0.0.1:{self.ports['aggregator']}/healthz")
-        if with_gateway:
-            public_key = self.work / "jwt" / "dev.pub.pem"
-            self.start("gateway", [str(self.bin / "xy-gateway")], {
-                **self.service_env("gateway", self.ports["gateway"]), "JWT_PUBLIC_KEY": str(public_key),
-                "WS_ALLOWED_ORIGINS": f"http://127.0.0.1:{self.ports['gateway']}", "WS_STATIC_DIR": str(ROOT / "Web")})
-            self.wait_http("gateway", f"http://127.0.0.1:{self.ports['gateway']}/healthz")
+        public_key = self.work / "jwt" / "dev.pub.pem"
+        self.start("gateway", [str(self.bin / "xy-gateway")], {
+            **self.service_env("gateway", self.ports["gateway"]), "JWT_PUBLIC_KEY": str(public_key),
+            "WS_ALLOWED_ORIGINS": f"http://127.0.0.1:{self.ports['gateway']}", "WS_STATIC_DIR": str(ROOT / "Web")})
+        self.wait_http("gateway", f"http://127.0.0.1:{self.ports['gateway']}/healthz")
 
     def down(self):
         for name, _ in reversed(self.processes):
@@ -129,6 +131,64 @@ class Stack:
         for log in self.logs:
             log.close()
         shutil.rmtree(self.work, ignore_errors=True)
+
+
+class WebSocket:
+    """Just enough of RFC 6455 over a plain socket to talk to the gateway: masked text frames out,
+    unfragmented text frames in (pings answered)."""
+
+    def __init__(self, port, token):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        key = base64.b64encode(os.urandom(16)).decode()
+        self.sock.sendall((f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                           f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: xy.v1.json\r\n"
+                           f"Authorization: Bearer {token}\r\n\r\n").encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                raise AssertionError(f"gateway closed the upgrade: {head!r}")
+            head += chunk
+        head, self.buffer = head.split(b"\r\n\r\n", 1)
+        if not head.startswith(b"HTTP/1.1 101"):
+            raise AssertionError(f"upgrade refused: {head.decode(errors='replace')}")
+
+    def send(self, payload, opcode=1):
+        data = payload.encode() if isinstance(payload, str) else payload
+        mask = os.urandom(4)
+        length = len(data)
+        header = bytes([0x80 | opcode]) + (bytes([0x80 | length]) if length < 126 else bytes([0xFE]) + length.to_bytes(2, "big"))
+        self.sock.sendall(header + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(data)))
+
+    def read_exact(self, count):
+        while len(self.buffer) < count:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise AssertionError("gateway closed the connection")
+            self.buffer += chunk
+        data, self.buffer = self.buffer[:count], self.buffer[count:]
+        return data
+
+    def receive(self):
+        """The next text message as JSON."""
+        while True:
+            first, second = self.read_exact(2)
+            length = second & 0x7F
+            if length == 126:
+                length = int.from_bytes(self.read_exact(2), "big")
+            elif length == 127:
+                length = int.from_bytes(self.read_exact(8), "big")
+            payload = self.read_exact(length)
+            opcode = first & 0x0F
+            if opcode == 9:
+                self.send(payload, opcode=10)
+            elif opcode == 8:
+                raise AssertionError(f"gateway closed: {payload!r}")
+            elif opcode == 1:
+                return json.loads(payload)
+
+    def close(self):
+        self.sock.close()
 
 
 async def violations(stack, user, actions):
@@ -153,9 +213,8 @@ class LeastPrivilegeTests(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.stack = Stack()
-        cls.with_gateway = (cls.stack.bin / "xy-gateway").exists()
         try:
-            cls.stack.up(with_gateway=cls.with_gateway)
+            cls.stack.up()
         except BaseException:
             cls.stack.down()
             raise
@@ -205,7 +264,7 @@ class LeastPrivilegeTests(unittest.TestCase):
     def test_every_service_heartbeat_arrives(self):
         result = self.cli("sub", "xy.exec.health", "--count", "12", timeout=30)
         self.assertEqual(0, result.returncode, result.stderr)
-        services = {"xy-realtime", "xy-aggregator"} | ({"xy-gateway"} if self.with_gateway else set())
+        services = {"xy-realtime", "xy-aggregator", "xy-gateway"}
         for service in services:
             self.assertIn(service, result.stdout)
 
@@ -220,10 +279,28 @@ class LeastPrivilegeTests(unittest.TestCase):
         self.stack.wait_http("aggregator", f"http://127.0.0.1:{self.stack.ports['aggregator']}/healthz")
         result = self.cli("sub", "xy.md.tick.demo", "--count", "2", timeout=30)
         self.assertEqual(0, result.returncode, result.stderr)
-        for name in ("realtime", "aggregator", *(("gateway",) if self.with_gateway else ())):
+        for name in ("realtime", "aggregator", "gateway"):
             log = (self.stack.work / f"{name}.log").read_text()
             self.assertNotIn("ermissions", log, f"{name} was refused something it needs:\n{log[-3000:]}")
             self.assertNotIn("NATS server error", log, f"{name}:\n{log[-3000:]}")
+
+    def test_the_gateway_forwards_ticks_and_snapshots_under_its_user(self):
+        token = (self.stack.work / "dev.token").read_text().strip()
+        ws = WebSocket(self.stack.ports["gateway"], token)
+        try:
+            ws.send(json.dumps({"op": "subscribe", "subject": "xy.md.tick.demo", "id": "1"}))
+            kinds = set()
+            deadline = time.monotonic() + 20
+            while not {"tick", "snapshot"} <= kinds and time.monotonic() < deadline:
+                message = ws.receive()
+                self.assertNotEqual("error", message.get("type"), message)
+                # The envelope's subject is the client's; its type says a snapshot (the group's
+                # snapshot subject or the reply to xy.md.snapshot.get.demo) or a tick batch.
+                if message.get("subject") == "xy.md.tick.demo" and message.get("type") in ("tick", "snapshot"):
+                    kinds.add(message["type"])
+            self.assertEqual({"tick", "snapshot"}, kinds)
+        finally:
+            ws.close()
 
     # --- what is refused -----------------------------------------------------------------------
 
