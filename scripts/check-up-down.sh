@@ -39,4 +39,8 @@ for pid in $recorded; do
     fi
 done
 [[ ! -e "$run_dir/pids" ]] || fail "make down left $run_dir/pids"
+for url in $urls; do
+    port=${url#http://127.0.0.1:}; port=${port%%/*}
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then fail "port $port still answers after make down"; fi
+done
 echo "check-up-down: make down left no process behind"
