@@ -2,9 +2,12 @@
 #
 #   make deps    install what is missing (apt-get as root) and the Python venv (.venv)
 #   make build   debug build of the whole package
-#   make test    deps, then every test target in parallel against the real nats-server,
-#                then the browser tests (make test-browser)
+#   make test    deps, then every test target in parallel against the real nats-server, then
+#                compose-check (compose.yaml against the schema and the executables),
+#                deploy-check (the least-privilege NATS configuration with the real services)
+#                and the browser tests (make test-browser)
 #   make test-browser  headless Chromium (Selenium) on the demo terminal against the real stack
+#   make up      the whole stack as local processes (release build), demo URL printed; make down stops it
 #   make bench   deps, release `xy`, libnats (and nats.go when installed) benchmarks side by side,
 #                then the xy-realtime proxy benchmark (make bench-realtime)
 #   make contracts         regenerate the Swift and Python code from Contracts/ (commits nothing)
@@ -37,7 +40,7 @@ BENCH_RUNS ?= 3
 FUZZ_SECONDS ?= 60
 FUZZ_SCRATCH ?= .build-fuzz
 
-.PHONY: deps build test test-browser bench bench-realtime bench-aggregator fuzz contracts contracts-lint contracts-accept contracts-check
+.PHONY: deps build test test-browser up down compose-check deploy-check bench bench-realtime bench-aggregator fuzz contracts contracts-lint contracts-accept contracts-check
 
 deps:
 	@scripts/deps.sh
@@ -47,7 +50,7 @@ build:
 
 test: deps contracts-check
 	$(SWIFT) test $(SWIFTPM_FLAGS) --parallel
-	@$(MAKE) --no-print-directory test-browser
+	@$(MAKE) --no-print-directory compose-check deploy-check test-browser
 
 # Tests/Browser: Selenium drives Debian's chromium through three tabs, the SharedWorker fallback
 # and a gateway restart, against nats-server and the debug executables on free loopback ports.
@@ -55,6 +58,25 @@ test-browser: deps
 	$(SWIFT) build $(SWIFTPM_FLAGS)
 	@XY_BIN_DIR="$(abspath $(SCRATCH))/debug" \
 	  $(XY_PYTHON) -m unittest discover -s Tests/Browser -p 'test_*.py' -v
+
+# The local stack (scripts/up.sh, scripts/down.sh; run folder .run, ports overridable, see README).
+up:
+	@scripts/up.sh
+
+down:
+	@scripts/down.sh
+
+# compose.yaml without a Docker engine: the compose-spec schema (Tests/Compose/compose-spec.json)
+# and every service, variable, port and healthcheck against the debug executables' --help.
+compose-check: deps
+	$(SWIFT) build $(SWIFTPM_FLAGS)
+	XY_BIN_DIR="$$($(SWIFT) build $(SWIFTPM_FLAGS) --show-bin-path)" $(XY_PYTHON) -m unittest discover -s Tests/Compose -v
+
+# deploy/nats/authorization.conf for real: xy dev init, nats-server and the debug services on free
+# loopback ports; data flows where allowed, permissions violations where not.
+deploy-check: deps
+	$(SWIFT) build $(SWIFTPM_FLAGS)
+	XY_BIN_DIR="$$($(SWIFT) build $(SWIFTPM_FLAGS) --show-bin-path)" $(XY_PYTHON) -m unittest discover -s Tests/Deploy -v
 
 bench: deps
 	$(SWIFT) build -c release --product xy $(SWIFTPM_FLAGS)

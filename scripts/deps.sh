@@ -3,7 +3,8 @@
 #   system packages: nats-server libsodium-dev libnats-dev protobuf-compiler openssl
 #                    pkg-config python3 (python3-venv when the venv must be created)
 #                    chromium chromium-driver (the browser tests)
-#   .venv:           Python venv with Tests/Interop/requirements.txt (nats-py, protobuf)
+#   .venv:           Python venv with Tests/Interop/requirements.txt (nats-py, protobuf;
+#                    PyYAML and jsonschema for the compose.yaml checks)
 #                    and Tests/Browser/requirements.txt (selenium)
 # Idempotent and fast when everything is present. Not root: prints what to install, exits 1.
 set -euo pipefail

@@ -29,6 +29,8 @@ public struct AggregatorConfiguration: Sendable {
     public var ticksMaxBytes: Int64
     /// `XY_BARS` age limit.
     public var barsMaxAge: Duration
+    /// Copies of each stream in a JetStream cluster (1 on a single server, 3 on a three-node cluster).
+    public var streamReplicas: Int
 
     /// The simulator's default symbols (`xy sim polygon` without `--symbols` trades 10 generated tickers).
     public static let defaultSymbols = (1...10).map { "S" + String(repeating: "0", count: 4 - String($0).count) + String($0) }
@@ -54,16 +56,18 @@ public struct AggregatorConfiguration: Sendable {
         "XY_TICKS_MAX_BYTES", default: "1073741824", help: "Size limit of the XY_TICKS stream in bytes.")
     public static let barsMaxAgeVariable = EnvironmentVariable(
         "XY_BARS_MAX_AGE", default: "720h", help: "Age limit of the XY_BARS stream (1-minute bars).")
+    public static let streamReplicasVariable = EnvironmentVariable(
+        "XY_STREAM_REPLICAS", default: "1", help: "Replicas of XY_TICKS and XY_BARS (1 to 5; more than 1 needs a JetStream cluster).")
 
     public static let variables: [EnvironmentVariable] = [
         groupsVariable, ownGroupsVariable, tickIntervalVariable, snapshotIntervalVariable, barGraceVariable,
-        ticksMaxAgeVariable, ticksMaxBytesVariable, barsMaxAgeVariable,
+        ticksMaxAgeVariable, ticksMaxBytesVariable, barsMaxAgeVariable, streamReplicasVariable,
     ]
 
     public init(
         groups: [Group] = [Group(name: "demo", symbols: defaultSymbols)], tickInterval: Duration = .milliseconds(33),
         snapshotInterval: Duration = .seconds(3), barGrace: Duration = .seconds(5), ticksMaxAge: Duration = .seconds(86_400),
-        ticksMaxBytes: Int64 = 1 << 30, barsMaxAge: Duration = .seconds(30 * 86_400)
+        ticksMaxBytes: Int64 = 1 << 30, barsMaxAge: Duration = .seconds(30 * 86_400), streamReplicas: Int = 1
     ) {
         self.groups = groups
         self.tickInterval = tickInterval
@@ -72,6 +76,7 @@ public struct AggregatorConfiguration: Sendable {
         self.ticksMaxAge = ticksMaxAge
         self.ticksMaxBytes = ticksMaxBytes
         self.barsMaxAge = barsMaxAge
+        self.streamReplicas = streamReplicas
     }
 
     /// Reads and checks every aggregator variable; the first bad one throws, naming it.
@@ -104,6 +109,7 @@ public struct AggregatorConfiguration: Sendable {
         ticksMaxAge = try environment.duration(Self.ticksMaxAgeVariable)
         ticksMaxBytes = Int64(try environment.integer(Self.ticksMaxBytesVariable, in: 1_048_576...Int.max))
         barsMaxAge = try environment.duration(Self.barsMaxAgeVariable)
+        streamReplicas = try environment.integer(Self.streamReplicasVariable, in: 1...5)
     }
 
     /// `demo=AAPL,MSFT;tech=NVDA` → groups in order; names and symbols must be valid subject tokens.

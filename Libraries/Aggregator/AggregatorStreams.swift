@@ -23,6 +23,7 @@ public enum AggregatorStreams {
         stream.maxBytes = configuration.ticksMaxBytes
         stream.allowDirect = true
         stream.discard = .old
+        stream.replicas = configuration.streamReplicas
         return stream
     }
 
@@ -35,6 +36,7 @@ public enum AggregatorStreams {
         stream.allowDirect = true
         stream.discard = .old
         stream.duplicateWindow = .minutes(2)
+        stream.replicas = configuration.streamReplicas
         return stream
     }
 

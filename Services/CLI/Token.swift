@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GatewayAuth
+import NIOCore
 
 /// `xy token`: development keys and tokens for the gateway.
 struct Token: ParsableCommand {
@@ -24,9 +25,7 @@ struct Token: ParsableCommand {
                     throw Failure("\(path) exists: use --force to overwrite")
                 }
             }
-            let key = TokenSigningKey.generateES256()
-            try Token.write(key.privateKeyPEM, to: out, permissions: 0o600)
-            try Token.write(key.publicKeyPEM, to: publicPath, permissions: 0o644)
+            try Token.writeNewKeyPair(to: out)
             printLine(out)
             printLine(publicPath)
         }
@@ -55,12 +54,9 @@ struct Token: ParsableCommand {
         }
 
         func run() async throws {
-            let signingKey = try Token.signingKey(at: key)
-            let now = Date()
-            let payload = GatewayTokenPayload(
-                sub: sub, subjects: subjects.isEmpty ? nil : subjects, maxSubs: maxSubs, role: role, issuer: iss, audience: aud,
-                expires: now.addingTimeInterval(Double(ttl.amount.nanoseconds) / 1e9), issuedAt: now)
-            printLine(try await signingKey.sign(payload, keyID: kid ?? Token.defaultKeyID(for: key)))
+            printLine(try await Token.mint(
+                keyPath: key, sub: sub, subjects: subjects, ttl: ttl.amount, maxSubs: maxSubs, role: role, issuer: iss, audience: aud,
+                keyID: kid))
         }
     }
 
@@ -79,6 +75,27 @@ struct Token: ParsableCommand {
     struct Failure: Error, CustomStringConvertible {
         let description: String
         init(_ description: String) { self.description = description }
+    }
+
+    /// Writes a fresh ES256 key: the private PEM (0600) at `path`, the public PEM beside it.
+    static func writeNewKeyPair(to path: String) throws {
+        let key = TokenSigningKey.generateES256()
+        try write(key.privateKeyPEM, to: path, permissions: 0o600)
+        try write(key.publicKeyPEM, to: publicKeyPath(for: path), permissions: 0o644)
+    }
+
+    /// A token signed by the key at `keyPath`, valid from now for `ttl`; no subjects means the
+    /// gateway's whitelist applies. Shared by `xy token mint` and `xy dev init`.
+    static func mint(
+        keyPath: String, sub: String, subjects: [String], ttl: TimeAmount, maxSubs: Int? = nil, role: String? = nil,
+        issuer: String? = nil, audience: String? = nil, keyID: String? = nil
+    ) async throws -> String {
+        let signingKey = try signingKey(at: keyPath)
+        let now = Date()
+        let payload = GatewayTokenPayload(
+            sub: sub, subjects: subjects.isEmpty ? nil : subjects, maxSubs: maxSubs, role: role, issuer: issuer, audience: audience,
+            expires: now.addingTimeInterval(Double(ttl.nanoseconds) / 1e9), issuedAt: now)
+        return try await signingKey.sign(payload, keyID: keyID ?? defaultKeyID(for: keyPath))
     }
 
     /// `dev.pem` → `dev.pub.pem`; a name without `.pem` gets `.pub.pem` appended.

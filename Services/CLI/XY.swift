@@ -10,7 +10,7 @@ struct XY: AsyncParsableCommand {
         commandName: "xy",
         abstract: "xy market-data stack: NATS tools, benchmarks and developer utilities.",
         version: NATSClient.version,
-        subcommands: [Pub.self, Sub.self, Req.self, Reply.self, JS.self, KV.self, NKey.self, Token.self, Bench.self, Demo.self, Contracts.self, Sim.self]
+        subcommands: [Pub.self, Sub.self, Req.self, Reply.self, JS.self, KV.self, NKey.self, Token.self, Bench.self, Demo.self, Contracts.self, Sim.self, Dev.self]
     )
 
     /// Runs the command; failures print one line on stderr and exit non-zero.

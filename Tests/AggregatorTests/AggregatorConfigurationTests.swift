@@ -22,6 +22,13 @@ import XYService
         #expect(defaults.tickInterval == .milliseconds(33))
         #expect(defaults.snapshotInterval == .seconds(3))
         #expect(defaults.barGrace == .seconds(5))
+        #expect(defaults.streamReplicas == 1)
+    }
+
+    @Test func streamReplicasReachBothStreams() throws {
+        let clustered = try configuration(["XY_STREAM_REPLICAS": "3"])
+        #expect(AggregatorStreams.ticksConfiguration(clustered).replicas == 3)
+        #expect(AggregatorStreams.barsConfiguration(clustered).replicas == 3)
     }
 
     @Test func groupsAndOwnedSubset() throws {
@@ -46,6 +53,8 @@ import XYService
         (["BAR_GRACE": "60s"], "BAR_GRACE"),
         (["XY_TICKS_MAX_BYTES": "lots"], "XY_TICKS_MAX_BYTES"),
         (["XY_BARS_MAX_AGE": "-1s"], "XY_BARS_MAX_AGE"),
+        (["XY_STREAM_REPLICAS": "0"], "XY_STREAM_REPLICAS"),
+        (["XY_STREAM_REPLICAS": "6"], "XY_STREAM_REPLICAS"),
     ])
     func badValuesNameTheirVariable(environment: [String: String], variable: String) {
         #expect(failingVariable(environment) == variable)
