@@ -40,7 +40,7 @@ BENCH_RUNS ?= 3
 FUZZ_SECONDS ?= 60
 FUZZ_SCRATCH ?= .build-fuzz
 
-.PHONY: deps build test test-browser up down compose-check deploy-check bench bench-realtime bench-aggregator fuzz contracts contracts-lint contracts-accept contracts-check
+.PHONY: deps build test test-browser up down compose-check deploy-check bench bench-realtime bench-aggregator bench-gateway fuzz contracts contracts-lint contracts-accept contracts-check
 
 deps:
 	@scripts/deps.sh
@@ -90,6 +90,7 @@ bench: deps
 	  scripts/with-nats-server.sh --jetstream scripts/bench.sh
 	@$(MAKE) --no-print-directory bench-realtime
 	@$(MAKE) --no-print-directory bench-aggregator
+	@$(MAKE) --no-print-directory bench-gateway
 
 # The xy-realtime proxy (issue 5): sim → xy-realtime → NATS → subscriber; scripts/bench-realtime.sh.
 bench-realtime: deps
@@ -104,6 +105,13 @@ bench-aggregator:
 	$(SWIFT) build -c release --product AggregatorBench $(SWIFTPM_FLAGS)
 	@BIN="$$($(SWIFT) build -c release $(SWIFTPM_FLAGS) --show-bin-path)" && \
 	  AGGREGATOR_BENCH_BIN="$$BIN/AggregatorBench" scripts/bench-aggregator.sh
+
+# The gateway's fan-out (issue 7) beside nats-server's WebSocket listener; scripts/bench-gateway.sh.
+bench-gateway: deps
+	$(SWIFT) build -c release --product xy $(SWIFTPM_FLAGS)
+	$(SWIFT) build -c release --product xy-gateway $(SWIFTPM_FLAGS)
+	@BIN="$$($(SWIFT) build -c release $(SWIFTPM_FLAGS) --show-bin-path)" && \
+	  XY_BIN="$$BIN/xy" XY_GATEWAY_BIN="$$BIN/xy-gateway" scripts/bench-gateway.sh
 
 fuzz: deps
 	$(SWIFT) build --scratch-path $(FUZZ_SCRATCH) --product NATSParserFuzz \

@@ -244,6 +244,7 @@ let package = Package(
         .executableTarget(
             name: "CLI",
             dependencies: [
+                "GatewayClient",
                 "NATS",
                 "GatewayAuth",
                 "NKeys",

@@ -8,7 +8,7 @@ import NIOCore
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure publish, subscribe, pub+sub, request/reply, JetStream publish, key-value put and the realtime event path.",
-        subcommands: [PubBench.self, SubBench.self, PubSubBench.self, ReqBench.self, JSPubBench.self, KVPutBench.self, BenchEvents.self]
+        subcommands: [PubBench.self, SubBench.self, PubSubBench.self, ReqBench.self, JSPubBench.self, KVPutBench.self, BenchEvents.self, BenchWS.self]
     )
 
     struct Common: ParsableArguments {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import NIOConcurrencyHelpers
 import Foundation
 import NATS
 import NIOCore
@@ -41,6 +42,16 @@ struct Demo: ParsableCommand {
             headers.append(Xy_Md_V1_TickBatch.protoMessageName, for: Subjects.schemaHeader)
 
             let client = try await connection.connect(name: "xy demo ticks")
+            // Answer xy.md.snapshot.get.<group> as the aggregator does, so xy-gateway can give
+            // subscribers a snapshot before the batches (ticks are full states: the latest of each
+            // symbol is the snapshot).
+            let latest = NIOLockedValueBox<Xy_Md_V1_Snapshot>(Xy_Md_V1_Snapshot())
+            latest.withLockedValue { $0.group = group }
+            let responder = try client.subscribe("xy.md.snapshot.get." + group) { message in
+                guard let reply = message.replyTo else { return }
+                let bytes: [UInt8] = latest.withLockedValue { (try? $0.serializedBytes()) ?? [] }
+                try? client.publish(reply, bytes: bytes)
+            }
             let clock = ContinuousClock()
             let step = Duration.nanoseconds(interval.amount.nanoseconds)
             var deadline = clock.now
@@ -48,12 +59,26 @@ struct Demo: ParsableCommand {
             while count.map({ published < $0 }) ?? true {
                 let now = Int64(Date().timeIntervalSince1970 * 1_000_000_000)
                 let batch = generator.next(nowNanoseconds: now)
+                latest.withLockedValue { snapshot in
+                    var position = Dictionary(uniqueKeysWithValues: snapshot.ticks.enumerated().map { ($1.symbol, $0) })
+                    for tick in batch.ticks {
+                        if let index = position[tick.symbol] {
+                            snapshot.ticks[index] = tick
+                        } else {
+                            position[tick.symbol] = snapshot.ticks.count
+                            snapshot.ticks.append(tick)
+                        }
+                    }
+                    snapshot.seq = batch.seq
+                    snapshot.timeNs = batch.publishTimeNs
+                }
                 let bytes: [UInt8] = try batch.serializedBytes()
                 try client.publish(subject, bytes: bytes, headers: headers)
                 published += 1
                 deadline += step
                 if count.map({ published < $0 }) ?? true { try await clock.sleep(until: deadline) }
             }
+            try? responder.unsubscribe()
             try await client.flush()
             await client.close()
             FileHandle.standardError.write(Data("xy demo ticks: published \(published) batches to \(subject), seq \(firstSeq)…\(generator.nextSequence - 1)\n".utf8))

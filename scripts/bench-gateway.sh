@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# The fan-out benchmark (issue 7): `xy demo ticks` (30 batches/s on xy.md.tick.demo, answering
+# snapshot requests) → NATS → xy-gateway → K WebSocket clients (`xy bench ws`, xy.v1.proto), and
+# the same load through nats-server's own WebSocket listener, side by side; then K idle
+# connections for the gateway's RSS per connection.
+#
+# Environment: XY_BIN (.build/release/xy), XY_GATEWAY_BIN (.build/release/xy-gateway),
+# BENCH_WS_CLIENTS ("1000 10000"), BENCH_WS_SECONDS (10), BENCH_WS_IDLE (10000).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+xy="${XY_BIN:-.build/release/xy}"
+gateway_bin="${XY_GATEWAY_BIN:-.build/release/xy-gateway}"
+clients_list="${BENCH_WS_CLIENTS:-1000 10000}"
+seconds="${BENCH_WS_SECONDS:-10}"
+idle="${BENCH_WS_IDLE:-10000}"
+server="$(PATH="$PATH:/usr/sbin:/usr/local/sbin:/sbin" command -v nats-server)"
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/xy-bench-ws-XXXXXX")"
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_http() { for _ in $(seq 1 200); do curl -fs "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done; echo "not up: $1" >&2; return 1; }
+
+nats_port="$(free_port)"; ws_port="$(free_port)"; gw_port="$(free_port)"
+cat >"$work/nats.conf" <<CONF
+listen: 127.0.0.1:$nats_port
+max_payload: 1048576
+websocket { listen: "127.0.0.1:$ws_port", no_tls: true, compression: false }
+CONF
+"$server" -c "$work/nats.conf" >"$work/nats.log" 2>&1 &
+pids+=($!)
+sleep 0.5
+
+"$xy" token keygen --out "$work/bench.pem" >/dev/null
+token="$("$xy" token mint --key "$work/bench.pem" --sub bench --subjects 'xy.md.>' --ttl 2h)"
+NATS_URLS="nats://127.0.0.1:$nats_port" HTTP_HOST=127.0.0.1 HTTP_PORT="$gw_port" JWT_PUBLIC_KEY="$work/bench.pub.pem" \
+    WS_STATIC_DIR="" LOG_LEVEL=warning "$gateway_bin" >"$work/gateway.log" 2>&1 &
+gateway_pid=$!
+pids+=($gateway_pid)
+wait_http "http://127.0.0.1:$gw_port/healthz"
+
+"$xy" demo ticks --server "nats://127.0.0.1:$nats_port" --interval 33ms >"$work/demo.log" 2>&1 &
+pids+=($!)
+sleep 1
+
+echo "| target | clients | frames/s | p50 ms | p99 ms | max ms | first frame p95 ms | server CPU | server RSS |"
+echo "|---|---|---|---|---|---|---|---|---|"
+nats_pid="${pids[0]}"
+for clients in $clients_list; do
+    "$xy" bench ws --url "ws://127.0.0.1:$gw_port/ws" --token "$token" --clients "$clients" --duration "$seconds" --pid "$gateway_pid"
+    if [[ "$clients" -le 1000 ]]; then
+        "$xy" bench ws --nats --url "ws://127.0.0.1:$ws_port/" --clients "$clients" --duration "$seconds" --pid "$nats_pid"
+    fi
+done
+echo
+"$xy" bench ws --url "ws://127.0.0.1:$gw_port/ws" --token "$token" --clients "$idle" --idle-only --pid "$gateway_pid"
