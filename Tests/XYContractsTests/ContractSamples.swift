@@ -8,6 +8,7 @@ enum ContractSamples {
 
     static var all: [any SwiftProtobuf.Message] {
         marketEvents + [trade, quote, aggregate, symbolTick, tickBatch, snapshot, snapshotRequest, bar, health, sessionEvent] + featureFlags
+            + serverMessages + [control, clientRequest]
     }
 
     static var trade: Xy_Md_V1_Trade {
@@ -157,6 +158,45 @@ enum ContractSamples {
         event.reason = "XYW003 slow consumer"
         event.gatewayInstance = "gw-1"
         return event
+    }
+
+    static var control: Xy_Gateway_V1_Control {
+        var control = Xy_Gateway_V1_Control()
+        control.id = "7"
+        control.code = "XYW004"
+        control.message = "NATS unavailable"
+        control.state = "degraded"
+        return control
+    }
+
+    static var clientRequest: Xy_Gateway_V1_ClientRequest {
+        var request = Xy_Gateway_V1_ClientRequest()
+        request.op = .subscribe
+        request.subject = "xy.md.tick.demo"
+        request.id = "r1"
+        return request
+    }
+
+    /// One gateway envelope per `data` case.
+    static var serverMessages: [Xy_Gateway_V1_ServerMessage] {
+        var base = Xy_Gateway_V1_ServerMessage()
+        base.type = .tick
+        base.subject = "xy.md.tick.demo"
+        base.seq = 42
+        base.tsNs = time
+        base.source = "gw-1"
+        var withTick = base
+        withTick.tick = tickBatch
+        var withSnapshot = base
+        withSnapshot.type = .snapshot
+        withSnapshot.snapshot = snapshot
+        var withBar = base
+        withBar.type = .bar
+        withBar.bar = bar
+        var withControl = base
+        withControl.type = .status
+        withControl.control = control
+        return [withTick, withSnapshot, withBar, withControl]
     }
 
     static var featureFlags: [Xy_Flags_V1_FeatureFlag] {
