@@ -4,7 +4,8 @@
 #   make build   debug build of the whole package
 #   make test    deps, then every test target in parallel against the real nats-server
 #   make bench   deps, release `xy`, libnats (and nats.go when installed) benchmarks side by side,
-#                then the xy-realtime proxy benchmark (make bench-realtime)
+#                then the xy-realtime proxy benchmark (make bench-realtime) and the aggregator's
+#                (make bench-aggregator: MarketData alone, then end to end through NATS)
 #   make contracts         regenerate the Swift and Python code from Contracts/ (commits nothing)
 #   make contracts-lint    lint Contracts/ (buf STANDARD rules plus xy's)
 #   make contracts-accept  record the current Contracts/ as the baseline CI checks against
@@ -35,7 +36,7 @@ BENCH_RUNS ?= 3
 FUZZ_SECONDS ?= 60
 FUZZ_SCRATCH ?= .build-fuzz
 
-.PHONY: deps build test bench bench-realtime bench-aggregator fuzz contracts contracts-lint contracts-accept contracts-check
+.PHONY: deps build test bench bench-realtime bench-aggregator bench-aggregator-e2e fuzz contracts contracts-lint contracts-accept contracts-check
 
 deps:
 	@scripts/deps.sh
@@ -67,11 +68,22 @@ bench-realtime: deps
 	  XY_BIN="$$BIN/xy" XY_REALTIME_BIN="$$BIN/xy-realtime" scripts/with-nats-server.sh scripts/bench-realtime.sh
 
 # The aggregator's domain logic (issue 6): events folded per second by MarketData, and the
-# snapshot build time for a 5,000-symbol group; scripts/bench-aggregator.sh.
+# snapshot build time for a 5,000-symbol group; scripts/bench-aggregator.sh; then end to end.
 bench-aggregator:
 	$(SWIFT) build -c release --product AggregatorBench $(SWIFTPM_FLAGS)
 	@BIN="$$($(SWIFT) build -c release $(SWIFTPM_FLAGS) --show-bin-path)" && \
 	  AGGREGATOR_BENCH_BIN="$$BIN/AggregatorBench" scripts/bench-aggregator.sh
+	@$(MAKE) --no-print-directory bench-aggregator-e2e
+
+# The aggregator end to end (issue 6): AggregatorE2EBench publishes events at set rates into a
+# release xy-aggregator and reads its tick batches back (events/s folded, batch cadence, seq);
+# scripts/bench-aggregator-e2e.sh (BENCH_AGG_E2E_RATES, _SYMBOLS, _SECONDS, _RUNS).
+bench-aggregator-e2e: deps
+	$(SWIFT) build -c release --product AggregatorE2EBench $(SWIFTPM_FLAGS)
+	$(SWIFT) build -c release --product xy-aggregator $(SWIFTPM_FLAGS)
+	@BIN="$$($(SWIFT) build -c release $(SWIFTPM_FLAGS) --show-bin-path)" && \
+	  E2E_BENCH_BIN="$$BIN/AggregatorE2EBench" XY_AGGREGATOR_BIN="$$BIN/xy-aggregator" \
+	  scripts/with-nats-server.sh --jetstream scripts/bench-aggregator-e2e.sh
 
 fuzz: deps
 	$(SWIFT) build --scratch-path $(FUZZ_SCRATCH) --product NATSParserFuzz \
