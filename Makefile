@@ -9,7 +9,8 @@
 #   make test-browser  headless Chromium (Selenium) on the demo terminal against the real stack
 #   make up      the whole stack as local processes (release build), demo URL printed; make down stops it
 #   make bench   deps, release `xy`, libnats (and nats.go when installed) benchmarks side by side,
-#                then the xy-realtime proxy benchmark (make bench-realtime)
+#                then the xy-realtime proxy benchmark (make bench-realtime) and the aggregator's
+#                (make bench-aggregator: MarketData alone, then end to end through NATS)
 #   make contracts         regenerate the Swift and Python code from Contracts/ (commits nothing)
 #   make contracts-lint    lint Contracts/ (buf STANDARD rules plus xy's)
 #   make contracts-accept  record the current Contracts/ as the baseline CI checks against
@@ -40,7 +41,7 @@ BENCH_RUNS ?= 3
 FUZZ_SECONDS ?= 60
 FUZZ_SCRATCH ?= .build-fuzz
 
-.PHONY: deps build test test-browser up down compose-check deploy-check bench bench-realtime bench-aggregator bench-gateway fuzz contracts contracts-lint contracts-accept contracts-check
+.PHONY: deps build test test-browser up down compose-check deploy-check bench bench-realtime bench-aggregator bench-aggregator-e2e bench-gateway fuzz contracts contracts-lint contracts-accept contracts-check
 
 deps:
 	@scripts/deps.sh
@@ -100,11 +101,22 @@ bench-realtime: deps
 	  XY_BIN="$$BIN/xy" XY_REALTIME_BIN="$$BIN/xy-realtime" scripts/with-nats-server.sh scripts/bench-realtime.sh
 
 # The aggregator's domain logic (issue 6): events folded per second by MarketData, and the
-# snapshot build time for a 5,000-symbol group; scripts/bench-aggregator.sh.
+# snapshot build time for a 5,000-symbol group; scripts/bench-aggregator.sh; then end to end.
 bench-aggregator:
 	$(SWIFT) build -c release --product AggregatorBench $(SWIFTPM_FLAGS)
 	@BIN="$$($(SWIFT) build -c release $(SWIFTPM_FLAGS) --show-bin-path)" && \
 	  AGGREGATOR_BENCH_BIN="$$BIN/AggregatorBench" scripts/bench-aggregator.sh
+	@$(MAKE) --no-print-directory bench-aggregator-e2e
+
+# The aggregator end to end (issue 6): AggregatorE2EBench publishes events at set rates into a
+# release xy-aggregator and reads its tick batches back (events/s folded, batch cadence, seq);
+# scripts/bench-aggregator-e2e.sh (BENCH_AGG_E2E_RATES, _SYMBOLS, _SECONDS, _RUNS).
+bench-aggregator-e2e: deps
+	$(SWIFT) build -c release --product AggregatorE2EBench $(SWIFTPM_FLAGS)
+	$(SWIFT) build -c release --product xy-aggregator $(SWIFTPM_FLAGS)
+	@BIN="$$($(SWIFT) build -c release $(SWIFTPM_FLAGS) --show-bin-path)" && \
+	  E2E_BENCH_BIN="$$BIN/AggregatorE2EBench" XY_AGGREGATOR_BIN="$$BIN/xy-aggregator" \
+	  scripts/with-nats-server.sh --jetstream scripts/bench-aggregator-e2e.sh
 
 # The gateway's fan-out (issue 7) beside nats-server's WebSocket listener; scripts/bench-gateway.sh.
 bench-gateway: deps

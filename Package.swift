@@ -251,6 +251,7 @@ let package = Package(
                 "XYContracts",
                 "XYContractsCheck",
                 "PolygonSim",
+                "MarketData",   // ProtobufWireReader, for `xy bench events`
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -269,6 +270,21 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             path: "Tests/Bench/AggregatorBench"
+        ),
+        // The aggregator end to end (scripts/bench-aggregator-e2e.sh): publishes the bytes
+        // xy-realtime would (MarketEventWireEncoder) and reads the tick batches back.
+        .executableTarget(
+            name: "AggregatorE2EBench",
+            dependencies: [
+                "MarketData",
+                "NATS",
+                "Upstream",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Tests/Bench/AggregatorE2EBench"
         ),
         .executableTarget(
             name: "NATSParserFuzz",

@@ -20,12 +20,24 @@ public final class AggregatorEngine: @unchecked Sendable {
         let tickSubject: String
         let snapshotSubject: String
         let requestSubject: String
+        let barStateSubject: String
+        /// The group's symbols, in configuration order (its bar checkpoint holds theirs).
+        let symbols: [String]
         var state: MarketState
         var batcher: TickBatcher
         /// Monotonic receive time of the oldest change not batched yet (0: none).
         var oldestPendingNs: UInt64 = 0
         /// Monotonic time of the group's last batch (0: none yet).
         var lastBatchNs: UInt64 = 0
+    }
+
+    /// Where one subscribed symbol's events go, resolved once at start so the event path does no
+    /// lookup by name: the symbol's UTF-8 (an event for another symbol is invalid), its index in
+    /// the state of each group that holds it, and its index in the bar builder.
+    struct Route {
+        let symbol: [UInt8]
+        let targets: [(group: Int, index: Int)]
+        let barIndex: Int
     }
 
     struct Counts: Equatable {
@@ -52,6 +64,7 @@ public final class AggregatorEngine: @unchecked Sendable {
     private let schemaTickBatch: NATSHeaders = [Subjects.schemaHeader: "xy.md.v1.TickBatch"]
     private let schemaSnapshot: NATSHeaders = [Subjects.schemaHeader: "xy.md.v1.Snapshot"]
     private let schemaBar: NATSHeaders = [Subjects.schemaHeader: "xy.md.v1.Bar"]
+    private let schemaBarCheckpoint: NATSHeaders = [Subjects.schemaHeader: "xy.md.v1.BarCheckpoint"]
 
     // Event-loop state.
     private var groups: [Group]
@@ -62,11 +75,14 @@ public final class AggregatorEngine: @unchecked Sendable {
     private var tickSchedule: TickSchedule?
     private var nextSnapshotNs: UInt64 = 0
     private var nextBarSweepNs: UInt64 = 0
+    /// A trade reached the bar builder, or a bar sealed, since the last bar checkpoint.
+    private var barsChanged = false
     private var scheduledTick: Scheduled<Void>?
     private var storing = true
     private var running = false
 
-    /// How often quiet symbols' bars are checked for sealing.
+    /// How often quiet symbols' bars are checked for sealing, and the bars checkpointed into
+    /// `XY_BAR_STATE` (a crash loses at most this much of the open bars' trades).
     static let barSweepIntervalNs: UInt64 = 1_000_000_000
 
     public init(
@@ -93,9 +109,14 @@ public final class AggregatorEngine: @unchecked Sendable {
                 tickSubject: try Subjects.tick(group: group.name),
                 snapshotSubject: try Subjects.snapshot(group: group.name),
                 requestSubject: try Subjects.snapshotRequest(group: group.name),
+                barStateSubject: try Subjects.barState(group: group.name),
+                symbols: group.symbols,
                 state: state,
                 batcher: TickBatcher(group: group.name, lastSeq: recovered[group.name]?.lastSeq ?? 0)
             )
+        }
+        for group in configuration.groups {
+            bars.restore(recovered[group.name]?.bars ?? [])
         }
     }
 
@@ -133,9 +154,10 @@ public final class AggregatorEngine: @unchecked Sendable {
             }
         }
         for symbol in order {
-            let indices = groupsBySymbol[symbol] ?? []
+            let targets = (groupsBySymbol[symbol] ?? []).map { group in (group: group, index: groups[group].state.insert(symbol)) }
+            let route = Route(symbol: Array(symbol.utf8), targets: targets, barIndex: bars.index(for: symbol))
             let subscription = try nats.subscribe(try Subjects.event(symbol: symbol)) { [self] message in
-                self.receive(message.payload, symbol: symbol, groups: indices)
+                self.receive(message.payload, route: route)
             }
             subscriptions.append(subscription)
         }
@@ -153,6 +175,9 @@ public final class AggregatorEngine: @unchecked Sendable {
         nextSnapshotNs = now + Self.nanoseconds(configuration.snapshotInterval)
         nextBarSweepNs = now + Self.barSweepIntervalNs
         scheduleTick(at: first)
+        // Restored open bars whose minute ended while no instance ran: sealed and stored now (the
+        // de-duplication id makes a bar the previous instance already stored a no-op).
+        for bar in bars.advance(toNs: wallClockNanoseconds()) { publishBar(bar) }
         logger.info("aggregating", metadata: [
             "groups": "\(groups.map { "\($0.name)@\($0.batcher.lastSeq)" }.joined(separator: ","))",
             "symbols": "\(order.count)",
@@ -172,6 +197,7 @@ public final class AggregatorEngine: @unchecked Sendable {
         for index in groups.indices {
             if let ack = publishBatch(index, nowNs: now, wallNs: wall) { acks.append(ack) }
             if let ack = publishSnapshot(index, wallNs: wall) { acks.append(ack) }
+            if let ack = publishBarCheckpoint(index, wallNs: wall) { acks.append(ack) }
         }
         reportMetrics()
         return acks
@@ -179,27 +205,32 @@ public final class AggregatorEngine: @unchecked Sendable {
 
     // MARK: events
 
-    /// One `xy.md.event.<symbol>` message: decoded from the read buffer and folded into each group
-    /// that holds the symbol, and into the symbol's bar.
-    private func receive(_ payload: ByteBuffer, symbol: String, groups indices: [Int]) {
+    /// One `xy.md.event.<symbol>` message: its fields read from the read buffer (no message
+    /// built), folded into each group that holds the symbol, and a trade into the symbol's bar.
+    private func receive(_ payload: ByteBuffer, route: Route) {
         counts.events += 1
-        guard let event = try? Xy_Md_V1_MarketEvent(payload: payload), event.symbol == symbol else {
+        let decoded = payload.withUnsafeReadableBytes { bytes in
+            route.symbol.withUnsafeBytes { symbol in MarketEventFields(wire: bytes, symbol: symbol) }
+        }
+        guard let fields = decoded, fields.kind != nil else {
             counts.invalid += 1
             return
         }
-        for index in indices {
-            switch groups[index].state.apply(event) {
+        for target in route.targets {
+            switch groups[target.group].state.apply(fields, at: target.index) {
             case .applied(let symbolIndex):
-                if groups[index].oldestPendingNs == 0 { groups[index].oldestPendingNs = Self.uptimeNs() }
-                groups[index].batcher.markChanged(symbolIndex)
+                if groups[target.group].oldestPendingNs == 0 { groups[target.group].oldestPendingNs = Self.uptimeNs() }
+                groups[target.group].batcher.markChanged(symbolIndex)
             case .stale:
                 counts.stale += 1
             case .invalid:
                 counts.invalid += 1
             }
         }
-        if let bar = bars.apply(event)?.barToPublish {
-            publishBar(bar)
+        if fields.kind == .trade {
+            let outcome = bars.apply(at: route.barIndex, price: fields.price, size: fields.size, timeNs: fields.eventTimeNs)
+            if outcome != .invalid { barsChanged = true }
+            if let bar = outcome.barToPublish { publishBar(bar) }
         }
     }
 
@@ -226,7 +257,14 @@ public final class AggregatorEngine: @unchecked Sendable {
             if nextSnapshotNs <= now { nextSnapshotNs = now + Self.nanoseconds(configuration.snapshotInterval) }
         }
         if now >= nextBarSweepNs {
-            for bar in bars.advance(toNs: wall) { publishBar(bar) }
+            for bar in bars.advance(toNs: wall) {
+                publishBar(bar)
+                barsChanged = true
+            }
+            if barsChanged {
+                for index in groups.indices { _ = publishBarCheckpoint(index, wallNs: wall) }
+                barsChanged = false
+            }
             nextBarSweepNs = now + Self.barSweepIntervalNs
         }
         reportMetrics()
@@ -258,6 +296,17 @@ public final class AggregatorEngine: @unchecked Sendable {
         let snapshot = groups[index].state.snapshot(group: groups[index].name, seq: groups[index].batcher.lastSeq, timeNs: wallNs)
         counts.snapshots += 1
         return store(groups[index].snapshotSubject, snapshot, headers: schemaSnapshot)
+    }
+
+    /// The bars held for the group's symbols on `xy.md.barstate.<group>` (`XY_BAR_STATE` keeps the
+    /// newest), so the next instance continues them; no retry, like batches (a retried checkpoint
+    /// could land after a newer one).
+    private func publishBarCheckpoint(_ index: Int, wallNs: Int64) -> JetStreamPendingAck? {
+        var checkpoint = Xy_Md_V1_BarCheckpoint()
+        checkpoint.group = groups[index].name
+        checkpoint.timeNs = wallNs
+        checkpoint.bars = bars.heldBars(for: groups[index].symbols)
+        return store(groups[index].barStateSubject, checkpoint, headers: schemaBarCheckpoint)
     }
 
     private func makeSnapshot(_ index: Int, symbols: [String]) -> Xy_Md_V1_Snapshot {

@@ -3,8 +3,9 @@ import NATS
 import ServiceLifecycle
 import XYService
 
-/// xy-aggregator as one `Service`: creates or updates `XY_TICKS` and `XY_BARS`, rebuilds every
-/// owned group from its last snapshot and the batches after it, then runs the
+/// xy-aggregator as one `Service`: creates or updates `XY_TICKS`, `XY_BARS` and `XY_BAR_STATE`,
+/// rebuilds every owned group from its last snapshot and the batches after it (and its bars from
+/// the last checkpoint), then runs the
 /// ``AggregatorEngine`` until a graceful shutdown, which publishes a last batch and snapshot.
 ///
 /// Readiness condition `jetstream`: unmet until the streams exist and the groups are rebuilt, and
@@ -59,6 +60,7 @@ public struct AggregatorService: Service {
             do {
                 _ = try await jetStream.createOrUpdateStream(AggregatorStreams.ticksConfiguration(configuration))
                 _ = try await jetStream.createOrUpdateStream(AggregatorStreams.barsConfiguration(configuration))
+                _ = try await jetStream.createOrUpdateStream(AggregatorStreams.barStateConfiguration())
                 var recovered: [String: RecoveredGroup] = [:]
                 for group in configuration.groups {
                     let result = try await GroupRecovery.recover(group: group.name, jetStream: jetStream, logger: logger)
@@ -67,6 +69,7 @@ public struct AggregatorService: Service {
                         "group": "\(group.name)", "last_seq": "\(result.lastSeq)",
                         "snapshot_seq": "\(result.snapshotSeq.map(String.init) ?? "none")",
                         "batches_replayed": "\(result.batchesReplayed)", "symbols": "\(result.state.symbols.count)",
+                        "bars": "\(result.bars.count)",
                     ])
                 }
                 return recovered

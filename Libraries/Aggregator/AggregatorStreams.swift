@@ -7,6 +7,8 @@ public enum AggregatorStreams {
     public static let ticks = "XY_TICKS"
     /// Closed 1-minute bars, one subject per symbol, kept longer.
     public static let bars = "XY_BARS"
+    /// The last bar checkpoint of each group (open and still amendable bars), for restarts.
+    public static let barState = "XY_BAR_STATE"
 
     /// `XY_TICKS`: `xy.md.tick.>` and `xy.md.snapshot.*`, limited by age and size, direct get on
     /// (restart and gap repair read the last message of a subject).
@@ -37,6 +39,18 @@ public enum AggregatorStreams {
         stream.discard = .old
         stream.duplicateWindow = .minutes(2)
         stream.replicas = configuration.streamReplicas
+        return stream
+    }
+
+    /// `XY_BAR_STATE`: `xy.md.barstate.*`, only the newest checkpoint per group (a restart needs
+    /// no other), for a day at most (by then every bar in it is sealed and stored in `XY_BARS`).
+    public static func barStateConfiguration() -> StreamConfiguration {
+        var stream = StreamConfiguration(name: barState, subjects: ["xy.md.barstate.*"])
+        stream.description = "xy-aggregator open and amendable 1-minute bars per group, newest checkpoint only"
+        stream.maxMessagesPerSubject = 1
+        stream.maxAge = .hours(24)
+        stream.allowDirect = true
+        stream.discard = .old
         return stream
     }
 

@@ -27,6 +27,22 @@ struct BarAccumulator: Hashable, Sendable {
         closeTimeNs = timeNs
     }
 
+    /// A bar picked up again from its published form (a checkpoint after a restart). The notional
+    /// comes back as VWAP × volume, so a continued VWAP may differ from an uninterrupted one in the
+    /// last bits.
+    init(bar: Xy_Md_V1_Bar) {
+        startNs = bar.startTimeNs
+        open = bar.open
+        high = bar.high
+        low = bar.low
+        close = bar.close
+        volume = bar.volume
+        notional = bar.vwap * bar.volume
+        tradeCount = bar.tradeCount
+        openTimeNs = bar.openTimeNs
+        closeTimeNs = bar.closeTimeNs
+    }
+
     /// Folds in one trade; on equal times the first arrival stays the open and the last one
     /// becomes the close.
     mutating func add(price: Double, size: Double, timeNs: Int64) {
@@ -60,6 +76,8 @@ struct BarAccumulator: Hashable, Sendable {
         bar.vwap = volume > 0 ? notional / volume : close
         bar.tradeCount = tradeCount
         bar.sealed = sealed
+        bar.openTimeNs = openTimeNs
+        bar.closeTimeNs = closeTimeNs
         return bar
     }
 }

@@ -92,14 +92,28 @@ public struct BarBuilder: Sendable {
 
     /// Folds one trade into the bar of its minute.
     public mutating func apply(symbol: String, price: Double, size: Double, timeNs: Int64) -> TradeOutcome {
-        guard !symbol.isEmpty, price > 0, price.isFinite, size >= 0, size.isFinite,
+        guard !symbol.isEmpty else {
+            counters.invalid += 1
+            return .invalid
+        }
+        return apply(at: slot(symbol), price: price, size: size, timeNs: timeNs)
+    }
+
+    /// The builder's index for `symbol` (added when new), for ``apply(at:price:size:timeNs:)``.
+    public mutating func index(for symbol: String) -> Int {
+        slot(symbol)
+    }
+
+    /// Folds one trade into the bar of its minute, for the symbol at `index` (from
+    /// ``index(for:)``): the aggregator's path, with no lookup by name per trade.
+    public mutating func apply(at index: Int, price: Double, size: Double, timeNs: Int64) -> TradeOutcome {
+        guard books.indices.contains(index), price > 0, price.isFinite, size >= 0, size.isFinite,
               timeNs >= 0, timeNs <= Self.latestTimeNs
         else {
             counters.invalid += 1
             return .invalid
         }
         let minute = Self.minuteStart(timeNs)
-        let index = slot(symbol)
         if timeNs > books[index].newestTradeNs { books[index].newestTradeNs = timeNs }
         let newestSealed = books[index].sealed.last?.startNs ?? .min
         let minuteOver = clockNs != .min && minute + Self.intervalNs <= clockNs
@@ -116,7 +130,7 @@ public struct BarBuilder: Sendable {
                     prune(index)
                     counters.trades += 1
                     counters.sealed += 1
-                    return .opened(sealed: open.bar(symbol: symbol, intervalNs: Self.intervalNs, sealed: true))
+                    return .opened(sealed: open.bar(symbol: books[index].symbol, intervalNs: Self.intervalNs, sealed: true))
                 }
             } else {
                 books[index].open = BarAccumulator(startNs: minute, price: price, size: size, timeNs: timeNs)
@@ -175,6 +189,72 @@ public struct BarBuilder: Sendable {
     public func amendableBars(for symbol: String) -> [Xy_Md_V1_Bar] {
         guard let index = indexBySymbol[symbol] else { return [] }
         return books[index].sealed.map { $0.bar(symbol: symbol, intervalNs: Self.intervalNs, sealed: true) }
+    }
+
+    /// Every bar held for `symbols`, in their order: the sealed ones still amendable (oldest first)
+    /// and then the open one (`sealed` false). A checkpoint of these lets a restarted builder
+    /// continue where this one stopped (``restore(_:)``).
+    public func heldBars(for symbols: some Sequence<String>) -> [Xy_Md_V1_Bar] {
+        var bars: [Xy_Md_V1_Bar] = []
+        for symbol in symbols {
+            guard let index = indexBySymbol[symbol] else { continue }
+            for sealed in books[index].sealed {
+                bars.append(sealed.bar(symbol: symbol, intervalNs: Self.intervalNs, sealed: true))
+            }
+            if let open = books[index].open {
+                bars.append(open.bar(symbol: symbol, intervalNs: Self.intervalNs, sealed: false))
+            }
+        }
+        return bars
+    }
+
+    /// Takes bars back from a checkpoint (``heldBars(for:)``): open ones become the symbol's open
+    /// bar, sealed ones amendable again. Where the builder already holds a bar for the same symbol and
+    /// minute, the one with more trades stays (a symbol of two groups comes back twice). Bars that
+    /// are not well-formed 1-minute bars are skipped; returns how many were taken. Call
+    /// `advance(toNs:)` next: open bars whose minute ended meanwhile seal then.
+    @discardableResult
+    public mutating func restore(_ bars: [Xy_Md_V1_Bar]) -> Int {
+        var taken = 0
+        for bar in bars where Self.isRestorable(bar) {
+            let index = slot(bar.symbol)
+            let restored = BarAccumulator(bar: bar)
+            if restored.closeTimeNs > books[index].newestTradeNs { books[index].newestTradeNs = restored.closeTimeNs }
+            taken += 1
+            if !bar.sealed, let open = books[index].open, open.startNs == restored.startNs {
+                if restored.tradeCount > open.tradeCount { books[index].open = restored }
+            } else if !bar.sealed, books[index].open.map({ $0.startNs < restored.startNs }) ?? true,
+                      restored.startNs > books[index].sealed.last?.startNs ?? .min {
+                if let open = books[index].open { insertSealed(open, at: index) }
+                books[index].open = restored
+            } else if restored.startNs < books[index].open?.startNs ?? .max {
+                insertSealed(restored, at: index)
+            } else {
+                taken -= 1
+            }
+        }
+        return taken
+    }
+
+    /// A bar `restore` can take: a symbol, one minute on a minute boundary, at least one trade,
+    /// prices that are positive numbers and times inside its minute.
+    private static func isRestorable(_ bar: Xy_Md_V1_Bar) -> Bool {
+        let prices = [bar.open, bar.high, bar.low, bar.close, bar.vwap]
+        return !bar.symbol.isEmpty && bar.interval == .oneMinute && bar.tradeCount > 0
+            && bar.startTimeNs >= 0 && bar.startTimeNs <= latestTimeNs && minuteStart(bar.startTimeNs) == bar.startTimeNs
+            && bar.endTimeNs == bar.startTimeNs + intervalNs
+            && prices.allSatisfy { $0 > 0 && $0.isFinite } && bar.volume >= 0 && bar.volume.isFinite
+            && bar.openTimeNs >= bar.startTimeNs && bar.openTimeNs <= bar.closeTimeNs && bar.closeTimeNs < bar.endTimeNs
+    }
+
+    /// Puts a sealed bar in its place by start; the one with more trades wins a tie.
+    private mutating func insertSealed(_ bar: BarAccumulator, at index: Int) {
+        let position = books[index].sealed.firstIndex(where: { $0.startNs >= bar.startNs }) ?? books[index].sealed.endIndex
+        if position < books[index].sealed.endIndex, books[index].sealed[position].startNs == bar.startNs {
+            if bar.tradeCount > books[index].sealed[position].tradeCount { books[index].sealed[position] = bar }
+        } else {
+            books[index].sealed.insert(bar, at: position)
+        }
     }
 
     /// The later of the symbol's newest trade and the owner's clock: what "now" is for it.

@@ -54,33 +54,48 @@ public struct MarketState: Sendable {
     /// Folds one vendor event into its symbol's state, unless it is stale (ordered by event
     /// time, then vendor sequence, against the newest event of the same kind already applied).
     public mutating func apply(_ event: Xy_Md_V1_MarketEvent) -> ApplyOutcome {
-        guard !event.symbol.isEmpty, let kind = event.event else {
+        let fields = MarketEventFields(event)
+        guard !event.symbol.isEmpty, fields.kind != nil, Self.isValid(fields) else {
             counters.invalid += 1
             return .invalid
         }
-        let key = EventKey(timeNs: event.eventTimeNs, sequence: event.vendorSequence)
-        let index: Int
-        switch kind {
-        case .trade(let trade):
-            guard trade.price > 0, trade.price.isFinite, trade.size >= 0, trade.size.isFinite else {
-                counters.invalid += 1
-                return .invalid
-            }
-            index = insert(event.symbol)
+        return apply(fields, at: insert(event.symbol))
+    }
+
+    /// Folds an event into the symbol at `index` (from ``insert(_:)``): the aggregator's path,
+    /// which knows the symbol from the subscription and reads the fields from the wire bytes.
+    public mutating func apply(_ fields: MarketEventFields, at index: Int) -> ApplyOutcome {
+        guard symbols.indices.contains(index), Self.isValid(fields) else {
+            counters.invalid += 1
+            return .invalid
+        }
+        let key = EventKey(timeNs: fields.eventTimeNs, sequence: fields.vendorSequence)
+        switch fields.kind {
+        case .trade?:
             if key.isStale(after: symbols[index].lastTrade) { return stale(index) }
-            symbols[index].applyTrade(price: trade.price, size: trade.size, key: key)
-        case .quote(let quote):
-            index = insert(event.symbol)
+            symbols[index].applyTrade(price: fields.price, size: fields.size, key: key)
+        case .quote?:
             if key.isStale(after: symbols[index].lastQuote) { return stale(index) }
             symbols[index].applyQuote(
-                bid: quote.bidPrice, bidSize: quote.bidSize, ask: quote.askPrice, askSize: quote.askSize, key: key)
-        case .aggregate(let aggregate):
-            index = insert(event.symbol)
+                bid: fields.bidPrice, bidSize: fields.bidSize, ask: fields.askPrice, askSize: fields.askSize, key: key)
+        case .aggregate?:
             if key.isStale(after: symbols[index].lastAggregate) { return stale(index) }
-            symbols[index].applyAggregate(aggregate, key: key)
+            symbols[index].applyAggregate(fields, key: key)
+        case nil:
+            counters.invalid += 1
+            return .invalid
         }
         counters.applied += 1
         return .applied(index: index)
+    }
+
+    /// An event kind, and for a trade a positive price and a size that is a number, not negative.
+    private static func isValid(_ fields: MarketEventFields) -> Bool {
+        switch fields.kind {
+        case .trade?: fields.price > 0 && fields.price.isFinite && fields.size >= 0 && fields.size.isFinite
+        case .quote?, .aggregate?: true
+        case nil: false
+        }
     }
 
     private mutating func stale(_ index: Int) -> ApplyOutcome {

@@ -70,7 +70,7 @@ public struct SymbolState: Hashable, Sendable {
     /// Folds in a vendor aggregate: it widens the day's range, can only raise the day's volume
     /// (trades already counted are part of the vendor's figure), and sets `last` to its close
     /// when it is newer than the last trade applied.
-    mutating func applyAggregate(_ aggregate: Xy_Md_V1_Aggregate, key: EventKey) {
+    mutating func applyAggregate(_ aggregate: MarketEventFields, key: EventKey) {
         if open == 0, aggregate.open > 0 { open = aggregate.open }
         if aggregate.high > high { high = aggregate.high }
         if aggregate.low > 0, low == 0 || aggregate.low < low { low = aggregate.low }

@@ -37,6 +37,12 @@ public enum Subjects {
     /// Every symbol's bars.
     public static let allBars = "xy.md.bar.*"
 
+    /// `xy.md.barstate.<GROUP>`: one `xy.md.v1.BarCheckpoint`, the bars the aggregator still holds
+    /// for the group's symbols, aggregator → `XY_BAR_STATE` (read back at its next start).
+    public static func barState(group: String) throws(SubjectTokenError) -> String {
+        "xy.md.barstate." + (try SubjectToken.group(group))
+    }
+
     /// Request/reply: symbols to add to the vendor subscription (gateway, admin → realtime).
     public static let upstreamSubscribe = "xy.ctl.upstream.subscribe"
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MarketData
 import NATS
 import NIOConcurrencyHelpers
 import NIOCore
@@ -116,41 +117,20 @@ struct BenchEvents: AsyncParsableCommand {
         var eventTime: Int64 = 0
         var receiveTime: Int64 = 0
         payload.withUnsafeReadableBytes { bytes in
-            var index = 0
-            func varint() -> UInt64? {
-                var result: UInt64 = 0
-                var shift: UInt64 = 0
-                while index < bytes.count, shift < 64 {
-                    let byte = bytes[index]
-                    index += 1
-                    result |= UInt64(byte & 0x7F) << shift
-                    if byte < 0x80 { return result }
-                    shift += 7
-                }
-                return nil
-            }
-            while index < bytes.count {
-                guard let key = varint() else { return }
-                let field = key >> 3
-                switch key & 7 {
-                case 0:
-                    guard let value = varint() else { return }
-                    switch field {
-                    case 2: sequence = value
-                    case 3: eventTime = Int64(bitPattern: value)
-                    case 4: receiveTime = Int64(bitPattern: value)
-                    default: break
-                    }
-                case 2:
-                    guard let length = varint(), index + Int(length) <= bytes.count else { return }
-                    if field == 1 {
-                        symbol = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[index..<(index + Int(length))]), as: UTF8.self)
-                    }
-                    if field >= 10 { return }
-                    index += Int(length)
-                case 1: index += 8
-                case 5: index += 4
-                default: return
+            var reader = ProtobufWireReader(bytes, 0..<bytes.count)
+            while !reader.atEnd {
+                guard let (field, type) = reader.key() else { return }
+                switch (field, type) {
+                case (2, 0): sequence = reader.varint() ?? 0
+                case (3, 0): eventTime = Int64(bitPattern: reader.varint() ?? 0)
+                case (4, 0): receiveTime = Int64(bitPattern: reader.varint() ?? 0)
+                case (1, 2):
+                    guard let range = reader.lengthDelimited() else { return }
+                    symbol = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[range]), as: UTF8.self)
+                case (_, 2) where field >= 10:
+                    return   // the event itself: nothing after it is needed
+                default:
+                    guard reader.skip(type) else { return }
                 }
             }
         }

@@ -244,6 +244,72 @@ import XYService
         await server.stop()
     }
 
+    @Test func theOpenBarContinuesAfterACrashAndAfterAGracefulRestart() async throws {
+        let server = try await NATSServer.start(.init(jetStream: true))
+        let client = try await NATSClient.connect(url: server.url)
+        let source = EventSource(client)
+        let jetStream = client.jetStream()
+        // Event times ten minutes ahead: no sweep of the aggregator's clock seals these bars while
+        // the test runs; a trade in the next minute does.
+        let minute = BarBuilder.minuteStart(wallClockNanoseconds()) + 10 * BarBuilder.intervalNs
+        let second: Int64 = 1_000_000_000
+
+        func checkpointedBar() async throws -> Xy_Md_V1_Bar? {
+            guard let stored = try? await jetStream.getLastMessage(stream: "XY_BAR_STATE", subject: "xy.md.barstate.demo") else { return nil }
+            return try Xy_Md_V1_BarCheckpoint(serializedBytes: Array(stored.payload.readableBytesView)).bars.last { $0.symbol == "AAPL" }
+        }
+        func storedBar() async throws -> Xy_Md_V1_Bar? {
+            guard let stored = try? await jetStream.getLastMessage(stream: "XY_BARS", subject: "xy.md.bar.AAPL") else { return nil }
+            return try Xy_Md_V1_Bar(serializedBytes: Array(stored.payload.readableBytesView))
+        }
+
+        // 1. Three trades into the open bar, checkpointed (once a second), then a crash.
+        let first = try await RunningAggregator.start(url: server.url, configuration: Self.configuration())
+        try source.trade("AAPL", price: 100, size: 10, timeNs: minute + 1 * second)
+        try source.trade("AAPL", price: 105, size: 20, timeNs: minute + 2 * second)
+        try source.trade("AAPL", price: 98, size: 5, timeNs: minute + 3 * second)
+        try await client.flush()
+        try await waitUntil("the open bar in XY_BAR_STATE") { try await checkpointedBar()?.tradeCount == 3 }
+        await first.crash()
+
+        // 2. The next instance picks the open bar up: one more trade, then the next minute seals it.
+        let restarted = try await RunningAggregator.start(url: server.url, configuration: Self.configuration())
+        let held = try #require(restarted.recovered["demo"]?.bars.first { $0.symbol == "AAPL" })
+        #expect(!held.sealed && held.startTimeNs == minute && held.tradeCount == 3)
+        try source.trade("AAPL", price: 101, size: 10, timeNs: minute + 10 * second)
+        try source.trade("AAPL", price: 102, size: 1, timeNs: minute + BarBuilder.intervalNs + second)
+        try await client.flush()
+        var bar = Xy_Md_V1_Bar()
+        try await waitUntil("the sealed bar in XY_BARS") {
+            guard let stored = try await storedBar(), stored.startTimeNs == minute else { return false }
+            bar = stored
+            return true
+        }
+        #expect([bar.open, bar.high, bar.low, bar.close] == [100, 105, 98, 101], "OHLC across the crash")
+        #expect(bar.volume == 45 && bar.tradeCount == 4, "volume and trades before the crash are in the bar")
+        #expect(abs(bar.vwap - (100.0 * 10 + 105 * 20 + 98 * 5 + 101 * 10) / 45) < 1e-9)
+
+        // 3. A graceful stop checkpoints the next minute's open bar; the third instance continues it.
+        try await restarted.stop()
+        let third = try await RunningAggregator.start(url: server.url, configuration: Self.configuration())
+        #expect(third.recovered["demo"]?.bars.last { $0.symbol == "AAPL" }?.tradeCount == 1)
+        try source.trade("AAPL", price: 99, size: 3, timeNs: minute + BarBuilder.intervalNs + 20 * second)
+        try source.trade("AAPL", price: 100, size: 1, timeNs: minute + 2 * BarBuilder.intervalNs + second)
+        try await client.flush()
+        try await waitUntil("the second sealed bar in XY_BARS") {
+            guard let stored = try await storedBar(), stored.startTimeNs == minute + BarBuilder.intervalNs else { return false }
+            bar = stored
+            return true
+        }
+        #expect([bar.open, bar.high, bar.low, bar.close] == [102, 102, 99, 99])
+        #expect(bar.volume == 4 && bar.tradeCount == 2)
+        let info = try await jetStream.streamInfo("XY_BAR_STATE")
+        #expect(info.config.maxMessagesPerSubject == 1 && info.config.subjects == ["xy.md.barstate.*"])
+        try await third.stop()
+        await client.close()
+        await server.stop()
+    }
+
     @Test(arguments: [
         ("SNAPSHOT_INTERVAL", "7s"),
         ("TICK_INTERVAL", "fast"),

@@ -144,7 +144,7 @@ struct GatewayFanoutTests {
 
     /// Floods `group` until the stalled client's socket is full (the healthy one keeps up).
     private func flood(_ group: ScriptedGroup, harness: GatewayHarness, batches: Int) async throws {
-        for index in 0..<batches {
+        for _ in 0..<batches {
             try group.publishBatch()
             try await Task.sleep(for: .milliseconds(10))
         }
@@ -250,7 +250,7 @@ struct GatewayFanoutTests {
             try await harness.client.flush()
             let stalled = try await harness.connectedClient(receiveBufferSize: 4096)
             try await stalled.send(text: #"{"op":"subscribe","subject":"xy.md.tick.demo"}"#)
-            let before = try await stalled.envelope(ofType: "snapshot")
+            _ = try await stalled.envelope(ofType: "snapshot")
             try await stalled.stopReading()
             try await flood(group, harness: harness, batches: 150)
             try await harness.eventually("closed as a slow consumer") {

@@ -123,4 +123,85 @@ struct BarBuilderTests {
         #expect(BarBuilder.minuteStart(-1) == -Self.minute)
         #expect(BarBuilder.minuteStart(Self.t0 + Self.minute - 1) == Self.t0)
     }
+
+    @Test("a builder restored from another's held bars continues them as if never interrupted", arguments: 0..<20)
+    func restoreContinues(seed: UInt64) throws {
+        var random = seed &* 0x9E37_79B9_7F4A_7C15 | 1
+        func next(_ bound: Int64) -> Int64 {
+            random = random &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int64((random >> 33) % UInt64(bound))
+        }
+        // Trades over three minutes, a few out of order and some late, for three symbols.
+        var trades: [(symbol: String, price: Double, size: Double, timeNs: Int64)] = []
+        var clock = Self.t0
+        for _ in 0..<300 {
+            clock += next(1_200) * 1_000_000
+            let late = next(10) == 0 ? next(8) * Self.second : 0
+            trades.append((["AAPL", "MSFT", "SPY"][Int(next(3))], 100 + Double(next(500)) / 100, Double(next(300)), clock - late))
+        }
+        let cut = Int(next(Int64(trades.count)))
+        var original = try BarBuilder(graceNs: 5 * Self.second)
+        var published: [Xy_Md_V1_Bar] = []
+        for trade in trades[..<cut] {
+            _ = original.apply(symbol: trade.symbol, price: trade.price, size: trade.size, timeNs: trade.timeNs)
+        }
+        var restored = try BarBuilder(graceNs: 5 * Self.second)
+        restored.restore(original.heldBars(for: ["AAPL", "MSFT", "SPY"]))
+        var republished: [Xy_Md_V1_Bar] = []
+        for trade in trades[cut...] {
+            published += original.apply(symbol: trade.symbol, price: trade.price, size: trade.size, timeNs: trade.timeNs).barToPublish.map { [$0] } ?? []
+            republished += restored.apply(symbol: trade.symbol, price: trade.price, size: trade.size, timeNs: trade.timeNs).barToPublish.map { [$0] } ?? []
+        }
+        published += original.advance(toNs: clock + Self.minute)
+        republished += restored.advance(toNs: clock + Self.minute)
+        // Per symbol in publication order (advance lists symbols in the order each builder met them).
+        let bySymbol = { (bars: [Xy_Md_V1_Bar]) in ["AAPL", "MSFT", "SPY"].flatMap { symbol in bars.filter { $0.symbol == symbol } } }
+        #expect(published.count == republished.count, "cut at \(cut)")
+        #expect(published.count >= 3, "at least the three last bars")
+        for (expected, actual) in zip(bySymbol(published), bySymbol(republished)) {
+            #expect(Self.sameBar(expected, actual), "cut at \(cut): \(expected) vs \(actual)")
+        }
+    }
+
+    @Test("restore keeps the version with more trades, skips malformed bars, and an open bar whose minute ended seals on advance")
+    func restoreRules() throws {
+        var source = try BarBuilder()
+        _ = source.apply(symbol: "AAPL", price: 100, size: 10, timeNs: Self.t0 + Self.second)
+        let one = try #require(source.openBar(for: "AAPL"))
+        _ = source.apply(symbol: "AAPL", price: 103, size: 10, timeNs: Self.t0 + 2 * Self.second)
+        let two = try #require(source.openBar(for: "AAPL"))
+        #expect(two.openTimeNs == Self.t0 + Self.second && two.closeTimeNs == Self.t0 + 2 * Self.second)
+
+        var bars = try BarBuilder()
+        var malformed = two
+        malformed.openTimeNs = 0
+        var wrongInterval = two
+        wrongInterval.interval = .oneHour
+        #expect(bars.restore([one, two, one, malformed, wrongInterval]) == 3)
+        #expect(bars.openBar(for: "AAPL")?.tradeCount == 2, "a symbol of two groups comes back twice: the fuller one stays")
+        #expect(bars.advance(toNs: Self.t0 + 30 * Self.second).isEmpty)
+        _ = bars.apply(symbol: "AAPL", price: 99, size: 20, timeNs: Self.t0 + 40 * Self.second)
+        let sealed = bars.advance(toNs: Self.t0 + Self.minute)
+        #expect(sealed.count == 1)
+        let bar = try #require(sealed.first)
+        #expect([bar.open, bar.high, bar.low, bar.close] == [100, 103, 99, 99])
+        #expect(bar.volume == 40 && bar.tradeCount == 3 && bar.sealed)
+
+        // A restored sealed bar is amendable again within the grace window.
+        var later = try BarBuilder(graceNs: 5 * Self.second)
+        later.restore([bar])
+        _ = later.advance(toNs: Self.t0 + Self.minute + Self.second)
+        let amended = later.apply(symbol: "AAPL", price: 104, size: 10, timeNs: Self.t0 + 50 * Self.second)
+        #expect(amended.barToPublish?.tradeCount == 4 && amended.barToPublish?.high == 104)
+    }
+
+    /// Equal bars, the VWAP within rounding (a restored bar's notional is VWAP × volume).
+    private static func sameBar(_ a: Xy_Md_V1_Bar, _ b: Xy_Md_V1_Bar) -> Bool {
+        var x = a
+        var y = b
+        let close = abs(a.vwap - b.vwap) <= 1e-9 * max(1, abs(a.vwap))
+        x.vwap = 0
+        y.vwap = 0
+        return close && x == y
+    }
 }

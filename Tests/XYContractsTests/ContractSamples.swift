@@ -7,7 +7,7 @@ enum ContractSamples {
     static let time: Int64 = 1_700_000_000_123_456_789
 
     static var all: [any SwiftProtobuf.Message] {
-        marketEvents + [trade, quote, aggregate, symbolTick, tickBatch, snapshot, snapshotRequest, bar, health, sessionEvent] + featureFlags
+        marketEvents + [trade, quote, aggregate, symbolTick, tickBatch, snapshot, snapshotRequest, bar, barCheckpoint, health, sessionEvent] + featureFlags
             + serverMessages + [control, clientRequest]
     }
 
@@ -133,7 +133,19 @@ enum ContractSamples {
         bar.vwap = 450.6
         bar.tradeCount = 8_765
         bar.sealed = true
+        bar.openTimeNs = time - 59_000_000_000
+        bar.closeTimeNs = time - 1_000_000
         return bar
+    }
+
+    static var barCheckpoint: Xy_Md_V1_BarCheckpoint {
+        var checkpoint = Xy_Md_V1_BarCheckpoint()
+        checkpoint.group = "demo"
+        checkpoint.timeNs = time
+        var open = bar
+        open.sealed = false
+        checkpoint.bars = [bar, open]
+        return checkpoint
     }
 
     static var health: Xy_Exec_V1_Health {

@@ -8,7 +8,8 @@
 // For information on using the generated types, please see the documentation:
 //   https://github.com/apple/swift-protobuf/
 
-/// Market data contracts: OHLCV bars on xy.md.bar.<SYMBOL>.
+/// Market data contracts: OHLCV bars on xy.md.bar.<SYMBOL>, and the aggregator's checkpoint of the
+/// bars it still holds on xy.md.barstate.<GROUP>.
 ///
 /// Times are int64 nanoseconds since the Unix epoch (UTC) in fields named *_ns.
 
@@ -107,6 +108,31 @@ public nonisolated struct Xy_Md_V1_Bar: Sendable {
   /// True once the interval has ended and the bar will not change again.
   public var sealed: Bool = false
 
+  /// Event times of the trades that set open and close (open and close go by event time, not by
+  /// arrival): a bar picked up again after a restart orders later trades against them.
+  public var openTimeNs: Int64 = 0
+
+  public var closeTimeNs: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Every bar the aggregator still holds for a group's symbols: the open bar of the current minute and
+/// the sealed ones a late trade could still amend. Published on xy.md.barstate.<GROUP> into
+/// XY_BAR_STATE (last one per group kept), so a restarted aggregator continues them.
+public nonisolated struct Xy_Md_V1_BarCheckpoint: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var group: String = String()
+
+  public var timeNs: Int64 = 0
+
+  public var bars: [Xy_Md_V1_Bar] = []
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -122,7 +148,7 @@ nonisolated extension Xy_Md_V1_BarInterval: SwiftProtobuf._ProtoNameProviding {
 
 nonisolated extension Xy_Md_V1_Bar: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Bar"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}symbol\0\u{1}interval\0\u{3}start_time_ns\0\u{3}end_time_ns\0\u{1}open\0\u{1}high\0\u{1}low\0\u{1}close\0\u{1}volume\0\u{1}vwap\0\u{3}trade_count\0\u{1}sealed\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}symbol\0\u{1}interval\0\u{3}start_time_ns\0\u{3}end_time_ns\0\u{1}open\0\u{1}high\0\u{1}low\0\u{1}close\0\u{1}volume\0\u{1}vwap\0\u{3}trade_count\0\u{1}sealed\0\u{3}open_time_ns\0\u{3}close_time_ns\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -142,6 +168,8 @@ nonisolated extension Xy_Md_V1_Bar: SwiftProtobuf.Message, SwiftProtobuf._Messag
       case 10: try { try decoder.decodeSingularDoubleField(value: &self.vwap) }()
       case 11: try { try decoder.decodeSingularUInt64Field(value: &self.tradeCount) }()
       case 12: try { try decoder.decodeSingularBoolField(value: &self.sealed) }()
+      case 13: try { try decoder.decodeSingularInt64Field(value: &self.openTimeNs) }()
+      case 14: try { try decoder.decodeSingularInt64Field(value: &self.closeTimeNs) }()
       default: break
       }
     }
@@ -184,6 +212,12 @@ nonisolated extension Xy_Md_V1_Bar: SwiftProtobuf.Message, SwiftProtobuf._Messag
     if self.sealed != false {
       try visitor.visitSingularBoolField(value: self.sealed, fieldNumber: 12)
     }
+    if self.openTimeNs != 0 {
+      try visitor.visitSingularInt64Field(value: self.openTimeNs, fieldNumber: 13)
+    }
+    if self.closeTimeNs != 0 {
+      try visitor.visitSingularInt64Field(value: self.closeTimeNs, fieldNumber: 14)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -200,6 +234,48 @@ nonisolated extension Xy_Md_V1_Bar: SwiftProtobuf.Message, SwiftProtobuf._Messag
     if lhs.vwap != rhs.vwap {return false}
     if lhs.tradeCount != rhs.tradeCount {return false}
     if lhs.sealed != rhs.sealed {return false}
+    if lhs.openTimeNs != rhs.openTimeNs {return false}
+    if lhs.closeTimeNs != rhs.closeTimeNs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Xy_Md_V1_BarCheckpoint: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".BarCheckpoint"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}group\0\u{3}time_ns\0\u{1}bars\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.group) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.timeNs) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.bars) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.group.isEmpty {
+      try visitor.visitSingularStringField(value: self.group, fieldNumber: 1)
+    }
+    if self.timeNs != 0 {
+      try visitor.visitSingularInt64Field(value: self.timeNs, fieldNumber: 2)
+    }
+    if !self.bars.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.bars, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Xy_Md_V1_BarCheckpoint, rhs: Xy_Md_V1_BarCheckpoint) -> Bool {
+    if lhs.group != rhs.group {return false}
+    if lhs.timeNs != rhs.timeNs {return false}
+    if lhs.bars != rhs.bars {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
