@@ -61,6 +61,8 @@ public final class Topic: @unchecked Sendable {
     /// Groups with a snapshot request in flight, and whether it repairs (goes to everyone).
     var snapshotRequests: [String: Bool] = [:]
     var natsSubscriptions: [NATSSubscription] = []
+    /// Connections on `xy.v1.proto` holding the topic: only then is each message encoded in proto too.
+    let protoSubscribers = ManagedAtomic<Int>(0)
 
     init(subject: String, kind: TopicKind, shardCount: Int) {
         self.subject = subject
@@ -72,6 +74,8 @@ public final class Topic: @unchecked Sendable {
     func activeShardsLocked() -> [Int] {
         shardCounts.indices.filter { shardCounts[$0] > 0 }
     }
+
+    var wantsProto: Bool { protoSubscribers.load(ordering: .relaxed) > 0 }
 
     /// The tick subject a group's snapshot is sent under (what the client subscribed).
     static func tickSubject(group: String) -> String { "xy.md.tick." + group }
@@ -123,7 +127,7 @@ final class LoopShard: @unchecked Sendable {
         if written > 0 {
             metrics.forwarded.increment(by: Int64(written))
             if case .tick(let item) = delivery, item.batch.publishTimeNs > 0 {
-                let latency = Int64(ContinuousClockNanos.unixNow()) - item.batch.publishTimeNs
+                let latency = Int64(WallClock.unixNow()) - item.batch.publishTimeNs
                 if latency >= 0 { metrics.endToEndLatency.recordNanoseconds(latency) }
             }
         }
@@ -151,8 +155,8 @@ final class LoopShard: @unchecked Sendable {
     }
 }
 
-/// Wall-clock nanoseconds, for the latency figures that compare with publish times.
-enum ContinuousClockNanos {
+/// Unix wall-clock nanoseconds (CLOCK_REALTIME): latencies compare with publish times stamped by other processes.
+enum WallClock {
     static func unixNow() -> UInt64 {
         var spec = timespec()
         clock_gettime(CLOCK_REALTIME, &spec)
@@ -198,12 +202,20 @@ public final class FanoutHub: @unchecked Sendable {
         lastError.withLockedValue { $0 = code }
     }
 
-    /// Closes every connection with 1001 (the gateway is shutting down).
-    public func goingAway() {
-        for shard in shards {
-            shard.loop.execute {
-                for session in shard.sessions.values { session.goingAway() }
+    /// Closes every connection with 1001 (the gateway is shutting down) and returns once every
+    /// socket is closed, or after `timeout` for clients that do not let the close frame out.
+    public func goingAway(timeout: Duration) async {
+        let perShard = shards.map { shard in
+            shard.loop.submit { shard.sessions.values.compactMap { $0.goingAway() } }
+                .flatMap { EventLoopFuture.andAllComplete($0, on: shard.loop) }
+        }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for future in perShard { try? await future.get() }
             }
+            group.addTask { try? await Task.sleep(for: timeout) }
+            await group.next()
+            group.cancelAll()
         }
     }
 
@@ -222,7 +234,7 @@ public final class FanoutHub: @unchecked Sendable {
 
     /// Adds `session` to `subject`'s topic (subscribing NATS for the first one) and returns what
     /// it must be sent first: for ticks, the group snapshots and the batches after them.
-    func subscribe(_ session: WebSocketSession, subject: String, kind: TopicKind, shard: LoopShard) throws -> (Topic, [Delivery]) {
+    func subscribe(_ session: WebSocketSession, subject: String, kind: TopicKind, encoding: FrameEncoding, shard: LoopShard) throws -> (Topic, [Delivery]) {
         let (topic, created) = lock.withLock { () -> (Topic, Bool) in
             if let existing = topics[subject] {
                 existing.lock.withLock {
@@ -238,11 +250,12 @@ public final class FanoutHub: @unchecked Sendable {
             return (topic, true)
         }
         shard.attach(session, to: topic)
+        if encoding == .proto { topic.protoSubscribers.wrappingIncrement(ordering: .relaxed) }
         if created {
             do {
                 try startSubscriptions(topic)
             } catch {
-                unsubscribe(session, topic: topic, shard: shard)
+                unsubscribe(session, topic: topic, encoding: encoding, shard: shard)
                 throw error
             }
         }
@@ -262,8 +275,9 @@ public final class FanoutHub: @unchecked Sendable {
     }
 
     /// Removes `session` from `topic`; the last one out drops the NATS subscription.
-    func unsubscribe(_ session: WebSocketSession, topic: Topic, shard: LoopShard) {
+    func unsubscribe(_ session: WebSocketSession, topic: Topic, encoding: FrameEncoding, shard: LoopShard) {
         shard.detach(session, from: topic)
+        if encoding == .proto { topic.protoSubscribers.wrappingDecrement(ordering: .relaxed) }
         let drop: [NATSSubscription] = lock.withLock {
             topic.lock.withLock {
                 topic.shardCounts[shard.index] -= 1
@@ -313,7 +327,7 @@ public final class FanoutHub: @unchecked Sendable {
     // MARK: messages (NATS event loop)
 
     private func received(_ message: NATSMessage, topic: Topic) {
-        let now = Int64(ContinuousClockNanos.unixNow())
+        let now = Int64(WallClock.unixNow())
         do {
             switch topic.kind {
             case .ticks where message.subject.hasPrefix("xy.md.snapshot."):
@@ -339,7 +353,9 @@ public final class FanoutHub: @unchecked Sendable {
     static let compactAfter = 64
 
     private func tickArrived(_ batch: Xy_Md_V1_TickBatch, subject: String, topic: Topic, nowNs: Int64) {
-        let item = TickItem(batch: batch, frames: encoder.tick(batch, subject: subject, nowNs: nowNs))
+        let item = TickItem(
+            batch: batch, subject: subject, json: encoder.tickFrame(batch, subject: subject, nowNs: nowNs, .json),
+            proto: topic.wantsProto ? encoder.tickFrame(batch, subject: subject, nowNs: nowNs, .proto) : nil)
         let (result, needsSnapshot, shards, folded) = topic.lock.withLock { () -> (GroupCache.BatchResult, Bool, [Int], Xy_Md_V1_Snapshot?) in
             var cache = topic.caches[batch.group] ?? GroupCache(group: batch.group)
             let result = cache.add(item)
@@ -350,7 +366,7 @@ public final class FanoutHub: @unchecked Sendable {
         }
         if let folded {
             // A new base at the newest seq; nobody is sent it (subscribers already follow the batches).
-            let base = SnapshotItem(snapshot: folded, frames: encoder.snapshot(folded, subject: Topic.tickSubject(group: folded.group), nowNs: nowNs))
+            let base = snapshotItem(folded, topic: topic, nowNs: nowNs)
             topic.lock.withLock { _ = topic.caches[folded.group]?.apply(base) }
         }
         switch result {
@@ -372,8 +388,7 @@ public final class FanoutHub: @unchecked Sendable {
     /// cache's base when newer, and goes out to waiting subscribers, or to all of them when a
     /// repair was asked for.
     private func snapshotArrived(_ snapshot: Xy_Md_V1_Snapshot, topic: Topic, fromRequest: Bool, nowNs: Int64) {
-        let item = SnapshotItem(
-            snapshot: snapshot, frames: encoder.snapshot(snapshot, subject: Topic.tickSubject(group: snapshot.group), nowNs: nowNs))
+        let item = snapshotItem(snapshot, topic: topic, nowNs: nowNs)
         let outcome: (Delivery, [Int])? = topic.lock.withLock {
             var cache = topic.caches[snapshot.group] ?? GroupCache(group: snapshot.group)
             let hadBase = !cache.needsSnapshot
@@ -390,6 +405,13 @@ public final class FanoutHub: @unchecked Sendable {
         }
         guard let (delivery, shards) = outcome else { return }
         for index in shards { dispatch(delivery, topic: topic, shard: index) }
+    }
+
+    private func snapshotItem(_ snapshot: Xy_Md_V1_Snapshot, topic: Topic, nowNs: Int64) -> SnapshotItem {
+        let subject = Topic.tickSubject(group: snapshot.group)
+        return SnapshotItem(
+            snapshot: snapshot, json: encoder.snapshotFrame(snapshot, subject: subject, nowNs: nowNs, .json),
+            proto: topic.wantsProto ? encoder.snapshotFrame(snapshot, subject: subject, nowNs: nowNs, .proto) : nil)
     }
 
     private func deliver(_ delivery: Delivery, topic: Topic) {
@@ -436,7 +458,7 @@ public final class FanoutHub: @unchecked Sendable {
                     throw NATSError(.noResponders, "snapshot request answered with status \(status)")
                 }
                 let snapshot = try Xy_Md_V1_Snapshot(serializedBytes: Array(reply.payload.readableBytesView))
-                snapshotArrived(snapshot, topic: topic, fromRequest: true, nowNs: Int64(ContinuousClockNanos.unixNow()))
+                snapshotArrived(snapshot, topic: topic, fromRequest: true, nowNs: Int64(WallClock.unixNow()))
                 let done = topic.lock.withLock { topic.snapshotRequests[group] == nil }
                 if done { return }
             } catch {
@@ -478,7 +500,7 @@ public final class FanoutHub: @unchecked Sendable {
     }
 
     private func broadcastStatus(_ control: MessageEncoder.Control) {
-        let frames = encoder.control(control, nowNs: Int64(ContinuousClockNanos.unixNow()))
+        let frames = encoder.control(control, nowNs: Int64(WallClock.unixNow()))
         for shard in shards {
             shard.loop.execute { shard.broadcast(frames) }
         }

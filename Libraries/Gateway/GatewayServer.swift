@@ -79,8 +79,7 @@ public final class GatewayServer: Service, @unchecked Sendable {
         } onGracefulShutdown: {
             channel.close(promise: nil)
         }
-        hub.goingAway()
-        try? await Task.sleep(for: .milliseconds(200))
+        await hub.goingAway(timeout: .seconds(3))
     }
 
     private func makeBootstrap() -> ServerBootstrap {

@@ -1,34 +1,53 @@
 import DequeModule
+import NIOCore
 import XYContracts
 
-/// A tick batch as the gateway shares it: decoded once, encoded once per subprotocol.
+/// A tick batch as the gateway shares it: decoded once, encoded once per subprotocol in use.
 public final class TickItem: Sendable {
     public let batch: Xy_Md_V1_TickBatch
-    public let frames: EncodedFrames
+    public let subject: String
+    public let json: ByteBuffer
+    /// Nil when no `xy.v1.proto` client held the topic as it arrived.
+    public let proto: ByteBuffer?
 
-    public init(batch: Xy_Md_V1_TickBatch, frames: EncodedFrames) {
+    public init(batch: Xy_Md_V1_TickBatch, subject: String, json: ByteBuffer, proto: ByteBuffer?) {
         self.batch = batch
-        self.frames = frames
+        self.subject = subject
+        self.json = json
+        self.proto = proto
     }
 
     public var group: String { batch.group }
     public var seq: UInt64 { batch.seq }
     /// The first seq the batch covers (a merged batch covers `firstSeq...seq`).
     public var firstSeq: UInt64 { batch.firstSeq == 0 ? batch.seq : batch.firstSeq }
+
+    /// The shared frame, or (a proto client that joined after the batch was encoded) its own.
+    public func frame(_ encoding: FrameEncoding, encoder: MessageEncoder, nowNs: Int64) -> ByteBuffer {
+        encoding == .json ? json : proto ?? encoder.tickFrame(batch, subject: subject, nowNs: nowNs, .proto)
+    }
 }
 
-/// A snapshot as the gateway shares it: decoded once, encoded once per subprotocol.
+/// A snapshot as the gateway shares it: decoded once, encoded once per subprotocol in use.
 public final class SnapshotItem: Sendable {
     public let snapshot: Xy_Md_V1_Snapshot
-    public let frames: EncodedFrames
+    public let json: ByteBuffer
+    /// Nil when no `xy.v1.proto` client held the topic as it was encoded.
+    public let proto: ByteBuffer?
 
-    public init(snapshot: Xy_Md_V1_Snapshot, frames: EncodedFrames) {
+    public init(snapshot: Xy_Md_V1_Snapshot, json: ByteBuffer, proto: ByteBuffer?) {
         self.snapshot = snapshot
-        self.frames = frames
+        self.json = json
+        self.proto = proto
     }
 
     public var group: String { snapshot.group }
     public var seq: UInt64 { snapshot.seq }
+
+    /// The shared frame, or a proto client's own (see ``TickItem/frame(_:encoder:nowNs:)``).
+    public func frame(_ encoding: FrameEncoding, encoder: MessageEncoder, nowNs: Int64) -> ByteBuffer {
+        encoding == .json ? json : proto ?? encoder.snapshotFrame(snapshot, subject: "xy.md.tick." + group, nowNs: nowNs, .proto)
+    }
 }
 
 /// The latest snapshot of one group and the contiguous batches after it: what a new subscriber

@@ -34,19 +34,31 @@ public struct MessageEncoder: Sendable {
     }
 
     public func tick(_ batch: Xy_Md_V1_TickBatch, subject: String, nowNs: Int64) -> EncodedFrames {
+        EncodedFrames(json: tickFrame(batch, subject: subject, nowNs: nowNs, .json), proto: tickFrame(batch, subject: subject, nowNs: nowNs, .proto))
+    }
+
+    /// One encoding of a tick batch: the hub encodes `xy.v1.proto` only while a proto client holds the topic.
+    public func tickFrame(_ batch: Xy_Md_V1_TickBatch, subject: String, nowNs: Int64, _ encoding: FrameEncoding) -> ByteBuffer {
+        guard encoding == .proto else {
+            return WebSocketWire.frame(.text, payload: EnvelopeJSON.tick(batch, subject: subject, source: source, nowNs: nowNs))
+        }
         var message = envelope(.tick, subject: subject, seq: batch.seq, nowNs: nowNs)
         message.tick = batch
-        return EncodedFrames(
-            json: WebSocketWire.frame(.text, payload: EnvelopeJSON.tick(batch, subject: subject, source: source, nowNs: nowNs)),
-            proto: Self.binary(message))
+        return Self.binary(message)
     }
 
     public func snapshot(_ snapshot: Xy_Md_V1_Snapshot, subject: String, nowNs: Int64) -> EncodedFrames {
+        EncodedFrames(json: snapshotFrame(snapshot, subject: subject, nowNs: nowNs, .json), proto: snapshotFrame(snapshot, subject: subject, nowNs: nowNs, .proto))
+    }
+
+    /// One encoding of a snapshot (see ``tickFrame(_:subject:nowNs:_:)``).
+    public func snapshotFrame(_ snapshot: Xy_Md_V1_Snapshot, subject: String, nowNs: Int64, _ encoding: FrameEncoding) -> ByteBuffer {
+        guard encoding == .proto else {
+            return WebSocketWire.frame(.text, payload: EnvelopeJSON.snapshot(snapshot, subject: subject, source: source, nowNs: nowNs))
+        }
         var message = envelope(.snapshot, subject: subject, seq: snapshot.seq, nowNs: nowNs)
         message.snapshot = snapshot
-        return EncodedFrames(
-            json: WebSocketWire.frame(.text, payload: EnvelopeJSON.snapshot(snapshot, subject: subject, source: source, nowNs: nowNs)),
-            proto: Self.binary(message))
+        return Self.binary(message)
     }
 
     public func bar(_ bar: Xy_Md_V1_Bar, subject: String, nowNs: Int64) -> EncodedFrames {

@@ -22,7 +22,7 @@ public struct SessionEventPublisher: Sendable {
         event.sessionID = session.sessionID
         event.tokenSubject = subject
         event.remoteAddress = session.remoteAddress
-        event.timeNs = Int64(ContinuousClockNanos.unixNow())
+        event.timeNs = Int64(WallClock.unixNow())
         event.reason = reason
         event.gatewayInstance = instance
         guard let bytes: [UInt8] = try? event.serializedBytes() else { return }

@@ -147,7 +147,7 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
         heartbeat = nil
         slowConsumerTimer?.cancel()
         slowConsumerTimer = nil
-        for entry in held.values { hub.unsubscribe(self, topic: entry.topic, shard: shard) }
+        for entry in held.values { hub.unsubscribe(self, topic: entry.topic, encoding: encoding, shard: shard) }
         held.removeAll()
         topicsBySubject.removeAll()
         _ = rules.closed()
@@ -244,7 +244,7 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
             case .unsubscribe(let subject, let id):
                 if let topic = topicsBySubject.removeValue(forKey: subject) {
                     held[ObjectIdentifier(topic)] = nil
-                    hub.unsubscribe(self, topic: topic, shard: shard)
+                    hub.unsubscribe(self, topic: topic, encoding: encoding, shard: shard)
                 }
                 writeControl(.init(.unsubscribed, subject: subject, id: id))
             case .confirm(let type, let subject, let id):
@@ -264,7 +264,7 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
     private func subscribe(_ subject: String, id: String?) {
         guard let kind = TopicKind(subject: subject) else { return }
         do {
-            let (topic, initial) = try hub.subscribe(self, subject: subject, kind: kind, shard: shard)
+            let (topic, initial) = try hub.subscribe(self, subject: subject, kind: kind, encoding: encoding, shard: shard)
             topicsBySubject[subject] = topic
             held[ObjectIdentifier(topic)] = Held(topic: topic, subscribedAt: .now())
             writeControl(.init(.subscribed, subject: subject, id: id))
@@ -299,14 +299,14 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
         case .tick(let item):
             guard let last = entry.lastSent[item.group], item.seq > last else { return false }
             entry.lastSent[item.group] = item.seq
-            enqueue(.tick(item), key: key(topic.subject, group: item.group, conflatable: true), size: item.frames.json.readableBytes)
+            enqueue(.tick(item), key: key(topic.subject, group: item.group, conflatable: true), size: item.json.readableBytes)
         case .snapshot(let snapshot, let replay, let repair):
             guard repair || entry.lastSent[snapshot.group] == nil else { return false }
-            let frame = snapshot.frames[encoding]
+            let frame = snapshot.frame(encoding, encoder: hub.encoder, nowNs: Self.now())
             enqueue(.frame(frame), key: key(topic.subject, group: snapshot.group, conflatable: false), size: frame.readableBytes)
             var last = snapshot.seq
             for item in replay where item.seq > last {
-                enqueue(.tick(item), key: key(topic.subject, group: item.group, conflatable: true), size: item.frames.json.readableBytes)
+                enqueue(.tick(item), key: key(topic.subject, group: item.group, conflatable: true), size: item.json.readableBytes)
                 last = item.seq
             }
             entry.lastSent[snapshot.group] = last
@@ -383,10 +383,9 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
         case .frame(let frame):
             write(frame)
         case .tick(let item):
-            write(item.frames[encoding])
+            write(item.frame(encoding, encoder: hub.encoder, nowNs: Self.now()))
         case .merged(let batch):
-            let frames = hub.encoder.tick(batch, subject: Topic.tickSubject(group: batch.group), nowNs: Self.now())
-            write(frames[encoding])
+            write(hub.encoder.tickFrame(batch, subject: Topic.tickSubject(group: batch.group), nowNs: Self.now(), encoding))
         }
     }
 
@@ -470,7 +469,7 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
     private static func size(of pending: Pending) -> Int {
         switch pending {
         case .frame(let frame): frame.readableBytes
-        case .tick(let item): item.frames.json.readableBytes
+        case .tick(let item): item.json.readableBytes
         case .merged(let batch): 64 + batch.ticks.count * 200
         }
     }
@@ -519,10 +518,11 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
 
     // MARK: timers and closing
 
-    /// The gateway is stopping.
-    func goingAway() {
+    /// The gateway is stopping: sends 1001 and returns the socket's close, for the server to await.
+    func goingAway() -> EventLoopFuture<Void>? {
         closeReason = "gateway shutting down"
         close(code: 1001, reason: "gateway shutting down")
+        return context?.channel.closeFuture
     }
 
     private func heartbeatTick() {
@@ -571,7 +571,7 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
-    static func now() -> Int64 { Int64(ContinuousClockNanos.unixNow()) }
+    static func now() -> Int64 { Int64(WallClock.unixNow()) }
 
     static func nanoseconds(_ duration: Duration) -> Int64 {
         let (seconds, attoseconds) = duration.components
