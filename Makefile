@@ -5,7 +5,9 @@
 #   make test    deps, then every test target in parallel against the real nats-server, then
 #                compose-check (compose.yaml against the schema and the executables),
 #                deploy-check (the least-privilege NATS configuration with the real services)
-#                and the browser tests (make test-browser)
+#                and the browser tests (make test-browser), then make up-down-check
+#   make up-down-check  make up on the debug build, every /healthz 200, a second make up that
+#                starts nothing, make down leaving no process or port behind (scripts/check-up-down.sh)
 #   make test-browser  headless Chromium (Selenium) on the demo terminal against the real stack
 #   make up      the whole stack as local processes (release build), demo URL printed; make down stops it
 #   make bench   deps, release `xy`, libnats (and nats.go when installed) benchmarks side by side,
@@ -41,7 +43,7 @@ BENCH_RUNS ?= 3
 FUZZ_SECONDS ?= 60
 FUZZ_SCRATCH ?= .build-fuzz
 
-.PHONY: deps build test test-browser up down compose-check deploy-check bench bench-realtime bench-aggregator bench-aggregator-e2e bench-gateway fuzz contracts contracts-lint contracts-accept contracts-check
+.PHONY: deps build test test-browser up down up-down-check compose-check deploy-check bench bench-realtime bench-aggregator bench-aggregator-e2e bench-gateway fuzz contracts contracts-lint contracts-accept contracts-check
 
 deps:
 	@scripts/deps.sh
@@ -51,7 +53,7 @@ build:
 
 test: deps contracts-check
 	$(SWIFT) test $(SWIFTPM_FLAGS) --parallel
-	@$(MAKE) --no-print-directory compose-check deploy-check test-browser
+	@$(MAKE) --no-print-directory compose-check deploy-check test-browser up-down-check
 
 # Tests/Browser: Selenium drives Debian's chromium through three tabs, the SharedWorker fallback
 # and a gateway restart, against nats-server and the debug executables on free loopback ports.
@@ -66,6 +68,11 @@ up:
 
 down:
 	@scripts/down.sh
+
+# The quick start as CI sees it, on the debug executables (a release build would double CI's time;
+# make bench builds release). Uses the default ports and run folder: not while a stack is up.
+up-down-check: deps
+	@XY_BUILD_CONFIG=debug scripts/check-up-down.sh
 
 # compose.yaml without a Docker engine: the compose-spec schema (Tests/Compose/compose-spec.json)
 # and every service, variable, port and healthcheck against the debug executables' --help.

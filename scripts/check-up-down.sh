@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# CI (.ci/run, after make test): the quick start on this clone. `make up` builds the release
-# executables and starts the stack; every /healthz must answer 200; a second `make up` must see
+# make up-down-check (the last step of make test): the quick start on this clone. `make up` builds
+# the executables (XY_BUILD_CONFIG, debug there: the build make test already made) and starts the stack; every /healthz must answer 200; a second `make up` must see
 # the running stack and start nothing; `make down` must leave none of the recorded processes
 # running and the ports free.
 set -euo pipefail

@@ -13,7 +13,8 @@
 #
 # Ports (override by environment): XY_NATS_PORT 4222, XY_NATS_MONITOR_PORT 8222, XY_SIM_PORT 9100,
 # XY_REALTIME_PORT 9101, XY_AGGREGATOR_PORT 9102, XY_GATEWAY_PORT 8080. Also XY_SIM_RATE (events/s,
-# 1000), XY_SIM_SYMBOLS (10), LOG_LEVEL (info), XY_SKIP_BUILD=1 (use the binaries in XY_BIN_DIR).
+# 1000), XY_SIM_SYMBOLS (10), LOG_LEVEL (info), XY_SKIP_BUILD=1 (use the binaries in XY_BIN_DIR),
+# XY_BUILD_CONFIG (release; debug reuses the build `make test` made, as make up-down-check does).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -31,6 +32,8 @@ sim_symbols=${XY_SIM_SYMBOLS:-10}
 sim_key=sim-key # the simulator's API key: a development value, not a secret
 log_level=${LOG_LEVEL:-info}
 products=(xy xy-realtime xy-aggregator xy-gateway)
+build_config=${XY_BUILD_CONFIG:-release}
+[[ $build_config == release || $build_config == debug ]] || { echo "make up: XY_BUILD_CONFIG=$build_config: release or debug" >&2; exit 1; }
 
 say() { echo "make up: $*"; }
 fail() { echo "make up: $*" >&2; exit 1; }
@@ -61,11 +64,11 @@ if [[ -n ${XY_SKIP_BUILD:-} ]]; then
     bin=${XY_BIN_DIR:?XY_SKIP_BUILD needs XY_BIN_DIR}
 else
     command -v swift >/dev/null || fail "swift is not on PATH: install Swift 6.3 (https://www.swift.org/install/linux/)"
-    say "building ${products[*]} (release; the first build takes 10-15 minutes)"
+    say "building ${products[*]} ($build_config; the first release build takes 10-15 minutes)"
     for product in "${products[@]}"; do
-        swift build -c release --product "$product"
+        swift build -c "$build_config" --product "$product"
     done
-    bin=$(swift build -c release --show-bin-path)
+    bin=$(swift build -c "$build_config" --show-bin-path)
 fi
 for product in "${products[@]}"; do
     [[ -x "$bin/$product" ]] || fail "$bin/$product is missing"
