@@ -27,8 +27,10 @@ struct NATSLivenessTests {
     @Test("a server that stops answering PINGs is detected as stale, and the client reconnects when it answers again")
     func staleConnection() async throws {
         let server = try await NATSServer.start()
+        // Stale after two unanswered PINGs, 0.5 s apart: short enough for a quick test, long
+        // enough that a server merely slowed by a loaded CI machine still answers in time.
         let client = try await connect(server) {
-            $0.pingInterval = .milliseconds(100)
+            $0.pingInterval = .milliseconds(500)
             $0.maxPingsOutstanding = 2
             $0.connectTimeout = .milliseconds(500)
         }
