@@ -76,6 +76,10 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
     private var closing = false
     private var tornDown = false
     private var draining = false
+    /// The channel's writability as its last `channelWritabilityChanged` said (NIO fires it
+    /// synchronously when a write crosses the high-water mark): read per frame without going
+    /// through the pipeline to the channel's atomic.
+    private var writable = true
     private var unflushedBytes = 0
     /// Unflushed bytes after which a write flushes at once instead of at the end of the loop turn.
     static let eagerFlushBytes = 256 * 1024
@@ -115,6 +119,7 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        writable = context.channel.isWritable
         shard.add(self)
         metrics.activeConnections.increment()
         hub.clients.wrappingIncrement(ordering: .relaxed)
@@ -223,7 +228,8 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable {
+        writable = context.channel.isWritable
+        if writable {
             slowConsumerTimer?.cancel()
             slowConsumerTimer = nil
             drain()
@@ -293,36 +299,38 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
 
     /// Called by the shard on this loop; true when a data frame was written or queued.
     func deliver(_ delivery: Delivery, topic: Topic) -> Bool {
-        guard context != nil, !closing, var entry = held[ObjectIdentifier(topic)] else { return false }
-        defer { held[ObjectIdentifier(topic)] = entry }
+        // `held` is mutated in place (never copied out and back): a copied entry would copy its
+        // `lastSent` dictionary on every frame, for every connection.
+        let topicKey = ObjectIdentifier(topic)
+        guard context != nil, !closing, held[topicKey] != nil else { return false }
         switch delivery {
         case .tick(let item):
-            guard let last = entry.lastSent[item.group], item.seq > last else { return false }
-            entry.lastSent[item.group] = item.seq
-            enqueue(.tick(item), key: key(topic.subject, group: item.group, conflatable: true), size: item.json.readableBytes)
+            guard let last = held[topicKey]?.lastSent[item.group], item.seq > last else { return false }
+            held[topicKey]!.lastSent[item.group] = item.seq
+            enqueue(.tick(item), subject: topic.subject, group: item.group, conflatable: true, size: item.json.readableBytes)
         case .snapshot(let snapshot, let replay, let repair):
-            guard repair || entry.lastSent[snapshot.group] == nil else { return false }
+            guard repair || held[topicKey]?.lastSent[snapshot.group] == nil else { return false }
             let frame = snapshot.frame(encoding, encoder: hub.encoder, nowNs: Self.now())
-            enqueue(.frame(frame), key: key(topic.subject, group: snapshot.group, conflatable: false), size: frame.readableBytes)
+            enqueue(.frame(frame), subject: topic.subject, group: snapshot.group, conflatable: false, size: frame.readableBytes)
             var last = snapshot.seq
             for item in replay where item.seq > last {
-                enqueue(.tick(item), key: key(topic.subject, group: item.group, conflatable: true), size: item.json.readableBytes)
+                enqueue(.tick(item), subject: topic.subject, group: item.group, conflatable: true, size: item.json.readableBytes)
                 last = item.seq
             }
-            entry.lastSent[snapshot.group] = last
-            if let start = entry.subscribedAt {
-                entry.subscribedAt = nil
-                metrics.firstMessage.recordNanoseconds((NIODeadline.now() - start).nanoseconds)
-            }
+            held[topicKey]!.lastSent[snapshot.group] = last
+            recordFirstMessage(topicKey)
         case .frames(let frames):
             let frame = frames[encoding]
-            enqueue(.frame(frame), key: key(topic.subject, group: nil, conflatable: false), size: frame.readableBytes)
-            if let start = entry.subscribedAt {
-                entry.subscribedAt = nil
-                metrics.firstMessage.recordNanoseconds((NIODeadline.now() - start).nanoseconds)
-            }
+            enqueue(.frame(frame), subject: topic.subject, group: nil, conflatable: false, size: frame.readableBytes)
+            recordFirstMessage(topicKey)
         }
         return true
+    }
+
+    private func recordFirstMessage(_ topicKey: ObjectIdentifier) {
+        guard let start = held[topicKey]?.subscribedAt else { return }
+        held[topicKey]!.subscribedAt = nil
+        metrics.firstMessage.recordNanoseconds((NIODeadline.now() - start).nanoseconds)
     }
 
     /// A frame every connection of the loop gets (status), ahead of queued data.
@@ -354,11 +362,11 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
 
     private func writeControlFrame(_ frame: ByteBuffer) {
         guard let context else { return }
-        if control.isEmpty, queue?.isEmpty ?? true, context.channel.isWritable {
+        if control.isEmpty, queue?.isEmpty ?? true, writable {
             write(frame)
         } else {
             control.append(frame)
-            if context.channel.isWritable { drain() }
+            if writable { drain() }
         }
     }
 
@@ -389,18 +397,21 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
-    private func enqueue(_ pending: Pending, key: QueueKey, size: Int) {
+    /// Writes at once when nothing waits and the socket has room (the common case, with no
+    /// queue key built); otherwise queues under the backpressure policy.
+    private func enqueue(_ pending: Pending, subject: String, group: String?, conflatable: Bool, size: Int) {
         guard let context else { return }
-        if key.group != nil, !lost.isEmpty, lost.contains(QueueKey(subject: key.subject, group: key.group, serial: 0)) {
+        if group != nil, !lost.isEmpty, lost.contains(QueueKey(subject: subject, group: group, serial: 0)) {
             // This group already lost batches: anything newer would show the client a hole; the
             // fresh snapshot sent once the queue drains supersedes it.
             metrics.droppedOldest.increment()
             return
         }
-        if control.isEmpty, queue?.isEmpty ?? true, lost.isEmpty, context.channel.isWritable {
+        if control.isEmpty, queue?.isEmpty ?? true, lost.isEmpty, writable {
             write(pending)
             return
         }
+        let key = key(subject, group: group, conflatable: conflatable)
         if queue == nil {
             queue = try? ConflatingQueue(
                 capacity: configuration.queueMaxMessages,
@@ -453,7 +464,7 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
         }
         metrics.sendQueueSize.record(queue?.count ?? 0)
         // Queued behind control frames or a pending resnapshot while the socket has room: go now.
-        if context.channel.isWritable, !draining { drain() }
+        if writable, !draining { drain() }
     }
 
     private enum DropReason { case oldest, newest }
@@ -479,10 +490,10 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
         guard let context, !draining else { return }
         draining = true
         defer { draining = false }
-        while context.channel.isWritable, !control.isEmpty {
+        while writable, !control.isEmpty {
             write(control.removeFirst())
         }
-        while context.channel.isWritable, let next = queue?.dequeue() {
+        while writable, let next = queue?.dequeue() {
             queuedBytes -= Self.size(of: next.element)
             if next.key.group != nil, !lost.isEmpty, lost.contains(QueueKey(subject: next.key.subject, group: next.key.group, serial: 0)) {
                 // Queued after the hole: superseded by the resnapshot below.
@@ -492,7 +503,7 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
         }
         if queue?.isEmpty ?? true {
             queuedBytes = 0
-            if !lost.isEmpty, context.channel.isWritable { resnapshotLost() }
+            if !lost.isEmpty, writable { resnapshotLost() }
         }
         flushNow()
     }
