@@ -1,11 +1,10 @@
 import ArgumentParser
 import Foundation
 import GatewayClient
+import MarketData
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
-import SwiftProtobuf
-import XYContracts
 
 /// `xy bench ws`: K WebSocket clients on one subject, against xy-gateway (`xy.v1.proto`) or
 /// nats-server's own WebSocket listener (NATS protocol over WebSocket), with the batch's publish
@@ -24,6 +23,9 @@ struct BenchWS: AsyncParsableCommand {
     @Option(help: "Measured seconds after every client is subscribed.") var duration: Int = 10
     @Option(help: "Server pid: CPU and RSS of that process are reported.") var pid: Int32?
     @Flag(help: "Only connect (no subscribe) and report the server's RSS per idle connection.") var idleOnly = false
+    @Option(help: "Subscribes per second across the clients (0: all at once); each client's first frame is timed from its own subscribe.")
+    var subscribeRate: Int = 2000
+    @Option(help: "Connection attempts in flight at once while the clients connect.") var connectConcurrency: Int = 100
 
     func run() async throws {
         guard let parsed = URL(string: url), let host = parsed.host, let port = parsed.port else {
@@ -33,46 +35,71 @@ struct BenchWS: AsyncParsableCommand {
         let group = MultiThreadedEventLoopGroup.singleton
         let recorder = LatencyRecorder()
         let rssBefore = pid.flatMap(Self.rssKiB)
-        var connections: [WebSocketConnection] = []
+        var connections: [(WebSocketConnection, ClientState)] = []
         connections.reserveCapacity(clients)
         let isNATS = nats
+        let connectStart = DispatchTime.now().uptimeNanoseconds
+        var retries = 0
         var index = 0
         while index < clients {
-            let batch = min(100, clients - index)
-            try await withThrowingTaskGroup(of: WebSocketConnection.self) { tasks in
+            let batch = min(max(1, connectConcurrency), clients - index)
+            try await withThrowingTaskGroup(of: (WebSocketConnection, ClientState, Int).self) { tasks in
                 for _ in 0..<batch {
                     tasks.addTask {
                         var headers: [(String, String)] = []
                         if let token { headers.append(("Authorization", "Bearer \(token)")) }
                         headers.append(("Sec-WebSocket-Protocol", isNATS ? "nats" : "xy.v1.proto"))
                         let state = ClientState()
-                        let connection = try await WebSocketConnection.connect(
-                            host: host, port: port, path: path, headers: headers, group: group
-                        ) { message in
-                            recorder.received(message, nats: isNATS, state: state)
+                        // A refused upgrade is an answer and fails the run; a failed connect (a full
+                        // accept queue, a reset) is retried a few times and counted.
+                        var attempt = 0
+                        while true {
+                            do {
+                                let connection = try await WebSocketConnection.connect(
+                                    host: host, port: port, path: path, headers: headers, group: group
+                                ) { message in
+                                    recorder.received(message, nats: isNATS, state: state)
+                                }
+                                guard connection.response.status == 101 else {
+                                    throw ValidationError("upgrade refused: \(connection.response.status) \(connection.response.body)")
+                                }
+                                return (connection, state, attempt)
+                            } catch let error as ValidationError {
+                                throw error
+                            } catch {
+                                attempt += 1
+                                if attempt > 5 { throw ValidationError("connect failed 6 times: \(error)") }
+                                try await Task.sleep(for: .milliseconds(100 * attempt))
+                            }
                         }
-                        guard connection.response.status == 101 else {
-                            throw ValidationError("upgrade refused: \(connection.response.status) \(connection.response.body)")
-                        }
-                        return connection
                     }
                 }
-                for try await connection in tasks { connections.append(connection) }
+                for try await (connection, state, attempts) in tasks {
+                    connections.append((connection, state))
+                    retries += attempts
+                }
             }
             index += batch
         }
+        let connectSeconds = Double(DispatchTime.now().uptimeNanoseconds - connectStart) / 1e9
+        FileHandle.standardError.write(Data(String(format: "bench ws: %d clients connected in %.1f s (%d retried connects)\n", clients, connectSeconds, retries).utf8))
         if idleOnly {
             try await Task.sleep(for: .seconds(2))
             let after = pid.flatMap(Self.rssKiB)
             if let before = rssBefore, let after {
                 print(String(format: "idle connections: %d  server RSS %+.0f KiB  (%.2f KiB per connection)", clients, Double(after - before), Double(after - before) / Double(clients)))
             }
-            for connection in connections { try? await connection.channel.close() }
+            for (connection, _) in connections { try? await connection.channel.close() }
             return
         }
         let subscribeStart = DispatchTime.now().uptimeNanoseconds
-        recorder.markSubscribe(subscribeStart)
-        for connection in connections {
+        for (number, (connection, state)) in connections.enumerated() {
+            if subscribeRate > 0 {
+                let due = subscribeStart + UInt64(number) * 1_000_000_000 / UInt64(subscribeRate)
+                let now = DispatchTime.now().uptimeNanoseconds
+                if due > now + 1_000_000 { try await Task.sleep(for: .nanoseconds(Int(due - now))) }
+            }
+            state.markSubscribed()
             if isNATS {
                 try await connection.send(opcode: WebSocketMessage.binary, payload: ByteBuffer(string: "CONNECT {\"verbose\":false,\"pedantic\":false,\"protocol\":1}\r\nSUB \(subject) 1\r\n"))
             } else {
@@ -88,7 +115,7 @@ struct BenchWS: AsyncParsableCommand {
         let cpuAfter = pid.flatMap(Self.cpuTicks)
         let result = recorder.summary()
         let rssAfter = pid.flatMap(Self.rssKiB)
-        for connection in connections { try? await connection.channel.close() }
+        for (connection, _) in connections { try? await connection.channel.close() }
 
         // One Markdown row: target, clients, frames/s, p50, p99, max, first frame p95, server CPU, server RSS.
         var cpu = "-"
@@ -121,10 +148,15 @@ struct BenchWS: AsyncParsableCommand {
     }
 }
 
-/// Per-connection reading state (NATS frames may split a MSG across WebSocket frames).
+/// Per-connection reading state (NATS frames may split a MSG across WebSocket frames) and when
+/// this client sent its subscribe; read on the connection's event loop, set before the subscribe.
 final class ClientState: @unchecked Sendable {
     var pending = ByteBuffer()
     var gotFirst = false
+    private let subscribed = NIOLockedValueBox<UInt64>(0)
+
+    func markSubscribed() { subscribed.withLockedValue { $0 = DispatchTime.now().uptimeNanoseconds } }
+    var subscribedAt: UInt64 { subscribed.withLockedValue { $0 } }
 }
 
 /// Latencies (now − batch publish time) of every delivered batch, and each client's first frame.
@@ -132,63 +164,112 @@ final class LatencyRecorder: Sendable {
     private struct State {
         var latencies: [Int64] = []
         var firstFrames: [Int64] = []
-        var subscribeAt: UInt64 = 0
     }
 
     private let state = NIOLockedValueBox(State())
-
-    func markSubscribe(_ at: UInt64) {
-        state.withLockedValue { $0.subscribeAt = at }
-    }
 
     func reset() {
         state.withLockedValue { $0.latencies.removeAll(keepingCapacity: true) }
     }
 
     func received(_ message: WebSocketMessage, nats: Bool, state client: ClientState) {
-        let now = Int64(Date().timeIntervalSince1970 * 1e9)
+        var clock = timespec()
+        clock_gettime(CLOCK_REALTIME, &clock)
+        let now = Int64(clock.tv_sec) * 1_000_000_000 + Int64(clock.tv_nsec)
         var publishTimes: [Int64] = []
         if nats {
             var incoming = message.payload
             client.pending.writeBuffer(&incoming)
-            while let batch = Self.nextNATSMessage(&client.pending) {
-                publishTimes.append(batch.publishTimeNs)
+            while let publishTime = Self.nextNATSMessage(&client.pending) {
+                publishTimes.append(publishTime)
             }
-        } else if let decoded = try? Xy_Gateway_V1_ServerMessage(serializedBytes: Array(message.payload.readableBytesView)) {
-            switch decoded.type {
-            case .tick: publishTimes.append(decoded.tick.publishTimeNs)
-            case .snapshot: publishTimes.append(0)
-            default: break
-            }
+        } else if let publishTime = message.payload.withUnsafeReadableBytes({ Self.gatewayPublishTime($0) }) {
+            publishTimes.append(publishTime)
         }
         guard !publishTimes.isEmpty else { return }
         let first = !client.gotFirst
         client.gotFirst = true
         let monotonic = DispatchTime.now().uptimeNanoseconds
+        let subscribedAt = first ? client.subscribedAt : 0
         state.withLockedValue { state in
-            if first, state.subscribeAt > 0 { state.firstFrames.append(Int64(monotonic - state.subscribeAt)) }
+            if first, subscribedAt > 0, monotonic > subscribedAt { state.firstFrames.append(Int64(monotonic - subscribedAt)) }
             for time in publishTimes where time > 0 { state.latencies.append(now - time) }
         }
     }
 
-    /// One `MSG subject sid [reply] size\r\n<payload>\r\n` decoded as a TickBatch; skips other lines.
-    static func nextNATSMessage(_ buffer: inout ByteBuffer) -> Xy_Md_V1_TickBatch? {
+    /// The TickBatch publish time of the next `MSG subject sid [reply] size\r\n<payload>\r\n`;
+    /// skips other lines. Both paths read only the fields they need, in place: a full
+    /// SwiftProtobuf decode per frame made this client, not the server, the bottleneck at K=1,000.
+    static func nextNATSMessage(_ buffer: inout ByteBuffer) -> Int64? {
         while true {
-            let view = buffer.readableBytesView
-            guard let lineEnd = view.firstIndex(of: UInt8(ascii: "\n")) else { return nil }
-            let line = String(decoding: view[view.startIndex..<lineEnd], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            let headerLength = lineEnd - view.startIndex + 1
-            guard line.hasPrefix("MSG ") else {
-                buffer.moveReaderIndex(forwardBy: headerLength)
+            let found: (lineLength: Int, size: Int?)? = buffer.withUnsafeReadableBytes { bytes in
+                guard let newline = bytes.firstIndex(of: UInt8(ascii: "\n")) else { return nil }
+                let isMessage = newline > 4 && bytes[0] == UInt8(ascii: "M") && bytes[1] == UInt8(ascii: "S")
+                    && bytes[2] == UInt8(ascii: "G") && bytes[3] == UInt8(ascii: " ")
+                guard isMessage else { return (newline + 1, nil) }
+                // The size is the last field of the line.
+                var end = newline
+                if end > 0, bytes[end - 1] == UInt8(ascii: "\r") { end -= 1 }
+                var start = end
+                while start > 0, bytes[start - 1] != UInt8(ascii: " ") { start -= 1 }
+                var size = 0
+                for index in start..<end {
+                    let digit = Int(bytes[index]) - 48
+                    guard digit >= 0, digit < 10 else { return (newline + 1, nil) }
+                    size = size * 10 + digit
+                }
+                return (newline + 1, size)
+            }
+            guard let found else { return nil }
+            guard let size = found.size else {
+                buffer.moveReaderIndex(forwardBy: found.lineLength)
                 continue
             }
-            guard let size = Int(line.split(separator: " ").last ?? ""), buffer.readableBytes >= headerLength + size + 2 else { return nil }
-            buffer.moveReaderIndex(forwardBy: headerLength)
-            let payload = buffer.readBytes(length: size) ?? []
-            buffer.moveReaderIndex(forwardBy: 2)
+            guard buffer.readableBytes >= found.lineLength + size + 2 else { return nil }
+            buffer.moveReaderIndex(forwardBy: found.lineLength)
+            let publishTime = buffer.withUnsafeReadableBytes { bytes in
+                Self.tickBatchPublishTime(ProtobufWireReader(bytes, 0..<size))
+            }
+            buffer.moveReaderIndex(forwardBy: size + 2)
             buffer.discardReadBytes()
-            return try? Xy_Md_V1_TickBatch(serializedBytes: payload)
+            // A payload that is not a TickBatch counts as a frame without a time.
+            return publishTime ?? 0
         }
+    }
+
+    /// `publish_time_ns` (field 4) of a `xy.md.v1.TickBatch`; nil when the bytes are malformed.
+    static func tickBatchPublishTime(_ batch: ProtobufWireReader) -> Int64? {
+        var reader = batch
+        var publishTime: Int64 = 0
+        while !reader.atEnd {
+            guard let (field, type) = reader.key() else { return nil }
+            if field == 4, type == 0 {
+                guard let value = reader.varint() else { return nil }
+                publishTime = Int64(bitPattern: value)
+            } else if !reader.skip(type) {
+                return nil
+            }
+        }
+        return publishTime
+    }
+
+    /// A gateway `ServerMessage`: the tick's publish time, 0 for a snapshot (a first frame without
+    /// a latency), nil for anything else (subscribed, status, pong).
+    static func gatewayPublishTime(_ bytes: UnsafeRawBufferPointer) -> Int64? {
+        var reader = ProtobufWireReader(bytes, 0..<bytes.count)
+        while !reader.atEnd {
+            guard let (field, type) = reader.key() else { return nil }
+            switch (field, type) {
+            case (10, 2):
+                guard let range = reader.lengthDelimited() else { return nil }
+                return tickBatchPublishTime(ProtobufWireReader(bytes, range))
+            case (11, 2):
+                return 0
+            default:
+                guard reader.skip(type) else { return nil }
+            }
+        }
+        return nil
     }
 
     struct Summary {
