@@ -87,7 +87,7 @@ struct BenchWS: AsyncParsableCommand {
             try await Task.sleep(for: .seconds(2))
             let after = pid.flatMap(Self.rssKiB)
             if let before = rssBefore, let after {
-                print(String(format: "idle connections: %d  server RSS %+.0f KiB  (%.2f KiB per connection)", clients, Double(after - before), Double(after - before) / Double(clients)))
+                print(String(format: "%@: idle connections: %d  server RSS %+.0f KiB  (%.2f KiB per connection)", isNATS ? "nats-server WebSocket" : "xy-gateway", clients, Double(after - before), Double(after - before) / Double(clients)))
             }
             for (connection, _) in connections { try? await connection.channel.close() }
             return
