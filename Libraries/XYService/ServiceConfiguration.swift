@@ -85,7 +85,7 @@ public struct ServiceConfiguration: Sendable {
     }
 
     /// Client options for this configuration: the service's name on the connection, its
-    /// credentials and TLS, and reconnecting for as long as the process runs.
+    /// credentials and TLS, its own inbox prefix, and reconnecting for as long as the process runs.
     public func natsClientOptions(logger: Logger) throws(ConfigurationError) -> NATSClientOptions {
         var options: NATSClientOptions
         do {
@@ -94,6 +94,10 @@ public struct ServiceConfiguration: Sendable {
             throw ConfigurationError(variable: Self.natsURLsVariable.name, reason: error.message)
         }
         options.name = serviceName
+        // Replies to this service's requests arrive under `_INBOX.<service>.`, so the server's
+        // permissions can let each service read its own replies and no one else's
+        // (deploy/nats/authorization.conf).
+        options.inboxPrefix = Self.inboxPrefix(serviceName: serviceName)
         if let natsCredentialsFile {
             options.authentication = .credentialsFile(natsCredentialsFile)
         } else if let natsNKeySeedFile {
@@ -107,5 +111,11 @@ public struct ServiceConfiguration: Sendable {
         options.pingInterval = .seconds(10)
         options.logger = logger
         return options
+    }
+
+    /// `_INBOX.<service name>`: the subtree `_INBOX.<service name>.>` is what the service's NATS
+    /// user may subscribe to for replies.
+    public static func inboxPrefix(serviceName: String) -> String {
+        "_INBOX." + serviceName
     }
 }

@@ -331,6 +331,26 @@ class LeastPrivilegeTests(unittest.TestCase):
         self.assertRefused("gateway", actions, 'Publish to "xy.md.tick.demo"',
                            'Subscription to "xy.md.snapshot.get.demo"', 'Subscription to "xy.md.event.*"')
 
+    def test_aggregator_may_read_the_stored_bars_it_compares_at_restart(self):
+        # GroupRecovery reads the last stored bar of a restored open bar whose minute ended while
+        # the aggregator was down (direct get, or msg get without direct access): a restart more
+        # than a minute after the last checkpoint needs both.
+        async def actions(nc):
+            await nc.publish("$JS.API.DIRECT.GET.XY_BARS", b'{"last_by_subj":"xy.md.bar.S0001"}')
+            await nc.publish("$JS.API.STREAM.MSG.GET.XY_BARS", b'{"last_by_subj":"xy.md.bar.S0001"}')
+        errors = asyncio.run(violations(self.stack, "aggregator", actions))
+        self.assertFalse([e for e in errors if "permissions violation" in e.lower()], errors)
+
+    def test_services_cannot_read_each_others_replies(self):
+        async def gateway(nc):
+            await nc.subscribe("_INBOX.xy-aggregator.>")
+            await nc.subscribe("_INBOX.>")
+        self.assertRefused("gateway", gateway, 'Subscription to "_INBOX.xy-aggregator.>"', 'Subscription to "_INBOX.>"')
+
+        async def aggregator(nc):
+            await nc.subscribe("_INBOX.xy-gateway.>")
+        self.assertRefused("aggregator", aggregator, 'Subscription to "_INBOX.xy-gateway.>"')
+
     def test_cli_reads_but_cannot_publish_data_or_change_streams(self):
         async def actions(nc):
             await nc.publish("xy.md.tick.demo", b"forged")

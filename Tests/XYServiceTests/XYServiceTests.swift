@@ -1,6 +1,7 @@
 import Logging
 import NATS
 import NATSTestSupport
+import NIOCore
 import SwiftProtobuf
 import Testing
 import XYContracts
@@ -17,6 +18,33 @@ struct ServiceConfigurationTests {
         #expect(configuration.healthInterval == .seconds(5))
         #expect(configuration.shutdownTimeout == .seconds(10))
         #expect(configuration.natsCredentialsFile == nil)
+    }
+
+    @Test("the service's replies come to its own inbox subtree, which its NATS user is granted")
+    func inboxPerService() async throws {
+        let configuration = try ServiceConfiguration(serviceName: "xy-test", defaultHTTPPort: 9999, environment: EnvironmentReader([:]))
+        let options = try configuration.natsClientOptions(logger: Logger(label: "test"))
+        #expect(options.inboxPrefix == "_INBOX.xy-test")
+        // A request made with these options really waits on that subtree.
+        let server = try await NATSServer.start()
+        var live = options
+        live.servers = [try NATSServerAddress(parsing: server.url)]
+        let client = try await NATSClient.connect(live)
+        let responder = try client.subscribe("svc.echo") { message in
+            guard let reply = message.replyTo else { return }
+            try? client.publish(reply, payload: message.payload)
+        }
+        let watcher = try client.subscribe("_INBOX.xy-test.>")
+        try await client.flush()
+        let answer = try await client.request("svc.echo", payload: ByteBuffer(string: "ping"), timeout: .seconds(5))
+        #expect(String(buffer: answer.payload) == "ping")
+        // The watcher got its copy of the reply in the same read as the request did.
+        var replies = watcher.makeAsyncIterator()
+        let seen = try #require(try await replies.next())
+        #expect(seen.subject.hasPrefix("_INBOX.xy-test."))
+        try responder.unsubscribe()
+        await client.close()
+        await server.stop()
     }
 
     @Test("each malformed value names its variable", arguments: [
