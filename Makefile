@@ -70,9 +70,14 @@ down:
 	@scripts/down.sh
 
 # The quick start as CI sees it, on the debug executables (a release build would double CI's time;
-# make bench builds release). Uses the default ports and run folder: not while a stack is up.
+# make bench builds release), in its own run folder (.run-check, fresh each time) on free ports, so
+# it neither sees nor stops a stack you started with make up.
 up-down-check: deps
-	@XY_BUILD_CONFIG=debug scripts/check-up-down.sh
+	@rm -rf .run-check
+	@ports=($$(python3 -c 'import socket; s = [socket.socket() for _ in range(6)]; [x.bind(("127.0.0.1", 0)) for x in s]; print(*[x.getsockname()[1] for x in s])')) && \
+	  XY_BUILD_CONFIG=debug XY_RUN_DIR=.run-check XY_NATS_PORT=$${ports[0]} XY_NATS_MONITOR_PORT=$${ports[1]} \
+	  XY_SIM_PORT=$${ports[2]} XY_REALTIME_PORT=$${ports[3]} XY_AGGREGATOR_PORT=$${ports[4]} XY_GATEWAY_PORT=$${ports[5]} \
+	  scripts/check-up-down.sh
 
 # compose.yaml without a Docker engine: the compose-spec schema (Tests/Compose/compose-spec.json)
 # and every service, variable, port and healthcheck against the debug executables' --help.
