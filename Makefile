@@ -73,6 +73,7 @@ down:
 # make bench builds release), in its own run folder (.run-check, fresh each time) on free ports, so
 # it neither sees nor stops a stack you started with make up.
 up-down-check: deps
+	@scripts/down.sh --quiet .run-check >/dev/null 2>&1 || true
 	@rm -rf .run-check
 	@ports=($$(python3 -c 'import socket; s = [socket.socket() for _ in range(6)]; [x.bind(("127.0.0.1", 0)) for x in s]; print(*[x.getsockname()[1] for x in s])')) && \
 	  XY_BUILD_CONFIG=debug XY_RUN_DIR=.run-check XY_NATS_PORT=$${ports[0]} XY_NATS_MONITOR_PORT=$${ports[1]} \

@@ -81,7 +81,7 @@ echo
 curl -s "http://127.0.0.1:$gw_port/metrics" | awk '
     /^xy_ws_first_message_seconds_bucket/ { match($0, /le="[^"]*"/); le[++n] = substr($0, RSTART + 4, RLENGTH - 5); count[n] = $2 }
     /^xy_ws_first_message_seconds_count/ { total = $2 }
-    END { for (i = 1; i <= n; i++) if (count[i] >= 0.95 * total) { printf "xy-gateway first frame p95 (server side, all runs, %d subscribes): <= %s s\n", total, le[i]; exit } }'
+    END { if (total > 0) for (i = 1; i <= n; i++) if (count[i] >= 0.95 * total) { printf "xy-gateway first frame p95 (server side, all runs, %d subscribes): <= %s s\n", total, le[i]; exit } }'
 # Medians per server and K (p50, p99, first frame p95), and the p99 ratio the issue's target is about.
 awk -F'|' '
     function median(list,   n, a, i, j, t) {

@@ -7,9 +7,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 run_dir=${XY_RUN_DIR:-.run}
 
+# Whatever ends the check early (a failed command, fail's exit), the stack it started is stopped.
+passed=0
 fail() { echo "check-up-down: $*" >&2; exit 1; }
-stop_on_failure() { echo "check-up-down: failed; stopping the stack" >&2; make --no-print-directory down || true; }
-trap stop_on_failure ERR
+stop_on_failure() {
+    [[ $passed == 1 ]] && return
+    echo "check-up-down: failed; stopping the stack" >&2
+    make --no-print-directory down || true
+}
+trap stop_on_failure EXIT
 
 make --no-print-directory up
 [[ -f "$run_dir/pids" ]] || fail "make up recorded no pids in $run_dir/pids"
@@ -32,7 +38,7 @@ grep -q "already running" <<<"$second" || fail "a second make up did not detect 
 echo "check-up-down: a second make up started nothing"
 
 make --no-print-directory down
-trap - ERR
+passed=1
 for pid in $recorded; do
     if [[ -e /proc/$pid ]] && [[ $(awk '/^State:/ {print $2}' "/proc/$pid/status" 2>/dev/null) != Z ]]; then
         fail "process $pid ($(tr '\0' ' ' <"/proc/$pid/cmdline")) still runs after make down"

@@ -317,7 +317,9 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
                 enqueue(.tick(item), subject: topic.subject, group: item.group, conflatable: true, size: item.json.readableBytes)
                 last = item.seq
             }
-            held[topicKey]!.lastSent[snapshot.group] = last
+            // Optional: a flush inside enqueue can close the channel (a reset peer) and tear the
+            // connection down, emptying `held`.
+            held[topicKey]?.lastSent[snapshot.group] = last
             recordFirstMessage(topicKey)
         case .frames(let frames):
             let frame = frames[encoding]

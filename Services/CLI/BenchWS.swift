@@ -183,6 +183,7 @@ final class LatencyRecorder: Sendable {
             while let publishTime = Self.nextNATSMessage(&client.pending) {
                 publishTimes.append(publishTime)
             }
+            client.pending.discardReadBytes()
         } else if let publishTime = message.payload.withUnsafeReadableBytes({ Self.gatewayPublishTime($0) }) {
             publishTimes.append(publishTime)
         }
@@ -197,28 +198,41 @@ final class LatencyRecorder: Sendable {
         }
     }
 
-    /// The TickBatch publish time of the next `MSG subject sid [reply] size\r\n<payload>\r\n`;
-    /// skips other lines. Both paths read only the fields they need, in place: a full
-    /// SwiftProtobuf decode per frame made this client, not the server, the bottleneck at K=1,000.
+    /// The TickBatch publish time of the next `MSG subject sid [reply] size` or
+    /// `HMSG subject sid [reply] header_size total_size` message (headers skipped); other lines
+    /// are skipped. Both paths read only the fields they need, in place: a full SwiftProtobuf
+    /// decode per frame made this client, not the server, the bottleneck at K=1,000. The caller
+    /// discards the consumed bytes once per WebSocket frame.
     static func nextNATSMessage(_ buffer: inout ByteBuffer) -> Int64? {
         while true {
-            let found: (lineLength: Int, size: Int?)? = buffer.withUnsafeReadableBytes { bytes in
+            let found: (lineLength: Int, header: Int, size: Int?)? = buffer.withUnsafeReadableBytes { bytes in
                 guard let newline = bytes.firstIndex(of: UInt8(ascii: "\n")) else { return nil }
-                let isMessage = newline > 4 && bytes[0] == UInt8(ascii: "M") && bytes[1] == UInt8(ascii: "S")
+                let plain = newline > 4 && bytes[0] == UInt8(ascii: "M") && bytes[1] == UInt8(ascii: "S")
                     && bytes[2] == UInt8(ascii: "G") && bytes[3] == UInt8(ascii: " ")
-                guard isMessage else { return (newline + 1, nil) }
-                // The size is the last field of the line.
+                let withHeaders = newline > 5 && bytes[0] == UInt8(ascii: "H") && bytes[1] == UInt8(ascii: "M")
+                    && bytes[2] == UInt8(ascii: "S") && bytes[3] == UInt8(ascii: "G") && bytes[4] == UInt8(ascii: " ")
+                guard plain || withHeaders else { return (newline + 1, 0, nil) }
                 var end = newline
                 if end > 0, bytes[end - 1] == UInt8(ascii: "\r") { end -= 1 }
-                var start = end
-                while start > 0, bytes[start - 1] != UInt8(ascii: " ") { start -= 1 }
-                var size = 0
-                for index in start..<end {
-                    let digit = Int(bytes[index]) - 48
-                    guard digit >= 0, digit < 10 else { return (newline + 1, nil) }
-                    size = size * 10 + digit
+                // The last field (total size), and for HMSG the one before it (header size).
+                func field(endingAt end: Int) -> (value: Int, start: Int)? {
+                    var start = end
+                    while start > 0, bytes[start - 1] != UInt8(ascii: " ") { start -= 1 }
+                    guard start < end else { return nil }
+                    var value = 0
+                    for index in start..<end {
+                        let digit = Int(bytes[index]) - 48
+                        guard digit >= 0, digit < 10 else { return nil }
+                        value = value * 10 + digit
+                    }
+                    return (value, start)
                 }
-                return (newline + 1, size)
+                guard let total = field(endingAt: end) else { return (newline + 1, 0, nil) }
+                guard withHeaders else { return (newline + 1, 0, total.value) }
+                guard total.start > 1, let header = field(endingAt: total.start - 1), header.value <= total.value else {
+                    return (newline + 1, 0, nil)
+                }
+                return (newline + 1, header.value, total.value)
             }
             guard let found else { return nil }
             guard let size = found.size else {
@@ -226,12 +240,12 @@ final class LatencyRecorder: Sendable {
                 continue
             }
             guard buffer.readableBytes >= found.lineLength + size + 2 else { return nil }
-            buffer.moveReaderIndex(forwardBy: found.lineLength)
+            buffer.moveReaderIndex(forwardBy: found.lineLength + found.header)
+            let payloadSize = size - found.header
             let publishTime = buffer.withUnsafeReadableBytes { bytes in
-                Self.tickBatchPublishTime(ProtobufWireReader(bytes, 0..<size))
+                Self.tickBatchPublishTime(ProtobufWireReader(bytes, 0..<payloadSize))
             }
-            buffer.moveReaderIndex(forwardBy: size + 2)
-            buffer.discardReadBytes()
+            buffer.moveReaderIndex(forwardBy: payloadSize + 2)
             // A payload that is not a TickBatch counts as a frame without a time.
             return publishTime ?? 0
         }

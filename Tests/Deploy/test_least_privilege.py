@@ -351,6 +351,11 @@ class LeastPrivilegeTests(unittest.TestCase):
             await nc.subscribe("_INBOX.xy-gateway.>")
         self.assertRefused("aggregator", aggregator, 'Subscription to "_INBOX.xy-gateway.>"')
 
+        async def cli(nc):
+            await nc.subscribe("_INBOX.xy-aggregator.>")
+            await nc.subscribe("_INBOX.xy-gateway.>")
+        self.assertRefused("cli", cli, 'Subscription to "_INBOX.xy-aggregator.>"', 'Subscription to "_INBOX.xy-gateway.>"')
+
     def test_cli_reads_but_cannot_publish_data_or_change_streams(self):
         async def actions(nc):
             await nc.publish("xy.md.tick.demo", b"forged")
