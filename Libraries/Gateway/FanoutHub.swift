@@ -213,6 +213,7 @@ public final class FanoutHub: @unchecked Sendable {
             group.addTask {
                 for future in perShard { try? await future.get() }
             }
+            // The deadline of the race, not a pause: whichever child ends first ends the wait.
             group.addTask { try? await Task.sleep(for: timeout) }
             await group.next()
             group.cancelAll()
