@@ -363,7 +363,7 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func writeControlFrame(_ frame: ByteBuffer) {
-        guard let context else { return }
+        guard context != nil else { return }
         if control.isEmpty, queue?.isEmpty ?? true, writable {
             write(frame)
         } else {
@@ -402,7 +402,7 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
     /// Writes at once when nothing waits and the socket has room (the common case, with no
     /// queue key built); otherwise queues under the backpressure policy.
     private func enqueue(_ pending: Pending, subject: String, group: String?, conflatable: Bool, size: Int) {
-        guard let context else { return }
+        guard context != nil else { return }
         if group != nil, !lost.isEmpty, lost.contains(QueueKey(subject: subject, group: group, serial: 0)) {
             // This group already lost batches: anything newer would show the client a hole; the
             // fresh snapshot sent once the queue drains supersedes it.
@@ -489,7 +489,7 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
 
     /// Writes queued frames while the socket takes them; once empty, resnapshots lost groups.
     private func drain() {
-        guard let context, !draining else { return }
+        guard context != nil, !draining else { return }
         draining = true
         defer { draining = false }
         while writable, !control.isEmpty {
