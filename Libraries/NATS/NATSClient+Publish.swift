@@ -11,6 +11,13 @@ extension NATSClient {
         try publish(subject, payload: payload, replyTo: replyTo, headers: headers, urgent: false)
     }
 
+    /// Publishes to a subject checked once when it was made: for a hot path that sends to the same
+    /// subjects over and over (the proxy's `xy.md.event.<SYMBOL>`), where checking every publish
+    /// measured at 2 % of its time.
+    public func publish(_ subject: NATSPublishSubject, payload: ByteBuffer) throws {
+        try enqueuePublish(subject.text, payload: payload, replyTo: nil, headers: nil, urgent: false)
+    }
+
     /// `urgent` (requests) writes at once even while the flusher lingers over a stream.
     func publish(_ subject: String, payload: ByteBuffer, replyTo: String?, headers: NATSHeaders?, urgent: Bool) throws {
         guard NATSSubjectValidation.isValidPublishSubject(subject) else {
@@ -19,6 +26,11 @@ extension NATSClient {
         if let replyTo, !NATSSubjectValidation.isValidPublishSubject(replyTo) {
             throw NATSError(.invalidSubject, "invalid reply subject '\(replyTo.escapedForMessage)'")
         }
+        try enqueuePublish(subject, payload: payload, replyTo: replyTo, headers: headers, urgent: urgent)
+    }
+
+    /// The part of a publish after its subjects are known to be valid.
+    private func enqueuePublish(_ subject: String, payload: ByteBuffer, replyTo: String?, headers: NATSHeaders?, urgent: Bool) throws {
         var headerBlock: ByteBuffer?
         if let headers, !headers.fields.isEmpty {
             headerBlock = try headers.encoded()

@@ -190,6 +190,26 @@ struct NATSProtocolParserTests {
         #expect(throws: NATSError.self) { try parser.parse(&buffer) }
     }
 
+    @Test("subjects reused from the cache are always the ones on the wire, across collisions and more subjects than slots")
+    func subjectCache() throws {
+        // 3 × the cache's slots, each sent twice in a different order, with lengths from 1 to 30 bytes.
+        var subjects: [String] = []
+        for index in 0..<(3 * SubjectCache.slots) {
+            let padding = String(repeating: "x", count: index % 13)
+            subjects.append(index % 97 == 0 ? "s" : "xy.md.event.S\(index)\(padding)")
+        }
+        let expected = subjects + subjects.reversed()
+        var text = ""
+        for subject in expected {
+            text += "MSG \(subject) 1 1\r\nx\r\n"
+        }
+        let got = try parseAll([Array(text.utf8)]).compactMap { op -> String? in
+            guard case .msg(let message) = op else { return nil }
+            return message.subject
+        }
+        #expect(got == expected)
+    }
+
     @Test("the payload is a slice of the read buffer, not a copy")
     func payloadIsSlice() throws {
         var parser = NATSProtocolParser()

@@ -45,9 +45,9 @@ struct NATSProtocolParser {
     /// Largest message accepted from the peer: the server's `max_payload` plus room for headers once
     /// INFO is known, 64 MiB before. A length beyond it is a protocol error, never an allocation.
     var maxMessageLength = 64 * 1024 * 1024
-    /// The previous message's subject: a stream of messages on one subject reuses it instead of
-    /// decoding and allocating a new `String` per message.
-    private var lastSubject = ""
+    /// Subjects seen recently, so a stream of messages over a few thousand subjects reuses their
+    /// `String`s instead of decoding and allocating one per message.
+    private var subjects = SubjectCache()
 
     /// Messages whose header block could not be read; delivered without headers.
     var malformedHeaders = 0
@@ -169,23 +169,13 @@ struct NATSProtocolParser {
             }
             headerLength = h
         }
-        if !Self.equals(lastSubject, subject) {
-            lastSubject = String(decoding: subject, as: UTF8.self)
-        }
         return MessageLine(
-            subject: lastSubject,
+            subject: subjects.string(for: subject),
             sid: sid,
             replyTo: reply.map { String(decoding: $0, as: UTF8.self) },
             headerLength: Int(headerLength),
             totalLength: Int(total)
         )
-    }
-
-    private static func equals(_ string: String, _ bytes: UnsafeRawBufferPointer) -> Bool {
-        guard string.utf8.count == bytes.count else { return false }
-        return string.utf8.withContiguousStorageIfAvailable { stored in
-            memcmp(stored.baseAddress!, bytes.baseAddress!, bytes.count) == 0
-        } ?? false
     }
 
     /// Non-negative decimal below 2^53, or nil for anything else (sign, letters, overflow).
@@ -222,6 +212,38 @@ struct NATSProtocolParser {
         buffer.moveReaderIndex(forwardBy: 2)
         state = .controlLine
         return .msg(NATSMessage(subject: line.subject, replyTo: line.replyTo, headers: headers, payload: payload, sid: line.sid))
+    }
+}
+
+/// A direct-mapped table from subject bytes to the `String` last made from them: a hit costs a hash
+/// and a compare instead of an allocation, and a collision simply replaces the entry. Allocated on
+/// the first message, so a connection that only publishes never pays for it.
+struct SubjectCache {
+    static let slots = 4096
+    private var entries: [String] = []
+
+    mutating func string(for bytes: UnsafeRawBufferPointer) -> String {
+        var hash: UInt32 = 2_166_136_261
+        for byte in bytes {
+            hash = (hash ^ UInt32(byte)) &* 16_777_619
+        }
+        if entries.isEmpty {
+            entries = Array(repeating: "", count: Self.slots)
+        }
+        let slot = Int(hash & UInt32(Self.slots - 1))
+        let cached = entries[slot]
+        if Self.equals(cached, bytes) { return cached }
+        let made = String(decoding: bytes, as: UTF8.self)
+        entries[slot] = made
+        return made
+    }
+
+    private static func equals(_ string: String, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard string.utf8.count == bytes.count else { return false }
+        guard let baseAddress = bytes.baseAddress else { return true }
+        return string.utf8.withContiguousStorageIfAvailable { stored in
+            memcmp(stored.baseAddress!, baseAddress, bytes.count) == 0
+        } ?? false
     }
 }
 
