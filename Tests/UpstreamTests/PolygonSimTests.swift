@@ -27,6 +27,35 @@ struct PolygonSimTests {
         #expect(aaa.allSatisfy { $0.priceCents >= 0 })
     }
 
+    @Test("each channel encodes to the vendor's exact JSON, negative and extreme numbers included")
+    func encoderBytes() {
+        var trade = SimEvent(channel: .trade, symbolIndex: 0, symbol: "BRK.B", sequence: 42, timeMilliseconds: 1_700_000_000_123)
+        trade.exchange = 4
+        trade.tradeID = "t9"
+        trade.tape = 1
+        trade.priceCents = 45_007
+        trade.size = 100
+        trade.conditions = [14, 41]
+        var quote = SimEvent(channel: .quote, symbolIndex: 1, symbol: "A", sequence: 1, timeMilliseconds: 0)
+        quote.bidCents = 5
+        quote.askCents = -1_234
+        quote.bidSize = Int64.max
+        quote.askSize = Int64.min + 1
+        var minute = SimEvent(channel: .minuteAggregate, symbolIndex: 2, symbol: "Z", sequence: 50, timeMilliseconds: 60_000)
+        minute.volume = 10
+        minute.vwapTenThousandths = 1_234_567
+        minute.dayVWAPTenThousandths = 5
+        minute.openCents = 100
+        minute.startMilliseconds = 0
+        minute.endMilliseconds = 60_000
+        let text = String(decoding: SimEventEncoder.frame([trade, quote, minute]), as: UTF8.self)
+        #expect(text == "["
+            + #"{"ev":"T","sym":"BRK.B","x":4,"i":"t9","z":1,"p":450.07,"s":100,"c":[14,41],"t":1700000000123,"q":42},"#
+            + #"{"ev":"Q","sym":"A","bx":0,"bp":0.05,"bs":9223372036854775807,"ax":0,"ap":-12.34,"as":-9223372036854775807,"t":0,"z":0,"q":1},"#
+            + #"{"ev":"AM","sym":"Z","v":10,"av":0,"op":0.00,"vw":123.4567,"o":1.00,"c":0.00,"h":0.00,"l":0.00,"a":0.0005,"z":0,"s":0,"e":60000}"#
+            + "]")
+    }
+
     @Test("symbols: a list or a count")
     func symbols() {
         #expect(SimSymbols.parse("aapl, MSFT,AAPL") == ["AAPL", "MSFT"])
