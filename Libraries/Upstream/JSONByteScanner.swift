@@ -151,6 +151,41 @@ struct JSONByteScanner {
         return value
     }
 
+    /// A JSON number as a whole number, truncated toward zero; nil (cursor unchanged) if the value
+    /// is not a number or does not fit. Plain integers of up to 18 digits (times, sequences,
+    /// exchanges) skip the detour through `Double`; anything else goes through ``number()``.
+    mutating func integer() -> Int64? {
+        var index = position
+        let negative = index < bytes.count && bytes[index] == UInt8(ascii: "-")
+        if negative { index += 1 }
+        let digitsStart = index
+        var value: Int64 = 0
+        while index < bytes.count, bytes[index] &- 48 < 10, index - digitsStart < 18 {
+            value = value &* 10 &+ Int64(bytes[index] &- 48)
+            index += 1
+        }
+        let digits = index - digitsStart
+        let simple = digits > 0 && !(digits > 1 && bytes[digitsStart] == UInt8(ascii: "0"))
+        if simple {
+            let end = index < bytes.count ? bytes[index] : UInt8(ascii: ",")
+            switch end {
+            case UInt8(ascii: ","), UInt8(ascii: "}"), UInt8(ascii: "]"), 0x20, 0x0A, 0x0D, 0x09:
+                position = index
+                return negative ? -value : value
+            default:
+                break
+            }
+        }
+        // Decimals, exponents, very long numbers and errors: the general path decides.
+        let start = position
+        guard let double = number() else { return nil }
+        guard let whole = Int64(exactly: double.rounded(.towardZero)) else {
+            position = start
+            return nil
+        }
+        return whole
+    }
+
     private static let powersOfTen: [Double] = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22]
 
     /// Skips one value of any type; false on a syntax error or nesting deeper than 64.

@@ -36,7 +36,7 @@ public struct MarketEventPublisher {
     private var logger: Logger
     private var encoder: MarketEventWireEncoder
     private var payload = ByteBufferAllocator().buffer(capacity: 256)
-    private var subjects: [String: String] = [:]
+    private var subjects: [String: NATSPublishSubject] = [:]
     private var malformedLog = LogThrottle()
     private var publishLog = LogThrottle()
     public private(set) var total = Tally()
@@ -54,19 +54,21 @@ public struct MarketEventPublisher {
         var tally = Tally()
         var latencies: [Int64] = []
         frame.withUnsafeReadableBytes { bytes in
-            PolygonFrameDecoder.decode(bytes) { item in
+            PolygonFrameDecoder.decode(bytes, events: { event in
+                switch event.kind {
+                case .trade: tally.trades += 1
+                case .quote: tally.quotes += 1
+                case .secondAggregate: tally.secondAggregates += 1
+                case .minuteAggregate: tally.minuteAggregates += 1
+                }
+                publish(event, receiveTimeNanoseconds: receiveTimeNanoseconds, tally: &tally)
+                if event.timeMilliseconds > 0 {
+                    latencies.append(event.timeMilliseconds)
+                }
+            }, other: { item in
                 switch item {
-                case .event(let event):
-                    switch event.kind {
-                    case .trade: tally.trades += 1
-                    case .quote: tally.quotes += 1
-                    case .secondAggregate: tally.secondAggregates += 1
-                    case .minuteAggregate: tally.minuteAggregates += 1
-                    }
-                    publish(event, receiveTimeNanoseconds: receiveTimeNanoseconds, tally: &tally)
-                    if event.timeMilliseconds > 0 {
-                        latencies.append(event.timeMilliseconds)
-                    }
+                case .event:
+                    break  // events come through `events`
                 case .status(let status, let message):
                     tally.statuses += 1
                     statuses.append(Status(status: status, message: message))
@@ -80,25 +82,23 @@ public struct MarketEventPublisher {
                     tally.unknownEvent += 1
                     reportMalformed("unknown ev '\(ev.prefix(16))'", frame: frame)
                 }
-            }
+            })
         }
         record(tally)
         if !latencies.isEmpty {
             let now = wallClockNanoseconds()
-            for milliseconds in latencies {
-                metrics.ingestLatency.recordNanoseconds(max(0, now - milliseconds * 1_000_000))
-            }
+            metrics.ingestLatency.record(nanoseconds: latencies.lazy.map { now - $0 * 1_000_000 })
         }
         return statuses
     }
 
     private mutating func publish(_ event: VendorEvent, receiveTimeNanoseconds: Int64, tally: inout Tally) {
-        let subject: String
+        let subject: NATSPublishSubject
         if let cached = subjects[event.symbol] {
             subject = cached
         } else {
             do {
-                subject = try Subjects.event(symbol: event.symbol)
+                subject = try NATSPublishSubject(Subjects.event(symbol: event.symbol))
             } catch {
                 tally.invalidSymbol += 1
                 reportMalformed("symbol is not a subject token", frame: nil)

@@ -25,12 +25,18 @@ public enum PolygonFrameDecoder {
 
     /// Calls `body` once per element of the frame, in order.
     public static func decode(_ bytes: UnsafeRawBufferPointer, _ body: (Item) -> Void) {
+        decode(bytes, events: { body(.event($0)) }, other: body)
+    }
+
+    /// The hot path: calls `events` with each valid event in place (no copy of the event, which
+    /// measured at 3 % of the proxy's time) and `other` with every other element, all in order.
+    public static func decode(_ bytes: UnsafeRawBufferPointer, events: (inout VendorEvent) -> Void, other body: (Item) -> Void) {
         var scanner = JSONByteScanner(bytes)
         scanner.skipWhitespace()
         guard scanner.consume(UInt8(ascii: "[")) else {
             // The vendor always sends arrays; a bare object is tolerated as a one-element frame.
             if scanner.peek() == UInt8(ascii: "{") {
-                decodeElement(&scanner, body)
+                decodeElement(&scanner, events, body)
             } else {
                 body(.malformed(.syntax))
             }
@@ -42,7 +48,7 @@ public enum PolygonFrameDecoder {
             scanner.skipWhitespace()
             let elementStart = scanner.position
             if scanner.peek() == UInt8(ascii: "{") {
-                if !decodeElement(&scanner, body) {
+                if !decodeElement(&scanner, events, body) {
                     scanner.position = elementStart + 1
                     guard scanner.resynchronize() else { return }
                     continue
@@ -73,7 +79,7 @@ public enum PolygonFrameDecoder {
 
     /// Decodes one object at the scanner; false (after reporting) when its syntax is broken.
     @discardableResult
-    private static func decodeElement(_ scanner: inout JSONByteScanner, _ body: (Item) -> Void) -> Bool {
+    private static func decodeElement(_ scanner: inout JSONByteScanner, _ events: (inout VendorEvent) -> Void, _ body: (Item) -> Void) -> Bool {
         var fields = EventFields()
         switch fields.parse(&scanner) {
         case .syntaxError:
@@ -83,7 +89,7 @@ public enum PolygonFrameDecoder {
             body(.malformed(.invalidEvent))
             return true
         case .ok:
-            body(fields.item())
+            fields.finish(events: events, other: body)
             return true
         }
     }
@@ -97,7 +103,53 @@ struct EventFields {
         case typeError
     }
 
-    var ev: String?
+    /// The `ev` value, told apart from its bytes: only an unknown one becomes a `String`.
+    enum Ev {
+        case missing
+        case trade
+        case quote
+        case secondAggregate
+        case minuteAggregate
+        case status
+        case unknown(String)
+
+        init(_ name: String) {
+            switch name {
+            case "T": self = .trade
+            case "Q": self = .quote
+            case "A": self = .secondAggregate
+            case "AM": self = .minuteAggregate
+            case "status": self = .status
+            default: self = .unknown(name)
+            }
+        }
+
+        /// Nil when the string's escapes are broken.
+        init?(_ scanner: JSONByteScanner, _ range: Range<Int>) {
+            if scanner.matches(range, "T") {
+                self = .trade
+            } else if scanner.matches(range, "Q") {
+                self = .quote
+            } else if scanner.matches(range, "AM") {
+                self = .minuteAggregate
+            } else if scanner.matches(range, "A") {
+                self = .secondAggregate
+            } else if scanner.matches(range, "status") {
+                self = .status
+            } else {
+                let raw = UnsafeRawBufferPointer(rebasing: scanner.bytes[range])
+                guard raw.contains(UInt8(ascii: "\\")) else {
+                    self = .unknown(scanner.text(range))
+                    return
+                }
+                // Escaped spellings (`\u0054`) are rare but legal JSON: unescape, then decide.
+                guard let name = JSONByteScanner.unescape(raw) else { return nil }
+                self.init(name)
+            }
+        }
+    }
+
+    var ev = Ev.missing
     var status: String?
     var message: String?
     var event = VendorEvent(kind: .trade)
@@ -170,8 +222,16 @@ struct EventFields {
         case 2:
             switch (k0, k1) {
             case (UInt8(ascii: "e"), UInt8(ascii: "v")):
-                guard let value = scanner.stringValue() else { return scanner.skipValueOrFail(&typeError) }
-                ev = value
+                let start = scanner.position
+                guard let range = scanner.stringRange() else {
+                    scanner.position = start
+                    return scanner.skipValueOrFail(&typeError)
+                }
+                guard let kind = Ev(scanner, range) else {
+                    typeError = true
+                    return true
+                }
+                ev = kind
                 return true
             case (UInt8(ascii: "b"), UInt8(ascii: "p")): return double(&scanner, bit: Self.bp) { $0.bidPrice = $1 }
             case (UInt8(ascii: "a"), UInt8(ascii: "p")): return double(&scanner, bit: Self.ap) { $0.askPrice = $1 }
@@ -213,7 +273,7 @@ struct EventFields {
     }
 
     private mutating func integer(_ scanner: inout JSONByteScanner, bit: UInt32, _ set: (inout EventFields, Int64) -> Void) -> Bool {
-        guard let value = scanner.number(), let whole = Int64(exactly: value.rounded(.towardZero)) else {
+        guard let whole = scanner.integer() else {
             return scanner.skipValueOrFail(&typeError)
         }
         set(&self, whole)
@@ -261,35 +321,41 @@ struct EventFields {
         }
     }
 
-    /// What the object is, once all its fields are read.
-    func item() -> PolygonFrameDecoder.Item {
-        guard let ev else { return .malformed(.invalidEvent) }
-        var result = event
+    /// Once all its fields are read: hands a complete event to `events` in place, anything else
+    /// (status, unknown `ev`, missing fields) to `other`.
+    mutating func finish(events: (inout VendorEvent) -> Void, other: (PolygonFrameDecoder.Item) -> Void) {
         let required: UInt32
         switch ev {
-        case "T":
-            result.kind = .trade
+        case .missing:
+            other(.malformed(.invalidEvent))
+            return
+        case .trade:
+            event.kind = .trade
             required = Self.sym | Self.p | Self.s | Self.t
-        case "Q":
-            result.kind = .quote
+        case .quote:
+            event.kind = .quote
             required = Self.sym | Self.bp | Self.ap | Self.t
-            result.conditions = event.conditions
-        case "A", "AM":
-            result.kind = ev == "A" ? .secondAggregate : .minuteAggregate
+        case .secondAggregate, .minuteAggregate:
+            event.kind = if case .secondAggregate = ev { .secondAggregate } else { .minuteAggregate }
             required = Self.sym | Self.o | Self.c | Self.h | Self.l | Self.v | Self.s | Self.e
-            result.timeMilliseconds = event.endMilliseconds
-            result.size = 0
+            event.timeMilliseconds = event.endMilliseconds
+            event.size = 0
             // In aggregates `z` is the average trade size, not a tape.
-            result.tape = 0
-        case "status":
-            return .status(status: status ?? "", message: message ?? "")
-        default:
-            return .unknown(ev: ev)
+            event.tape = 0
+        case .status:
+            other(.status(status: status ?? "", message: message ?? ""))
+            return
+        case .unknown(let name):
+            other(.unknown(ev: name))
+            return
         }
-        if result.kind != .secondAggregate, result.kind != .minuteAggregate {
-            result.startMilliseconds = 0
+        if event.kind != .secondAggregate, event.kind != .minuteAggregate {
+            event.startMilliseconds = 0
         }
-        guard present & required == required else { return .malformed(.invalidEvent) }
-        return .event(result)
+        guard present & required == required else {
+            other(.malformed(.invalidEvent))
+            return
+        }
+        events(&event)
     }
 }

@@ -1,4 +1,5 @@
 import Metrics
+import XYService
 
 /// The proxy's metrics, created once and shared (swift-metrics handles are thread-safe):
 /// `xy_upstream_connected`, `xy_upstream_reconnects_total`, `xy_upstream_events_total{ev}`,
@@ -18,7 +19,8 @@ public struct UpstreamMetrics: Sendable {
     public let invalidSymbol = Counter(label: "xy_upstream_malformed_total", dimensions: [("reason", "invalid_symbol")])
     public let published = Counter(label: "xy_md_published_total")
     public let publishFailed = Counter(label: "xy_md_publish_failed_total")
-    public let ingestLatency = Timer(label: "xy_ingest_latency_seconds")
+    /// Recorded once per frame for all its events; served through ``ObservabilityServer``'s `histograms`.
+    public let ingestLatency = BatchHistogram(name: "xy_ingest_latency_seconds")
 
     public init() {
         connected.record(0)

@@ -12,12 +12,14 @@ public struct ObservabilityServer: Service {
     private let application: Application<RouterResponder<BasicRequestContext>>
 
     /// - Parameters:
+    ///   - histograms: served after the registry's metrics (hot-path histograms outside it).
     ///   - onListening: called with the bound port once the listener is up (port 0 picks one).
     public init(
         host: String,
         port: Int,
         serviceName: String,
         registry: PrometheusCollectorRegistry,
+        histograms: [BatchHistogram] = [],
         readiness: ReadinessState,
         redactor: SecretRedactor,
         logger: Logger,
@@ -27,6 +29,9 @@ public struct ObservabilityServer: Service {
         router.get("/metrics") { _, _ -> Response in
             var buffer = ByteBuffer()
             buffer.writeBytes(registry.emitToBuffer())
+            for histogram in histograms {
+                buffer.writeString(histogram.exposition())
+            }
             return Response(
                 status: .ok,
                 headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],

@@ -58,6 +58,13 @@ public enum ServiceRuntime {
         Self.exit(2)
     }
 
+    /// The buckets of every duration histogram, from 100 µs to 5 s.
+    public static let durationBuckets: [Duration] = [
+        .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2),
+        .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
+        .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2), .seconds(5),
+    ]
+
     /// Bootstraps swift-log to JSON lines and swift-metrics to a Prometheus registry; call once, from `main`.
     /// `valueHistogramBuckets` sets the buckets of value (not duration) histograms by metric name.
     public static func bootstrap(
@@ -68,11 +75,7 @@ public enum ServiceRuntime {
         }
         let registry = PrometheusCollectorRegistry()
         var factory = PrometheusMetricsFactory(registry: registry)
-        factory.defaultDurationHistogramBuckets = [
-            .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2),
-            .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
-            .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2), .seconds(5),
-        ]
+        factory.defaultDurationHistogramBuckets = durationBuckets
         factory.valueHistogramBuckets = valueHistogramBuckets
         MetricsSystem.bootstrap(factory)
         return (Logger(label: serviceName), registry)

@@ -52,7 +52,7 @@ try await ServiceRuntime.run(
         NATSConnectionService(client: nats, readiness: readiness, logger: logger, drainTimeout: service.shutdownTimeout / 2),
         ObservabilityServer(
             host: service.httpHost, port: service.httpPort, serviceName: serviceName, registry: registry,
-            readiness: readiness, redactor: redactor, logger: logger,
+            histograms: [metrics.ingestLatency], readiness: readiness, redactor: redactor, logger: logger,
             onListening: { port in logger.info("HTTP listening", metadata: ["http_port": "\(port)"]) }
         ),
         HealthHeartbeat(client: nats, serviceName: serviceName, instance: service.instance, version: NATSClient.version, interval: service.healthInterval, readiness: readiness, logger: logger),

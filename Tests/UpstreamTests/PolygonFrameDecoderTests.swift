@@ -94,6 +94,47 @@ struct PolygonFrameDecoderTests {
         #expect(event.price == 150)
     }
 
+    @Test("whole-number fields in every JSON form: truncated decimals and exponents, limits, and bad values as type errors")
+    func integerFields() throws {
+        func sequence(_ text: String) -> PolygonFrameDecoder.Item? {
+            decode(#"[{"ev":"T","sym":"A","p":1,"s":1,"t":1700000000000,"q":"# + text + "}]").first
+        }
+        for (text, expected) in [("42", UInt64(42)), ("0", 0), ("7.9", 7), ("1e3", 1000), ("2.5E1", 25), ("999999999999999999", 999_999_999_999_999_999)] {
+            guard case .event(let event) = sequence(text) else {
+                Issue.record("no event for q=\(text): \(String(describing: sequence(text)))")
+                continue
+            }
+            #expect(event.sequence == expected, "q=\(text)")
+        }
+        // Not a number, or one too large for 64 bits: the event is reported, the frame goes on.
+        for text in [#""42""#, "1e30", "true"] {
+            #expect(sequence(text) == .malformed(.invalidEvent), "q=\(text)")
+        }
+        // Broken number syntax is a syntax error.
+        for text in ["01", "-", "1.", "4x"] {
+            #expect(sequence(text) == .malformed(.syntax), "q=\(text)")
+        }
+        let items = decode(#"[{"ev":"T","sym":"A","p":1,"s":1,"t":-12,"x":-3,"q":1}]"#)
+        guard case .event(let event) = try #require(items.first) else {
+            Issue.record("expected an event, got \(items)")
+            return
+        }
+        #expect(event.timeMilliseconds == -12)
+        #expect(event.exchange == -3)
+    }
+
+    @Test("an escaped ev names the same event; broken escapes make it invalid, unknown ones are reported by name")
+    func escapedEv() throws {
+        let items = decode(#"[{"ev":"\u0054","sym":"A","p":1,"s":1,"t":1},{"ev":"\uZZZZ","sym":"A"},{"ev":"X\u0059","sym":"A"},{"ev":"ZZ","sym":"A"}]"#)
+        #expect(items.count == 4)
+        guard case .event(let event) = try #require(items.first) else {
+            Issue.record("expected a trade, got \(items)")
+            return
+        }
+        #expect(event.kind == .trade)
+        #expect(items.dropFirst().map { $0 } == [.malformed(.invalidEvent), .unknown(ev: "XY"), .unknown(ev: "ZZ")])
+    }
+
     @Test("decimal fast path agrees with the standard library on the simulator's prices")
     func decimalsMatchStandardLibrary() throws {
         var random = SimRandom(seed: 3)

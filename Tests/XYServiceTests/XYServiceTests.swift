@@ -158,6 +158,26 @@ struct ReadinessTests {
     }
 }
 
+@Suite("Batch histogram")
+struct BatchHistogramTests {
+    @Test("a batch lands in the right buckets; the exposition is cumulative, in seconds, with +Inf, sum and count")
+    func exposition() {
+        let histogram = BatchHistogram(name: "xy_t_seconds", buckets: [.milliseconds(1), .milliseconds(10)])
+        histogram.record(nanoseconds: [500_000, 1_000_000, 2_000_000, -5, 20_000_000])
+        histogram.record(nanoseconds: 10_000_000)
+        #expect(histogram.count == 6)
+        #expect(histogram.exposition() == """
+            # TYPE xy_t_seconds histogram
+            xy_t_seconds_bucket{le="0.001"} 3
+            xy_t_seconds_bucket{le="0.01"} 5
+            xy_t_seconds_bucket{le="+Inf"} 6
+            xy_t_seconds_sum 0.0335
+            xy_t_seconds_count 6
+
+            """)
+    }
+}
+
 @Suite("Health heartbeat on NATS")
 struct HealthHeartbeatTests {
     @Test("beats on xy.exec.health with service, instance, status and details")

@@ -1,0 +1,72 @@
+import NIOConcurrencyHelpers
+
+/// A Prometheus histogram of durations fed a batch at a time: one lock per batch and a plain
+/// integer compare per value, for hot paths that observe every event. swift-prometheus's
+/// histogram takes its lock and compares `Duration`s through the runtime for each value, which
+/// measured at 5 % of the proxy's time when it timed every event it published.
+///
+/// Served on `/metrics` by ``ObservabilityServer`` (pass it in `histograms`), after the registry.
+public final class BatchHistogram: Sendable {
+    /// The metric name, e.g. `xy_ingest_latency_seconds`.
+    public let name: String
+    /// Upper bounds of the buckets, in nanoseconds, ascending.
+    private let bounds: [Int64]
+    private let state: NIOLockedValueBox<State>
+
+    private struct State {
+        /// Per bucket (not cumulative), with one more for +Inf.
+        var counts: [UInt64]
+        var sumNanoseconds: Int64 = 0
+        var count: UInt64 = 0
+    }
+
+    public init(name: String, buckets: [Duration] = ServiceRuntime.durationBuckets) {
+        self.name = name
+        self.bounds = buckets.map { Int64($0.components.seconds) * 1_000_000_000 + $0.components.attoseconds / 1_000_000_000 }.sorted()
+        self.state = NIOLockedValueBox(State(counts: Array(repeating: 0, count: buckets.count + 1)))
+    }
+
+    /// Observes every value of `nanoseconds` (negative ones count as zero).
+    public func record(nanoseconds values: some Collection<Int64>) {
+        guard !values.isEmpty else { return }
+        bounds.withUnsafeBufferPointer { bounds in
+            state.withLockedValue { state in
+                for raw in values {
+                    let value = max(0, raw)
+                    var bucket = 0
+                    while bucket < bounds.count, bounds[bucket] < value { bucket += 1 }
+                    state.counts[bucket] += 1
+                    state.sumNanoseconds &+= value
+                }
+                state.count += UInt64(values.count)
+            }
+        }
+    }
+
+    /// Observes one value.
+    public func record(nanoseconds value: Int64) {
+        record(nanoseconds: CollectionOfOne(value))
+    }
+
+    /// Total observations so far.
+    public var count: UInt64 { state.withLockedValue { $0.count } }
+
+    /// The Prometheus text exposition: cumulative `_bucket{le=…}` lines in seconds, `_sum`, `_count`.
+    public func exposition() -> String {
+        let snapshot = state.withLockedValue { $0 }
+        var text = "# TYPE \(name) histogram\n"
+        var cumulative: UInt64 = 0
+        for (index, bound) in bounds.enumerated() {
+            cumulative += snapshot.counts[index]
+            text += "\(name)_bucket{le=\"\(Self.seconds(bound))\"} \(cumulative)\n"
+        }
+        text += "\(name)_bucket{le=\"+Inf\"} \(snapshot.count)\n"
+        text += "\(name)_sum \(Self.seconds(snapshot.sumNanoseconds))\n"
+        text += "\(name)_count \(snapshot.count)\n"
+        return text
+    }
+
+    private static func seconds(_ nanoseconds: Int64) -> String {
+        "\(Double(nanoseconds) / 1e9)"
+    }
+}
