@@ -13,8 +13,9 @@ import Glibc
 /// the MarketEvents arriving on `xy.md.event.*` for a while, finds events lost on the way from
 /// gaps in each symbol's vendor sequence, and reports the rate and latency percentiles.
 ///
-/// Reads only the top-level fields it needs from each payload (symbol, vendor sequence, event and
-/// receive times) so the subscriber itself is not what limits the measurement.
+/// Reads only the top-level fields it needs from each payload (vendor sequence, event and receive
+/// times), keys sequences by subject and reads one clock per message, so the subscriber itself
+/// is not what limits the measurement.
 struct BenchEvents: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "events",
@@ -29,10 +30,12 @@ struct BenchEvents: AsyncParsableCommand {
 
     /// What the callback accumulates; the lock is taken once per message on the event loop.
     struct Tally {
+        var first: UInt64?
         var started: UInt64 = 0
         var measuring = false
         var events = 0
         var lost: UInt64 = 0
+        /// Last vendor sequence per subject (one subject per symbol).
         var lastSequence: [String: UInt64] = [:]
         var ingest: [Int64] = []
         var endToEnd: [Int64] = []
@@ -42,28 +45,16 @@ struct BenchEvents: AsyncParsableCommand {
         let client = try await connection.connect(name: "xy bench events")
         let tally = NIOLockedValueBox(Tally())
         let warmupNanoseconds = UInt64(warmup * 1e9)
-        let first = NIOLockedValueBox<UInt64?>(nil)
+        // One clock read per message: the wall clock is the monotonic one plus this offset.
+        let wallOffset = Int64(bitPattern: Self.wallNow()) - Int64(bitPattern: Self.now())
         let subscription = try client.subscribe("xy.md.event.*") { message in
             let now = Self.now()
             let fields = Self.fields(message.payload)
-            let startedAt = first.withLockedValue { value -> UInt64 in
-                if value == nil { value = now }
-                return value!
-            }
             tally.withLockedValue { tally in
-                if let symbol = fields.symbol, fields.sequence > 0 {
-                    if let last = tally.lastSequence[symbol], fields.sequence > last + 1, tally.measuring {
-                        // The simulator's second aggregates take every 25th sequence number; with
-                        // the A channel unsubscribed they are expected holes, not losses.
-                        var missing = fields.sequence - last - 1
-                        var position = last + 1
-                        while position < fields.sequence {
-                            if position % 25 == 0 { missing -= 1 }
-                            position += 1
-                        }
-                        tally.lost += missing
-                    }
-                    tally.lastSequence[symbol] = fields.sequence
+                let startedAt = tally.first ?? now
+                tally.first = startedAt
+                if fields.sequence > 0 {
+                    tally.lost += Self.advance(&tally.lastSequence[message.subject, default: 0], to: fields.sequence, counting: tally.measuring)
                 }
                 guard now - startedAt >= warmupNanoseconds else { return }
                 if !tally.measuring {
@@ -73,7 +64,7 @@ struct BenchEvents: AsyncParsableCommand {
                 tally.events += 1
                 if fields.eventTime > 0 {
                     if fields.receiveTime > 0, tally.ingest.count < 5_000_000 { tally.ingest.append(fields.receiveTime - fields.eventTime) }
-                    if tally.endToEnd.count < 5_000_000 { tally.endToEnd.append(Int64(bitPattern: Self.wallNow()) - fields.eventTime) }
+                    if tally.endToEnd.count < 5_000_000 { tally.endToEnd.append(Int64(bitPattern: now) + wallOffset - fields.eventTime) }
                 }
             }
         }
@@ -110,9 +101,23 @@ struct BenchEvents: AsyncParsableCommand {
         await client.close()
     }
 
-    /// Symbol (1), vendor_sequence (2), event_time_ns (3), receive_time_ns (4) of a MarketEvent.
-    static func fields(_ payload: ByteBuffer) -> (symbol: String?, sequence: UInt64, eventTime: Int64, receiveTime: Int64) {
-        var symbol: String?
+    /// Moves a symbol's last sequence to `sequence`; returns how many events were skipped (when
+    /// `counting`). The simulator's second aggregates take every 25th sequence number: with the A
+    /// channel unsubscribed those are expected holes, not losses.
+    static func advance(_ last: inout UInt64, to sequence: UInt64, counting: Bool) -> UInt64 {
+        defer { last = sequence }
+        guard counting, last > 0, sequence > last + 1 else { return 0 }
+        var missing = sequence - last - 1
+        var position = last + 1
+        while position < sequence {
+            if position % 25 == 0 { missing -= 1 }
+            position += 1
+        }
+        return missing
+    }
+
+    /// vendor_sequence (2), event_time_ns (3), receive_time_ns (4) of a MarketEvent.
+    static func fields(_ payload: ByteBuffer) -> (sequence: UInt64, eventTime: Int64, receiveTime: Int64) {
         var sequence: UInt64 = 0
         var eventTime: Int64 = 0
         var receiveTime: Int64 = 0
@@ -124,9 +129,6 @@ struct BenchEvents: AsyncParsableCommand {
                 case (2, 0): sequence = reader.varint() ?? 0
                 case (3, 0): eventTime = Int64(bitPattern: reader.varint() ?? 0)
                 case (4, 0): receiveTime = Int64(bitPattern: reader.varint() ?? 0)
-                case (1, 2):
-                    guard let range = reader.lengthDelimited() else { return }
-                    symbol = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[range]), as: UTF8.self)
                 case (_, 2) where field >= 10:
                     return   // the event itself: nothing after it is needed
                 default:
@@ -134,7 +136,7 @@ struct BenchEvents: AsyncParsableCommand {
                 }
             }
         }
-        return (symbol, sequence, eventTime, receiveTime)
+        return (sequence, eventTime, receiveTime)
     }
 
     static func now() -> UInt64 {
