@@ -49,6 +49,13 @@ extension NATSClient {
         }
     }
 
+    /// `readBurstBytes` as SwiftNIO's knobs: reads per wake-up, and the largest buffer of each.
+    var readBurst: (reads: UInt, bytesPerRead: Int) {
+        let burst = max(1024, options.readBurstBytes)
+        let bytesPerRead = min(burst, 65536)
+        return (UInt((burst + bytesPerRead - 1) / bytesPerRead), bytesPerRead)
+    }
+
     /// Opens a socket and runs the handshake; succeeds once the server answered our CONNECT's PING.
     func attemptConnect(to address: NATSServerAddress) -> EventLoopFuture<(any Channel, NATSServerInfo)> {
         let handshake = eventLoop.makePromise(of: NATSServerInfo.self)
@@ -56,6 +63,8 @@ extension NATSClient {
             .connectTimeout(options.connectTimeout)
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelOption(.socketOption(.so_keepalive), value: 1)
+            .channelOption(.maxMessagesPerRead, value: readBurst.reads)
+            .channelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: min(2048, readBurst.bytesPerRead), maximum: readBurst.bytesPerRead))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(

@@ -37,6 +37,11 @@ public struct NATSClientOptions: Sendable {
     /// While publishes stream in, how long the flusher gathers them before the next write.
     /// Zero writes every batch at once (more wake-ups, lower latency under load).
     public var flushLinger: TimeAmount = .microseconds(50)
+    /// Most bytes read from the socket, and handed to the parser and handlers, before the event loop
+    /// turns to its timers and other channels. Handlers run on that loop, so this bounds how long a
+    /// flood of inbound messages can hold back a timer scheduled on it (an aggregator's tick). The
+    /// default is SwiftNIO's own (4 reads of up to 64 KiB).
+    public var readBurstBytes = 4 * 65536
     public var logger = Logger(label: "xy.nats", factory: { _ in SwiftLogNoOpLogHandler() })
 
     public init() {}

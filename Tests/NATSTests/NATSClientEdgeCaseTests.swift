@@ -48,6 +48,33 @@ struct NATSClientEdgeCaseTests {
         await server.stop()
     }
 
+    @Test("a small read burst still delivers every message whole and in order, one larger than the burst included")
+    func smallReadBurst() async throws {
+        let server = try await NATSServer.start()
+        let receiver = try await connect(server) { $0.readBurstBytes = 1024 }
+        #expect(receiver.readBurst.reads == 1)
+        #expect(receiver.readBurst.bytesPerRead == 1024)
+        let subscription = try receiver.subscribe("burst.>")
+        try await receiver.flush()
+        let sender = try await connect(server)
+        let large = String(repeating: "L", count: 200_000)
+        for i in 0..<3000 {
+            try sender.publish("burst.\(i % 7)", i == 1500 ? large : "\(i)")
+        }
+        try await sender.flush()
+        let messages = try await collect(subscription, count: 3000)
+        #expect(messages.map(\.string) == (0..<3000).map { $0 == 1500 ? large : "\($0)" })
+        #expect(messages.map(\.subject) == (0..<3000).map { "burst.\($0 % 7)" })
+        // The default is SwiftNIO's: four reads of up to 64 KiB.
+        let plain = try await connect(server)
+        #expect(plain.readBurst.reads == 4)
+        #expect(plain.readBurst.bytesPerRead == 65536)
+        await plain.close()
+        await sender.close()
+        await receiver.close()
+        await server.stop()
+    }
+
     @Test("close() still sends what publish accepted before it")
     func closeSendsBuffered() async throws {
         let server = try await NATSServer.start()
