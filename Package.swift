@@ -392,6 +392,8 @@ let package = Package(
                 "Upstream",
                 "PolygonSim",
                 "XYContracts",
+                "NATS",
+                "NATSTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],

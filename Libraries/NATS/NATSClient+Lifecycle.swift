@@ -49,11 +49,15 @@ extension NATSClient {
         }
     }
 
-    /// `readBurstBytes` as SwiftNIO's knobs: reads per wake-up, and the largest buffer of each.
-    var readBurst: (reads: UInt, bytesPerRead: Int) {
-        let burst = max(1024, options.readBurstBytes)
-        let bytesPerRead = min(burst, 65536)
-        return (UInt((burst + bytesPerRead - 1) / bytesPerRead), bytesPerRead)
+    /// `readBurstBytes` as SwiftNIO's knobs: reads per wake-up, and the largest buffer of each (a
+    /// power of two, as SwiftNIO's allocator would round it up to one), never above the option.
+    var readBurst: (reads: UInt, bytesPerRead: Int) { Self.readBurst(options.readBurstBytes) }
+
+    static func readBurst(_ bytes: Int) -> (reads: UInt, bytesPerRead: Int) {
+        let burst = max(1024, bytes)
+        var bytesPerRead = 65536
+        while bytesPerRead > burst { bytesPerRead /= 2 }
+        return (UInt(burst / bytesPerRead), bytesPerRead)
     }
 
     /// Opens a socket and runs the handshake; succeeds once the server answered our CONNECT's PING.

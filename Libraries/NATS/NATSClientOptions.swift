@@ -39,8 +39,9 @@ public struct NATSClientOptions: Sendable {
     public var flushLinger: TimeAmount = .microseconds(50)
     /// Most bytes read from the socket, and handed to the parser and handlers, before the event loop
     /// turns to its timers and other channels. Handlers run on that loop, so this bounds how long a
-    /// flood of inbound messages can hold back a timer scheduled on it (an aggregator's tick). The
-    /// default is SwiftNIO's own (4 reads of up to 64 KiB).
+    /// flood of inbound messages can hold back a timer scheduled on it (an aggregator's tick). Used
+    /// as whole reads of a power of two up to 64 KiB, so e.g. 100,000 gives one 64 KiB read and
+    /// 20,000 one of 16 KiB; at least 1 KiB. The default is SwiftNIO's own (4 reads of 64 KiB).
     public var readBurstBytes = 4 * 65536
     public var logger = Logger(label: "xy.nats", factory: { _ in SwiftLogNoOpLogHandler() })
 

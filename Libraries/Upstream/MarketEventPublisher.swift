@@ -62,7 +62,8 @@ public struct MarketEventPublisher {
                 case .minuteAggregate: tally.minuteAggregates += 1
                 }
                 publish(event, receiveTimeNanoseconds: receiveTimeNanoseconds, tally: &tally)
-                if event.timeMilliseconds > 0 {
+                // A time beyond what nanoseconds can hold (a feed sending ns, say) is not timed.
+                if event.timeMilliseconds > 0, event.timeMilliseconds <= Int64.max / 1_000_000 {
                     eventTimes.append(event.timeMilliseconds)
                 }
             }, other: { item in

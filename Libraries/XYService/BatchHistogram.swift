@@ -16,10 +16,13 @@ public final class BatchHistogram: Sendable {
     private struct State {
         /// Per bucket (not cumulative), with one more for +Inf.
         var counts: [UInt64]
-        var sumNanoseconds: Int64 = 0
+        /// 128 bits: a 64-bit sum of nanoseconds would wrap within weeks at 300,000 events/s, or at
+        /// once after a few events with absurd vendor times.
+        var sumNanoseconds: Int128 = 0
         var count: UInt64 = 0
     }
 
+    /// `buckets` are the upper bounds (inclusive), in any order; a +Inf bucket is always added.
     public init(name: String, buckets: [Duration] = ServiceRuntime.durationBuckets) {
         self.name = name
         self.bounds = buckets.map { Int64($0.components.seconds) * 1_000_000_000 + $0.components.attoseconds / 1_000_000_000 }.sorted()
@@ -38,7 +41,7 @@ public final class BatchHistogram: Sendable {
                     var bucket = 0
                     while bucket < bounds.count, bounds[bucket] < value { bucket += 1 }
                     state.counts[bucket] += 1
-                    state.sumNanoseconds &+= value
+                    state.sumNanoseconds += Int128(value)
                 }
                 state.count += UInt64(values.count)
             }
@@ -63,7 +66,7 @@ public final class BatchHistogram: Sendable {
             text += "\(name)_bucket{le=\"\(Self.seconds(bound))\"} \(cumulative)\n"
         }
         text += "\(name)_bucket{le=\"+Inf\"} \(snapshot.count)\n"
-        text += "\(name)_sum \(Self.seconds(snapshot.sumNanoseconds))\n"
+        text += "\(name)_sum \(Double(snapshot.sumNanoseconds) / 1e9)\n"
         text += "\(name)_count \(snapshot.count)\n"
         return text
     }

@@ -65,6 +65,11 @@ struct NATSClientEdgeCaseTests {
         let messages = try await collect(subscription, count: 3000)
         #expect(messages.map(\.string) == (0..<3000).map { $0 == 1500 ? large : "\($0)" })
         #expect(messages.map(\.subject) == (0..<3000).map { "burst.\($0 % 7)" })
+        // Whole reads of a power of two, never more than asked (1 KiB at least).
+        #expect(NATSClient.readBurst(100_000) == (1, 65536))
+        #expect(NATSClient.readBurst(20_000) == (1, 16384))
+        #expect(NATSClient.readBurst(200_000) == (3, 65536))
+        #expect(NATSClient.readBurst(10) == (1, 1024))
         // The default is SwiftNIO's: four reads of up to 64 KiB.
         let plain = try await connect(server)
         #expect(plain.readBurst.reads == 4)

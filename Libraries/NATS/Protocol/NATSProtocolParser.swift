@@ -222,6 +222,7 @@ struct SubjectCache {
     static let slots = 4096
     private var entries: [String] = []
 
+    /// The subject for `bytes`: the cached `String` when that slot holds these very bytes.
     mutating func string(for bytes: UnsafeRawBufferPointer) -> String {
         // FNV-1a over 8-byte words (then the tail bytes): a subject hashes in a few multiplies.
         var hash: UInt64 = 14_695_981_039_346_656_037

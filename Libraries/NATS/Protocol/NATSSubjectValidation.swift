@@ -1,19 +1,3 @@
-/// A subject that passed the publish grammar once, so `NATSClient.publish(_:payload:)` with it
-/// need not check it again on every message.
-public struct NATSPublishSubject: Sendable, Hashable, CustomStringConvertible {
-    public let text: String
-
-    /// Fails with `.invalidSubject` unless `text` is literal tokens only.
-    public init(_ text: String) throws(NATSError) {
-        guard NATSSubjectValidation.isValidPublishSubject(text) else {
-            throw NATSError(.invalidSubject, "invalid publish subject '\(text.escapedForMessage)'")
-        }
-        self.text = text
-    }
-
-    public var description: String { text }
-}
-
 /// The NATS subject grammar, checked on bytes before anything reaches the socket,
 /// so no caller text can inject a protocol line (CR/LF, spaces) or a wildcard where none is allowed.
 public enum NATSSubjectValidation {
