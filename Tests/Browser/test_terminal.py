@@ -14,7 +14,10 @@ from browser import Tab, console_messages, start_browser
 
 TICK_SUBJECT = "xy.md.tick.demo"
 HEARTBEAT_MS = 500  # tab↔worker beat in these tests, so a hung tab is noticed in ~1.5 s
-SCREENSHOT = os.path.join(ROOT, "docs", "demo-terminal.png")
+# Where the run's screenshot goes: .run-browser/ (ignored by git), so `make test` leaves the tree
+# clean; XY_UPDATE_SCREENSHOT=1 writes the committed docs/demo-terminal.png instead.
+SCREENSHOT = (os.path.join(ROOT, "docs", "demo-terminal.png") if os.environ.get("XY_UPDATE_SCREENSHOT") == "1"
+              else os.path.join(ROOT, ".run-browser", "demo-terminal.png"))
 
 stack = None
 driver = None
