@@ -64,7 +64,7 @@ test-browser: deps
 
 # The local stack (scripts/up.sh, scripts/down.sh; run folder .run, ports overridable, see README).
 up:
-	@scripts/up.sh
+	@XY_SWIFTPM_FLAGS="$(SWIFTPM_FLAGS)" scripts/up.sh
 
 down:
 	@scripts/down.sh

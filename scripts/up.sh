@@ -65,10 +65,13 @@ if [[ -n ${XY_SKIP_BUILD:-} ]]; then
 else
     command -v swift >/dev/null || fail "swift is not on PATH: install Swift 6.3 (https://www.swift.org/install/linux/)"
     say "building ${products[*]} ($build_config; the first release build takes 10-15 minutes)"
+    # XY_SWIFTPM_FLAGS: the Makefile's --scratch-path and SWIFT_FLAGS, so `make up SCRATCH=…` and
+    # `make test SCRATCH=…` build and run from the same folder as the rest of make.
+    read -r -a swiftpm_flags <<<"${XY_SWIFTPM_FLAGS:-}"
     for product in "${products[@]}"; do
-        swift build -c "$build_config" --product "$product"
+        swift build -c "$build_config" --product "$product" "${swiftpm_flags[@]}"
     done
-    bin=$(swift build -c "$build_config" --show-bin-path)
+    bin=$(swift build -c "$build_config" --show-bin-path "${swiftpm_flags[@]}")
 fi
 for product in "${products[@]}"; do
     [[ -x "$bin/$product" ]] || fail "$bin/$product is missing"
