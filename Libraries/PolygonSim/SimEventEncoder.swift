@@ -69,20 +69,17 @@ public enum SimEventEncoder {
                 text(event.tradeID)
                 byte(UInt8(ascii: "\""))
                 field(#","z":"#, event.tape)
-                literal(#","p":"#)
-                fixed(event.priceCents, decimals: 2)
+                fixedField(#","p":"#, event.priceCents, decimals: 2)
                 field(#","s":"#, event.size)
                 conditions(event.conditions)
                 field(#","t":"#, event.timeMilliseconds)
                 field(#","q":"#, event.sequence)
             case .quote:
                 field(#","bx":"#, event.bidExchange)
-                literal(#","bp":"#)
-                fixed(event.bidCents, decimals: 2)
+                fixedField(#","bp":"#, event.bidCents, decimals: 2)
                 field(#","bs":"#, event.bidSize)
                 field(#","ax":"#, event.askExchange)
-                literal(#","ap":"#)
-                fixed(event.askCents, decimals: 2)
+                fixedField(#","ap":"#, event.askCents, decimals: 2)
                 field(#","as":"#, event.askSize)
                 conditions(event.conditions)
                 field(#","t":"#, event.timeMilliseconds)
@@ -91,20 +88,13 @@ public enum SimEventEncoder {
             case .secondAggregate, .minuteAggregate:
                 field(#","v":"#, event.volume)
                 field(#","av":"#, event.dayVolume)
-                literal(#","op":"#)
-                fixed(event.dayOpenCents, decimals: 2)
-                literal(#","vw":"#)
-                fixed(event.vwapTenThousandths, decimals: 4)
-                literal(#","o":"#)
-                fixed(event.openCents, decimals: 2)
-                literal(#","c":"#)
-                fixed(event.closeCents, decimals: 2)
-                literal(#","h":"#)
-                fixed(event.highCents, decimals: 2)
-                literal(#","l":"#)
-                fixed(event.lowCents, decimals: 2)
-                literal(#","a":"#)
-                fixed(event.dayVWAPTenThousandths, decimals: 4)
+                fixedField(#","op":"#, event.dayOpenCents, decimals: 2)
+                fixedField(#","vw":"#, event.vwapTenThousandths, decimals: 4)
+                fixedField(#","o":"#, event.openCents, decimals: 2)
+                fixedField(#","c":"#, event.closeCents, decimals: 2)
+                fixedField(#","h":"#, event.highCents, decimals: 2)
+                fixedField(#","l":"#, event.lowCents, decimals: 2)
+                fixedField(#","a":"#, event.dayVWAPTenThousandths, decimals: 4)
                 field(#","z":"#, event.averageSize)
                 field(#","s":"#, event.startMilliseconds)
                 field(#","e":"#, event.endMilliseconds)
@@ -132,6 +122,12 @@ public enum SimEventEncoder {
         mutating func field(_ key: StaticString, _ value: some BinaryInteger) {
             literal(key)
             integer(Int64(value))
+        }
+
+        /// `key` as in ``field(_:_:)``, then a fixed-point value (`12345`, 2 decimals → `123.45`).
+        mutating func fixedField(_ key: StaticString, _ value: Int64, decimals: Int) {
+            literal(key)
+            fixed(value, decimals: decimals)
         }
 
         mutating func conditions(_ values: [Int]) {

@@ -132,12 +132,7 @@ struct JSONByteScanner {
             guard index > exponentStart else { return nil }
         }
         // The value must end where JSON allows a value to end.
-        if index < bytes.count {
-            switch bytes[index] {
-            case UInt8(ascii: ","), UInt8(ascii: "}"), UInt8(ascii: "]"), 0x20, 0x0A, 0x0D, 0x09: break
-            default: return nil
-            }
-        }
+        if index < bytes.count, !Self.endsValue(bytes[index]) { return nil }
         position = index
         if exact, !hasExponent, mantissa < (1 << 53), fractionDigits < Self.powersOfTen.count {
             let value = Double(mantissa) / Self.powersOfTen[fractionDigits]
@@ -166,15 +161,9 @@ struct JSONByteScanner {
         }
         let digits = index - digitsStart
         let simple = digits > 0 && !(digits > 1 && bytes[digitsStart] == UInt8(ascii: "0"))
-        if simple {
-            let end = index < bytes.count ? bytes[index] : UInt8(ascii: ",")
-            switch end {
-            case UInt8(ascii: ","), UInt8(ascii: "}"), UInt8(ascii: "]"), 0x20, 0x0A, 0x0D, 0x09:
-                position = index
-                return negative ? -value : value
-            default:
-                break
-            }
+        if simple, index == bytes.count || Self.endsValue(bytes[index]) {
+            position = index
+            return negative ? -value : value
         }
         // Decimals, exponents, very long numbers and errors: the general path decides.
         let start = position
@@ -184,6 +173,15 @@ struct JSONByteScanner {
             return nil
         }
         return whole
+    }
+
+    /// Whether `byte` may follow a number: a separator, a closing bracket or whitespace.
+    @inline(__always)
+    private static func endsValue(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: ","), UInt8(ascii: "}"), UInt8(ascii: "]"), 0x20, 0x0A, 0x0D, 0x09: true
+        default: false
+        }
     }
 
     private static let powersOfTen: [Double] = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22]
