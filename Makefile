@@ -2,12 +2,14 @@
 #
 #   make deps    install what is missing (apt-get as root) and the Python venv (.venv)
 #   make build   debug build of the whole package
-#   make test    deps, then every test target in parallel against the real nats-server, then
+#   make test    deps, docs-check, then every test target in parallel against the real nats-server, then
 #                compose-check (compose.yaml against the schema and the executables),
 #                deploy-check (the least-privilege NATS configuration with the real services)
 #                and the browser tests (make test-browser), then make up-down-check
 #   make up-down-check  make up on the debug build, every /healthz 200, a second make up that
 #                starts nothing, make down leaving no process or port behind (scripts/check-up-down.sh)
+#   make docs-check  every relative link in README.md and docs/*.md reaches a file and heading
+#                (Tests/Docs/test_links.py through the venv's python; part of make test)
 #   make test-browser  headless Chromium (Selenium) on the demo terminal against the real stack
 #   make up      the whole stack as local processes (release build), demo URL printed; make down stops it
 #   make bench   deps, release `xy`, libnats (and nats.go when installed) benchmarks side by side,
@@ -43,7 +45,7 @@ BENCH_RUNS ?= 3
 FUZZ_SECONDS ?= 60
 FUZZ_SCRATCH ?= .build-fuzz
 
-.PHONY: deps build test test-browser up down up-down-check compose-check deploy-check bench bench-realtime bench-aggregator bench-aggregator-e2e bench-gateway fuzz contracts contracts-lint contracts-accept contracts-check
+.PHONY: deps build test docs-check test-browser up down up-down-check compose-check deploy-check bench bench-realtime bench-aggregator bench-aggregator-e2e bench-gateway fuzz contracts contracts-lint contracts-accept contracts-check
 
 deps:
 	@scripts/deps.sh
@@ -51,9 +53,14 @@ deps:
 build:
 	$(SWIFT) build $(SWIFTPM_FLAGS)
 
-test: deps contracts-check
+test: deps docs-check contracts-check
 	$(SWIFT) test $(SWIFTPM_FLAGS) --parallel
 	@$(MAKE) --no-print-directory compose-check deploy-check test-browser up-down-check
+
+# Tests/Docs: README.md is the front door and docs/ the reference behind it; a renamed page or
+# heading must not leave a link that leads nowhere. Standard library only, well under a second.
+docs-check: deps
+	$(XY_PYTHON) -m unittest discover -s Tests/Docs -p 'test_*.py' -v
 
 # Tests/Browser: Selenium drives Debian's chromium through three tabs, the SharedWorker fallback
 # and a gateway restart, against nats-server and the debug executables on free loopback ports.
@@ -62,7 +69,7 @@ test-browser: deps
 	@XY_BIN_DIR="$(abspath $(SCRATCH))/debug" \
 	  $(XY_PYTHON) -m unittest discover -s Tests/Browser -p 'test_*.py' -v
 
-# The local stack (scripts/up.sh, scripts/down.sh; run folder .run, ports overridable, see README).
+# The local stack (scripts/up.sh, scripts/down.sh; run folder .run, ports overridable, see docs/operations.md).
 up:
 	@XY_SWIFTPM_FLAGS="$(SWIFTPM_FLAGS)" scripts/up.sh
 
@@ -146,7 +153,7 @@ fuzz: deps
 	$(FUZZ_SCRATCH)/debug/NATSParserFuzz -max_total_time=$(FUZZ_SECONDS) -max_len=8192 fuzz/corpus-work Tests/Fuzz/corpus/parser
 	@echo "fuzz: no crash in $(FUZZ_SECONDS) s; new interesting inputs are in fuzz/corpus-work (copy small ones into Tests/Fuzz/corpus/parser to keep them)"
 
-# Contracts (README "Contracts"). protoc-gen-swift is built from the swift-protobuf checkout in a
+# Contracts (docs/contracts.md). protoc-gen-swift is built from the swift-protobuf checkout in a
 # scratch path of its own: `swift build --product …` in $(SCRATCH) caches a build plan that makes
 # the next plain build or `swift test` compile every executable of the graph, swift-protobuf's
 # C++ protoc included (~10 min). `xy` comes from a plain build, which `swift test` then reuses.
