@@ -33,6 +33,9 @@ public struct GatewayConfiguration: Sendable {
     public var maxInboundMessageBytes: Int
     /// `SO_SNDBUF` of each client socket; nil leaves it to the kernel's autotuning.
     public var socketSendBuffer: Int?
+    /// How long a connection that is closing may take to write its close frame (and, for an
+    /// orderly close, what was queued before it) before the socket is closed regardless.
+    public var closeTimeout: Duration
 
     public static let maxSubsVariable = EnvironmentVariable(
         "WS_MAX_SUBS", default: "64", help: "Subscriptions per connection when the token has no max_subs claim.")
@@ -56,6 +59,9 @@ public struct GatewayConfiguration: Sendable {
         "WS_TLS_CERT", help: "Certificate chain (PEM) for WSS/HTTPS; with WS_TLS_KEY.")
     public static let tlsKeyVariable = EnvironmentVariable(
         "WS_TLS_KEY", secret: true, help: "Private key (PEM) for WSS/HTTPS; with WS_TLS_CERT.")
+    public static let closeTimeoutVariable = EnvironmentVariable(
+        "WS_CLOSE_TIMEOUT", default: "5s",
+        help: "Time a closing connection gets to write its close frame (behind what was queued) before the socket is closed.")
     public static let socketSendBufferVariable = EnvironmentVariable(
         "WS_SOCKET_SEND_BUFFER",
         help: "SO_SNDBUF of each client socket in bytes; unset lets the kernel autotune (up to megabytes per slow client).")
@@ -76,7 +82,7 @@ public struct GatewayConfiguration: Sendable {
     public static let variables: [EnvironmentVariable] = authenticationVariables + [
         maxSubsVariable, queueMaxMessagesVariable, queueMaxBytesVariable, backpressureVariable, slowConsumerVariable,
         pingIntervalVariable, idleTimeoutVariable, staticDirectoryVariable, tlsCertificateVariable, tlsKeyVariable,
-        snapshotTimeoutVariable, socketSendBufferVariable,
+        snapshotTimeoutVariable, socketSendBufferVariable, closeTimeoutVariable,
     ]
 
     /// Defaults, for tests.
@@ -94,6 +100,7 @@ public struct GatewayConfiguration: Sendable {
         snapshotRequestTimeout = .seconds(2)
         maxInboundMessageBytes = 1 << 20
         socketSendBuffer = nil
+        closeTimeout = .seconds(5)
     }
 
     public init(environment: EnvironmentReader) throws(ConfigurationError) {
@@ -121,6 +128,7 @@ public struct GatewayConfiguration: Sendable {
                 reason: "WS_TLS_CERT and WS_TLS_KEY must be set together")
         }
         snapshotRequestTimeout = try environment.duration(Self.snapshotTimeoutVariable)
+        closeTimeout = try environment.duration(Self.closeTimeoutVariable)
         if try environment.string(Self.socketSendBufferVariable) != nil {
             socketSendBuffer = try environment.integer(Self.socketSendBufferVariable, in: 4096...(64 << 20))
         }

@@ -25,6 +25,10 @@ public struct GatewayMetrics: Sendable {
     public let gaps = Counter(label: "xy_ws_upstream_gaps_total")
     public let undecodable = Counter(label: "xy_ws_undecodable_messages_total")
     public let closedByPolicy = Counter(label: "xy_ws_policy_closes_total")
+    /// Connections that stopped being read because their replies piled up behind a full socket.
+    public let readsPaused = Counter(label: "xy_ws_reads_paused_total")
+    /// Sessions closed (4001) because their token expired while connected.
+    public let tokenExpiries = Counter(label: "xy_ws_token_expiries_total")
 
     public init() {}
 

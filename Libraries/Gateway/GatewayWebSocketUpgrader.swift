@@ -68,6 +68,7 @@ struct GatewayWebSocketUpgrader: HTTPServerProtocolUpgrader, Sendable {
         return channel.eventLoop.makeCompletedFuture {
             let sync = channel.pipeline.syncOperations
             try sync.addHandler(ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: maxMessageBytes)))
+            try sync.addHandler(WebSocketFrameValidator())
             try sync.addHandler(NIOWebSocketFrameAggregator(
                 minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 1024, maxAccumulatedFrameSize: maxMessageBytes))
         }.flatMap {

@@ -1,3 +1,5 @@
+import Foundation
+
 /// An upgrade the gateway accepted: who it is, how it authenticated, and what to answer.
 public struct AuthenticatedUpgrade: Sendable {
     /// The verified claims.
@@ -10,9 +12,16 @@ public struct AuthenticatedUpgrade: Sendable {
     public var responseSubprotocol: String?
     /// The connection's subject ACL: the token's grants under the whitelist.
     public var grants: SubjectGrants
+    /// When the session must end: the token's `exp` plus the leeway the upgrade was judged with, so
+    /// a token accepted within the leeway is not closed the moment its session opens.
+    public var validUntil: Date
 
-    public init(claims: GatewayClaims, source: TokenSource, applicationSubprotocol: String, responseSubprotocol: String?, grants: SubjectGrants) {
+    public init(
+        claims: GatewayClaims, source: TokenSource, applicationSubprotocol: String, responseSubprotocol: String?, grants: SubjectGrants,
+        validUntil: Date? = nil
+    ) {
         self.claims = claims
+        self.validUntil = validUntil ?? claims.expiresAt
         self.source = source
         self.applicationSubprotocol = applicationSubprotocol
         self.responseSubprotocol = responseSubprotocol

@@ -55,6 +55,7 @@ public struct GatewayAuthenticator: Sendable {
         let claims = try await verifier.verify(token, now: now)
         return AuthenticatedUpgrade(
             claims: claims, source: source, applicationSubprotocol: credentials.applicationSubprotocol,
-            responseSubprotocol: credentials.responseSubprotocol, grants: claims.subjectGrants(whitelist: subjectWhitelist))
+            responseSubprotocol: credentials.responseSubprotocol, grants: claims.subjectGrants(whitelist: subjectWhitelist),
+            validUntil: claims.expiresAt.addingTimeInterval(verifier.leeway.seconds))
     }
 }

@@ -25,7 +25,7 @@ struct ClientSessionTests {
 
     @Test("subscribe within the grant and quota; duplicates confirm without a second NATS interest")
     func subscriptions() {
-        var session = ClientSessionStateMachine(maxSubscriptions: 2) { subject in
+        var session = ClientRequestRules(maxSubscriptions: 2) { subject in
             subject.hasPrefix("xy.md.") ? nil : (code: .subjectDenied, message: "subject not granted")
         }
         #expect(session.received(.subscribe(subject: "xy.md.tick.demo", id: "1")) == [.subscribe(subject: "xy.md.tick.demo", id: "1")])
@@ -42,7 +42,7 @@ struct ClientSessionTests {
 
     @Test("repeated abuse closes the connection with 1008")
     func abuse() {
-        var session = ClientSessionStateMachine(maxSubscriptions: 10, maxStrikes: 3) { _ in (code: .subjectDenied, message: "no") }
+        var session = ClientRequestRules(maxSubscriptions: 10, maxStrikes: 3) { _ in (code: .subjectDenied, message: "no") }
         for _ in 0..<3 { #expect(session.malformed("bad JSON").count == 1) }
         let last = session.received(.subscribe(subject: "x", id: nil))
         #expect(last.last == .close(code: 1008, reason: "too many refused requests"))

@@ -1,9 +1,9 @@
 import XYService
 
-/// One browser connection's protocol rules as a value: which subjects it holds, its quota, how
-/// much abuse it has shown. It sees each request and says what to do; the channel handler does
-/// the NATS and socket work, so every rule is tested without a socket.
-public struct ClientSessionStateMachine: Sendable {
+/// The request rules of one browser connection: which subjects it holds, its quota, how much
+/// abuse it has shown. The connection's state machine (``WebSocketSession/StateMachine``) asks
+/// it about each request while open, so the grant and quota rules live in one small value.
+public struct ClientRequestRules: Sendable {
     public enum Action: Hashable, Sendable {
         /// Start delivering `subject` (the hub subscribes NATS if nobody holds it yet), then confirm.
         case subscribe(subject: String, id: String?)
