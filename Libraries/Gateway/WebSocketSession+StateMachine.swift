@@ -124,6 +124,10 @@ extension WebSocketSession {
             case sendClose(CloseFrame, cause: CloseCause)
             /// Close the socket now.
             case closeChannel
+            /// Half-close: FIN after what was written, then read (and discard) until the client
+            /// closes or the close deadline. Closing outright with unread input would make the
+            /// kernel send RST, which destroys the close frame and data the client has not read yet.
+            case shutdownOutput
             case armSlowConsumerTimer
             case cancelSlowConsumerTimer
             /// Start the deadline after which a close that was not acknowledged closes the socket.
@@ -634,10 +638,11 @@ extension WebSocketSession {
             }
         }
 
-        /// The close frame is out: close the socket (RFC 6455 §7.1.1: the server closes first).
+        /// The close frame is out: the server closes the TCP connection first (RFC 6455 §7.1.1),
+        /// by a half-close that lets the client read all of it.
         mutating func closeWritten() -> [Action] {
             switch state {
-            case .closing: return [.closeChannel]
+            case .closing: return [.shutdownOutput]
             case .open, .draining, .closed: return []
             }
         }

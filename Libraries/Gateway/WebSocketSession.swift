@@ -276,6 +276,13 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
             closeDeadline?.cancel()
             closeDeadline = nil
             context.close(promise: nil)
+        case .shutdownOutput:
+            // The close deadline stays armed: a client that never closes its side is closed then.
+            let shutdown = context.eventLoop.makePromise(of: Void.self)
+            context.close(mode: .output, promise: shutdown)
+            shutdown.futureResult.assumeIsolated().whenFailure { [weak self] _ in
+                self?.context?.close(promise: nil)
+            }
         case .armSlowConsumerTimer:
             slowConsumerTimer?.cancel()
             slowConsumerTimer = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(configuration.slowConsumerTimeout)) { [weak self] in

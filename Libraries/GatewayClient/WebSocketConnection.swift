@@ -58,7 +58,10 @@ public final class WebSocketConnection: Sendable {
     ) async throws -> WebSocketConnection {
         let responsePromise = group.next().makePromise(of: UpgradeResponse.self)
         let installed = NIOLockedValueBox<NIOLoopBound<ClientHandler>?>(nil)
+        // Half-closure on: a server's FIN must not discard what a paused reader has not read yet
+        // (the handler closes once everything before the FIN is read).
         var bootstrap = ClientBootstrap(group: group).channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.allowRemoteHalfClosure, value: true)
         if let receiveBufferSize {
             // A small window makes a stalled reader back the server up after a few frames.
             bootstrap = bootstrap.channelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(receiveBufferSize))
@@ -119,6 +122,17 @@ public final class WebSocketConnection: Sendable {
     /// Writes one masked frame (RFC 6455 §5.3); `fin: false` starts or continues a fragmented message.
     public func send(opcode: UInt8, payload: ByteBuffer, fin: Bool = true) async throws {
         try await channel.writeAndFlush(Self.maskedFrame(opcode: opcode, payload: payload, fin: fin)).get()
+    }
+
+    /// Writes bytes as they are: frames a well-behaved client would never send (unmasked,
+    /// reserved bits), or several frames in one write, for tests of what a server does with them.
+    public func send(raw bytes: ByteBuffer) async throws {
+        try await channel.writeAndFlush(bytes).get()
+    }
+
+    /// One masked frame as bytes, to put several in one ``send(raw:)``.
+    public static func frame(opcode: UInt8, payload: ByteBuffer) -> ByteBuffer {
+        maskedFrame(opcode: opcode, payload: payload, fin: true)
     }
 
     /// Sends a close frame and closes the socket.
@@ -197,6 +211,15 @@ final class ClientHandler: ChannelInboundHandler {
         buffer.writeBuffer(&bytes)
         if !upgraded { parseResponse() }
         if upgraded { parseFrames(context: context) }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .some(.inputClosed) = event as? ChannelEvent {
+            // Everything the server sent before its FIN has been read: the connection is over.
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 
     func channelInactive(context: ChannelHandlerContext) {

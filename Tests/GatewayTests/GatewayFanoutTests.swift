@@ -30,6 +30,8 @@ struct GatewayFanoutTests {
             let refused = [
                 "xy.md.tick.a b", "xy.md.tick.a\r\nPUB x 1", "xy.md.>", "xy.md.tick.>", "xy.md..x", "xy.md.tick.", "",
                 "xy.md.bar.BBB", "xy.admin.flags", "xy.md.event.AAA", "xy.md.snapshot.get.demo",
+                // More tokens than the gateway's NATS user may subscribe: refused, never acknowledged.
+                "xy.md.tick.demo.extra", "xy.md.bar.AAA.x",
             ]
             for (index, subject) in refused.enumerated() {
                 let request = try JSONSerialization.data(withJSONObject: ["op": "subscribe", "subject": subject, "id": "r\(index)"])
@@ -256,6 +258,17 @@ struct GatewayFanoutTests {
             try await harness.eventually("closed as a slow consumer") {
                 (try harness.metric("xy_ws_slow_consumers_total") ?? 0) >= 1
             }
+            // The close frame reaches a client that reads again, behind what was already in flight
+            // (its side may have seen the FIN already, after reading what came before it).
+            try? await stalled.resumeReading()
+            var code: UInt16?
+            while let message = try? await stalled.next(timeout: .seconds(20)) {
+                if message.opcode == WebSocketMessage.close {
+                    code = message.closeCode
+                    break
+                }
+            }
+            #expect(code == 4008)
             try await harness.eventually("the connection is gone") { try harness.metric("xy_ws_active_connections") == 0 }
             #expect(harness.gateway.log.contains("XYW003"))
             #expect(try harness.health()["lastErrorCode"] as? String == "XYW003")

@@ -95,6 +95,7 @@ struct WebSocketSessionStateMachineTests {
             case .resnapshot(let topic, _, let group): "resnapshot \(topic) \(group)"
             case .sendClose(let frame, _): "close \(frame.code)"
             case .closeChannel: "closeChannel"
+            case .shutdownOutput: "shutdownOutput"
             case .armSlowConsumerTimer: "armSlowConsumer"
             case .cancelSlowConsumerTimer: "cancelSlowConsumer"
             case .armCloseDeadline: "armCloseDeadline"
@@ -222,7 +223,7 @@ struct WebSocketSessionStateMachineTests {
         #expect(machine.received(.ping(id: nil)).isEmpty)
         #expect(machine.malformed("junk").isEmpty)
         guard case .ignore = machine.deliver(.tick(tick(11)), topic: "T") else { Issue.record("delivered while closing"); return }
-        #expect(kinds(machine.closeWritten()) == ["closeChannel"])
+        #expect(kinds(machine.closeWritten()) == ["shutdownOutput"])
         #expect(machine.channelClosed() == ["T"])
         #expect(machine.channelClosed().isEmpty)
     }
@@ -309,7 +310,7 @@ struct WebSocketSessionStateMachineTests {
         _ = machine.writabilityChanged(true)
         #expect(writes(&machine) == ["tick 11"])
         #expect(kinds(machine.drained()) == ["close 4001"])
-        #expect(kinds(machine.closeWritten()) == ["closeChannel"])
+        #expect(kinds(machine.closeWritten()) == ["shutdownOutput"])
 
         var stuck = following()
         _ = stuck.writabilityChanged(false)
