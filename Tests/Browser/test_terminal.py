@@ -165,7 +165,7 @@ class Test0Sequencer(BrowserTestCase):
     def test_rules(self):
         result = driver.execute_async_script("""
             const done = arguments[arguments.length - 1];
-            import('/xy-sequencer.js').then(({ TickSequencer, RESET_AFTER_STALE }) => {
+            import('/xy-sequencer.js').then(({ TickSequencer }) => {
                 const out = [];
                 const t = (symbol, last, time) => ({ symbol, last, time });
                 const s = new TickSequencer();
@@ -182,9 +182,16 @@ class Test0Sequencer(BrowserTestCase):
                 out.push(s.batch({ seq: 21, firstSeq: 21, ticks: [] }).action);                    // until the snapshot
                 out.push(s.snapshot({ group: 'g', seq: 30, time: 6, ticks: [t('A', 8, 500)] }).action, s.symbols.size);
                 out.push(s.batch({ seq: 31, firstSeq: 31, ticks: [] }).action);
-                const stale = [];
-                for (let i = 0; i < RESET_AFTER_STALE; i++) stale.push(s.batch({ seq: 2, firstSeq: 2, ticks: [] }).action);
-                out.push(stale.join(','), s.awaitingSnapshot);
+                // The producer restarted on an empty stream: seq 1 again, under a new epoch.
+                const epoch = '1764810000987654321';
+                const restart = s.batch({ seq: 1, firstSeq: 1, epoch, ticks: [t('A', 9, 600)] });
+                out.push(restart.action, restart.previous, s.awaitingSnapshot, s.symbols.size);
+                out.push(s.batch({ seq: 2, firstSeq: 2, epoch, ticks: [] }).action);              // until its snapshot
+                out.push(s.snapshot({ group: 'g', seq: 2, epoch, time: 7, ticks: [t('A', 9, 600)] }).action, s.lastSeq, s.epoch);
+                out.push(s.snapshot({ group: 'g', seq: 1, epoch, time: 7, ticks: [] }).action);   // older, same epoch
+                const lower = s.snapshot({ group: 'g', seq: 0, epoch: '5', time: 8, ticks: [t('A', 8, 500)] });
+                out.push(lower.action, lower.newEpoch, s.lastSeq);                                 // lower seq, new epoch
+                out.push(s.batch({ seq: 1, firstSeq: 1, epoch: '5', ticks: [] }).action);
                 out.push(JSON.stringify(s.snapshotData()));
                 done(out);
             }, (error) => done(['import failed', String(error)]));
@@ -195,8 +202,13 @@ class Test0Sequencer(BrowserTestCase):
             3, 5, 15,
             "gap", 16, 17, True,
             "ignore", "replace", 1, "apply",
-            "ignore,ignore,reset", True,
-            '{"group":"g","seq":31,"time":6,"ticks":[{"symbol":"A","last":8,"time":500}]}',
+            "newEpoch", "0", True, 0,
+            "ignore",
+            "replace", 2, "1764810000987654321",
+            "ignore",
+            "replace", True, 0,
+            "apply",
+            '{"group":"g","seq":1,"epoch":"5","time":8,"ticks":[{"symbol":"A","last":8,"time":500}]}',
         ])
 
     def test_token_choice(self):
