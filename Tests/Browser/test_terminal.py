@@ -3,7 +3,7 @@
     make test-browser        (or: .venv/bin/python -m unittest discover -s Tests/Browser -v)
 
 One stack (nats-server, simulator, xy-realtime, xy-aggregator, xy-gateway) serves every test;
-the test classes run in name order, the gateway and NATS restarts last.
+the test classes run in name order, the gateway, NATS and aggregator restarts last.
 """
 import os
 import time
@@ -410,6 +410,33 @@ class Test5Unauthorized(BrowserTestCase):
         self.assertGreaterEqual(tab.connection()["failures"], 2)
         self.assertEqual(stack.metric("xy_ws_active_connections"), 0)
         self.assertNotIn(foreign, stack.gateway.log())
+
+
+class Test6AggregatorStartsOver(BrowserTestCase):
+    """xy-aggregator restarted on an emptied XY_TICKS: its seq starts over under a new epoch, and the
+    terminal takes the new epoch's snapshot and keeps moving (before epochs it froze for hours)."""
+
+    def test_new_epoch(self):
+        tab = Tab(driver, page_url(symbol="AAPL"))
+        tab.wait_live(SYMBOLS)
+        tab.wait_prices_change()
+        before = tab.connection()["subjects"][TICK_SUBJECT]
+        old_epoch, old_seq = before["epoch"], before["lastSeq"]
+        self.assertTrue(old_epoch and old_epoch != "0", f"the tab follows an epoch: {before}")
+        snapshots_before = tab.stats()["snapshots"]
+        epoch_changes_before = stack.metric("xy_ws_epoch_changes_total") or 0
+
+        stack.restart_aggregator_on_empty_stream()
+        wait_until(lambda: tab.connection()["subjects"][TICK_SUBJECT]["epoch"] not in (None, old_epoch), 20,
+                   "the tab to follow the new epoch")
+        wait_until(lambda: tab.stats()["snapshots"] > snapshots_before, 15, "the new epoch's snapshot on the page")
+        tab.wait_prices_change(timeout=30)
+        subject = tab.connection()["subjects"][TICK_SUBJECT]
+        self.assertLess(subject["lastSeq"], old_seq, "the new run counts from 1 again")
+        self.assertEqual(subject["newEpochs"], 1)
+        self.assertEqual(stack.metric("xy_ws_epoch_changes_total"), epoch_changes_before + 1)
+        self.assertEqual(tab.badge(), "live")
+        self.assertMatchesPausedMarket([tab])
 
 
 if __name__ == "__main__":
