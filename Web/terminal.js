@@ -298,6 +298,7 @@ function setBadge(state, code) {
     elements.badge.dataset.state = state;
     elements.badge.title = code ? `code ${code}` : '';
     if (state === 'unauthorized') showMessage('the gateway refused the token (expired or not valid here): open the page with a fresh #token=');
+    else if (state === 'stale') showMessage('prices are not live: the market-data service sends nothing for this group (XYW008)');
     else if (state === 'live') showMessage('');
 }
 

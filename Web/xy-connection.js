@@ -6,7 +6,7 @@
 // itself when there is no SharedWorker (xy-client.js), where the tab is the only client.
 //
 // To clients it posts plain objects (structured-clone friendly):
-//   {kind: 'state', state, code?}              connecting | live | degraded | reconnecting | unauthorized | closed
+//   {kind: 'state', state, code?}              connecting | live | degraded | stale | reconnecting | unauthorized | closed
 //   {kind: 'message', subject, message}        a gateway envelope: snapshot, tick, bar, error, …
 //
 // The token goes only into the WebSocket subprotocol list; it is never logged or posted.
@@ -47,6 +47,8 @@ export class XYConnection {
         /** subject → {clients: Set<clientId>, sequencer: TickSequencer|null, refused: boolean, snapshotTimer} */
         this.subjects = new Map();
 
+        /** Subjects whose producer the gateway reported silent (XYW008). */
+        this.staleSubjects = new Set();
         this.state = 'connecting';
         this.stateCode = undefined;
         this.socket = null;
@@ -205,6 +207,8 @@ export class XYConnection {
             this.openedAt = Date.now();
             this.failures = 0;
             this.counters.connects += 1;
+            // The gateway tells a new connection again about any subject still stale.
+            this.staleSubjects.clear();
             this.setState('live');
             this.startPings();
             for (const [subject, entry] of this.subjects) {
@@ -360,7 +364,7 @@ export class XYConnection {
             this.tick(message);
             break;
         case 'status':
-            this.status(message.data || {});
+            this.status(message.data || {}, message.subject);
             break;
         case 'pong':
             clearTimeout(this.pongTimer);
@@ -412,7 +416,19 @@ export class XYConnection {
         }
     }
 
-    status(data) {
+    /**
+     * A status frame. With a subject it is about that subject's producer (`stale`, XYW008, or
+     * `live` again): the connection shows `stale` while any subject it follows is stale. Without
+     * one it is about the gateway's NATS link (`degraded`, XYW004, or `live`).
+     */
+    status(data, subject) {
+        if (subject) {
+            if (data.state === 'stale') this.staleSubjects.add(subject);
+            else if (data.state === 'live') this.staleSubjects.delete(subject);
+            if (this.state === 'live' && this.staleSubjects.size > 0) this.setState('stale', data.code);
+            else if (this.state === 'stale' && this.staleSubjects.size === 0) this.setState('live');
+            return;
+        }
         if (data.state === 'degraded') {
             this.setState('degraded', data.code);
         } else if (data.state === 'live') {

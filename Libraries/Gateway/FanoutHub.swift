@@ -61,6 +61,10 @@ public final class Topic: @unchecked Sendable {
     /// Groups with a snapshot request in flight, and whether it repairs (goes to everyone).
     var snapshotRequests: [String: Bool] = [:]
     var natsSubscriptions: [NATSSubscription] = []
+    /// Per group, when its producer was last heard from (a batch, a snapshot or a reply), in
+    /// uptime nanoseconds; and the groups currently reported silent (XYW008).
+    var lastHeard: [String: UInt64] = [:]
+    var silent: Set<String> = []
     /// Connections on `xy.v1.proto` holding the topic: only then is each message encoded in proto too.
     let protoSubscribers = ManagedAtomic<Int>(0)
 
@@ -68,6 +72,12 @@ public final class Topic: @unchecked Sendable {
         self.subject = subject
         self.kind = kind
         self.shardCounts = Array(repeating: 0, count: shardCount)
+    }
+
+    /// Notes that `group`'s producer spoke; true when it had been reported silent. Call with `lock` held.
+    func heardLocked(_ group: String) -> Bool {
+        lastHeard[group] = NIODeadline.now().uptimeNanoseconds
+        return silent.remove(group) != nil
     }
 
     /// Shards with at least one subscriber; call with `lock` held.
@@ -173,6 +183,8 @@ public final class FanoutHub: @unchecked Sendable {
     let metrics: GatewayMetrics
     let logger: Logger
     let snapshotTimeout: Duration
+    /// How long a group's producer may say nothing before subscribers are told the data is stale.
+    let producerSilence: Duration
     private let lock = NIOLock()
     private var topics: [String: Topic] = [:]
     private let natsUp: ManagedAtomic<Bool>
@@ -180,12 +192,16 @@ public final class FanoutHub: @unchecked Sendable {
     private let lastError = NIOLockedValueBox<String?>(nil)
 
     /// `loops` are the event loops the WebSocket connections live on (the server's group).
-    public init(nats: NATSClient, loops: [any EventLoop], encoder: MessageEncoder, metrics: GatewayMetrics, snapshotTimeout: Duration, logger: Logger) {
+    public init(
+        nats: NATSClient, loops: [any EventLoop], encoder: MessageEncoder, metrics: GatewayMetrics, snapshotTimeout: Duration,
+        producerSilence: Duration = .seconds(15), logger: Logger
+    ) {
         self.nats = nats
         self.encoder = encoder
         self.metrics = metrics
         self.logger = logger
         self.snapshotTimeout = snapshotTimeout
+        self.producerSilence = producerSilence
         self.shards = loops.enumerated().map { LoopShard(index: $0.offset, loop: $0.element, metrics: metrics) }
         self.natsUp = ManagedAtomic(nats.isConnected)
     }
@@ -266,13 +282,20 @@ public final class FanoutHub: @unchecked Sendable {
                 cache.replay.map { Delivery.snapshot($0.snapshot, replay: $0.batches, repair: false) }
             }
         }
+        var first = initial
         // A concrete group with no snapshot yet: ask the aggregator now rather than wait for the
         // periodic one.
         if !subject.contains("*") {
             let group = String(subject.dropFirst("xy.md.tick.".count))
+            let silent = topic.lock.withLock { () -> Bool in
+                // The silence clock of a group nobody followed starts now.
+                if topic.lastHeard[group] == nil { topic.lastHeard[group] = NIODeadline.now().uptimeNanoseconds }
+                return topic.silent.contains(group)
+            }
+            if silent { first.append(.frames(producerStatus(topic, group: group, silent: true))) }
             requestSnapshot(topic, group: group, repair: false)
         }
-        return (topic, initial)
+        return (topic, first)
     }
 
     /// Removes `session` from `topic`; the last one out drops the NATS subscription.
@@ -357,14 +380,16 @@ public final class FanoutHub: @unchecked Sendable {
         let item = TickItem(
             batch: batch, subject: subject, json: encoder.tickFrame(batch, subject: subject, nowNs: nowNs, .json),
             proto: topic.wantsProto ? encoder.tickFrame(batch, subject: subject, nowNs: nowNs, .proto) : nil)
-        let (result, needsSnapshot, shards, folded) = topic.lock.withLock { () -> (GroupCache.BatchResult, Bool, [Int], Xy_Md_V1_Snapshot?) in
+        let (result, needsSnapshot, shards, folded, recovered) = topic.lock.withLock { () -> (GroupCache.BatchResult, Bool, [Int], Xy_Md_V1_Snapshot?, Bool) in
+            let recovered = topic.heardLocked(batch.group)
             var cache = topic.caches[batch.group] ?? GroupCache(group: batch.group)
             let result = cache.add(item)
             let needs = cache.needsSnapshot && topic.snapshotRequests[batch.group] == nil
             let folded = cache.batches.count >= Self.compactAfter ? cache.folded() : nil
             topic.caches[batch.group] = cache
-            return (result, needs, topic.activeShardsLocked(), folded)
+            return (result, needs, topic.activeShardsLocked(), folded, recovered)
         }
+        if recovered { producerRecovered(topic, group: batch.group) }
         if let folded {
             // A new base at the newest seq; nobody is sent it (subscribers already follow the batches).
             let base = snapshotItem(folded, topic: topic, nowNs: nowNs)
@@ -401,6 +426,7 @@ public final class FanoutHub: @unchecked Sendable {
     /// repair was asked for.
     private func snapshotArrived(_ snapshot: Xy_Md_V1_Snapshot, topic: Topic, fromRequest: Bool, nowNs: Int64) {
         let item = snapshotItem(snapshot, topic: topic, nowNs: nowNs)
+        if topic.lock.withLock({ topic.heardLocked(snapshot.group) }) { producerRecovered(topic, group: snapshot.group) }
         let outcome: (Delivery, [Int], previousEpoch: UInt64?)? = topic.lock.withLock {
             var cache = topic.caches[snapshot.group] ?? GroupCache(group: snapshot.group)
             let hadBase = !cache.needsSnapshot
@@ -489,6 +515,10 @@ public final class FanoutHub: @unchecked Sendable {
                 let done = topic.lock.withLock { topic.snapshotRequests[group] == nil }
                 if done { return }
             } catch {
+                if let error = error as? NATSError, error.code == .noResponders {
+                    // Nobody serves the group: no point waiting for the silence timeout to say so.
+                    producerSilent(topic, group: group)
+                }
                 if attempt % 10 == 0 {
                     logger.warning("snapshot request failed; retrying", metadata: [
                         "code": "\(XYErrorCode.natsUnavailable)", "group": "\(group)", "error": "\(error)",
@@ -498,6 +528,60 @@ public final class FanoutHub: @unchecked Sendable {
             attempt += 1
             try? await Task.sleep(for: .milliseconds(min(2000, 100 * attempt)))
         }
+    }
+
+    // MARK: producer silence
+
+    /// Watches every followed group's producer until the gateway shuts down: a group that sent
+    /// nothing (no batch, no periodic snapshot, no reply) for `producerSilence` is reported stale.
+    public func watchProducers() async {
+        let period = min(producerSilence / 4, .seconds(1))
+        while !Task.isCancelled {
+            do { try await Task.sleep(for: period) } catch { return }
+            checkProducers(nowNs: NIODeadline.now().uptimeNanoseconds)
+        }
+    }
+
+    /// One pass of the watch (tests call it with their own clock).
+    func checkProducers(nowNs: UInt64) {
+        // Without NATS nothing can arrive; subscribers already hear XYW004.
+        guard isNATSConnected else { return }
+        let limit = UInt64(producerSilence.components.seconds) * 1_000_000_000 + UInt64(producerSilence.components.attoseconds / 1_000_000_000)
+        let held = lock.withLock { topics.values.filter { $0.kind == .ticks } }
+        for topic in held {
+            let quiet = topic.lock.withLock {
+                topic.lastHeard.filter { nowNs > $0.value && nowNs - $0.value > limit && !topic.silent.contains($0.key) }.map(\.key)
+            }
+            for group in quiet { producerSilent(topic, group: group) }
+        }
+    }
+
+    /// Tells the topic's subscribers that `group` has gone stale (once, until it is heard again).
+    private func producerSilent(_ topic: Topic, group: String) {
+        let newly = topic.lock.withLock { !topic.closed && topic.silent.insert(group).inserted }
+        guard newly else { return }
+        metrics.producerSilences.increment()
+        noteError(XYErrorCode.producerSilent.rawValue)
+        logger.warning("a group's producer is silent; subscribers are told the data is stale", metadata: [
+            "code": "\(XYErrorCode.producerSilent)", "subject": "\(topic.subject)", "group": "\(group)",
+        ])
+        deliver(.frames(producerStatus(topic, group: group, silent: true)), topic: topic)
+    }
+
+    /// Tells the topic's subscribers that `group`'s producer speaks again.
+    private func producerRecovered(_ topic: Topic, group: String) {
+        logger.notice("a silent group's producer is back", metadata: ["subject": "\(topic.subject)", "group": "\(group)"])
+        deliver(.frames(producerStatus(topic, group: group, silent: false)), topic: topic)
+    }
+
+    /// The `status` frame of a group's producer: `stale` (XYW008) or `live`.
+    private func producerStatus(_ topic: Topic, group: String, silent: Bool) -> EncodedFrames {
+        let control = silent
+            ? MessageEncoder.Control(
+                .status, subject: topic.subject, code: XYErrorCode.producerSilent.rawValue,
+                message: "no data for group \(group) from its producer", state: "stale")
+            : MessageEncoder.Control(.status, subject: topic.subject, state: "live")
+        return encoder.control(control, nowNs: Int64(WallClock.unixNow()))
     }
 
     // MARK: NATS connection state
@@ -512,6 +596,11 @@ public final class FanoutHub: @unchecked Sendable {
             broadcastStatus(.init(.status, code: XYErrorCode.natsUnavailable.rawValue, state: "degraded"))
         case .connected, .reconnected:
             guard !natsUp.exchange(true, ordering: .relaxed) else { return }
+            // The silence clocks start again: nothing could arrive while NATS was away.
+            let now = NIODeadline.now().uptimeNanoseconds
+            for topic in lock.withLock({ Array(topics.values) }) {
+                topic.lock.withLock { for group in topic.lastHeard.keys { topic.lastHeard[group] = now } }
+            }
             broadcastStatus(.init(.status, state: "live"))
             let held: [(Topic, [String])] = lock.withLock {
                 topics.values.filter { $0.kind == .ticks }.map { topic in

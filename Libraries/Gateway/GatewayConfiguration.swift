@@ -36,6 +36,9 @@ public struct GatewayConfiguration: Sendable {
     /// How long a connection that is closing may take to write its close frame (and, for an
     /// orderly close, what was queued before it) before the socket is closed regardless.
     public var closeTimeout: Duration
+    /// How long a group's producer may send nothing before its subscribers hear `stale` (XYW008);
+    /// xy-aggregator snapshots every group every 2–5 s, so three missed snapshots by default.
+    public var producerSilence: Duration
 
     public static let maxSubsVariable = EnvironmentVariable(
         "WS_MAX_SUBS", default: "64", help: "Subscriptions per connection when the token has no max_subs claim.")
@@ -59,6 +62,9 @@ public struct GatewayConfiguration: Sendable {
         "WS_TLS_CERT", help: "Certificate chain (PEM) for WSS/HTTPS; with WS_TLS_KEY.")
     public static let tlsKeyVariable = EnvironmentVariable(
         "WS_TLS_KEY", secret: true, help: "Private key (PEM) for WSS/HTTPS; with WS_TLS_CERT.")
+    public static let producerSilenceVariable = EnvironmentVariable(
+        "WS_PRODUCER_SILENCE", default: "15s",
+        help: "A group whose producer sends no batch or snapshot for this long is reported stale to its subscribers (XYW008).")
     public static let closeTimeoutVariable = EnvironmentVariable(
         "WS_CLOSE_TIMEOUT", default: "5s",
         help: "Time a closing connection gets to write its close frame (behind what was queued) before the socket is closed.")
@@ -82,7 +88,7 @@ public struct GatewayConfiguration: Sendable {
     public static let variables: [EnvironmentVariable] = authenticationVariables + [
         maxSubsVariable, queueMaxMessagesVariable, queueMaxBytesVariable, backpressureVariable, slowConsumerVariable,
         pingIntervalVariable, idleTimeoutVariable, staticDirectoryVariable, tlsCertificateVariable, tlsKeyVariable,
-        snapshotTimeoutVariable, socketSendBufferVariable, closeTimeoutVariable,
+        snapshotTimeoutVariable, socketSendBufferVariable, closeTimeoutVariable, producerSilenceVariable,
     ]
 
     /// Defaults, for tests.
@@ -101,6 +107,7 @@ public struct GatewayConfiguration: Sendable {
         maxInboundMessageBytes = 1 << 20
         socketSendBuffer = nil
         closeTimeout = .seconds(5)
+        producerSilence = .seconds(15)
     }
 
     public init(environment: EnvironmentReader) throws(ConfigurationError) {
@@ -129,6 +136,7 @@ public struct GatewayConfiguration: Sendable {
         }
         snapshotRequestTimeout = try environment.duration(Self.snapshotTimeoutVariable)
         closeTimeout = try environment.duration(Self.closeTimeoutVariable)
+        producerSilence = try environment.duration(Self.producerSilenceVariable)
         if try environment.string(Self.socketSendBufferVariable) != nil {
             socketSendBuffer = try environment.integer(Self.socketSendBufferVariable, in: 4096...(64 << 20))
         }

@@ -30,6 +30,8 @@ public struct GatewayMetrics: Sendable {
     public let closedByPolicy = Counter(label: "xy_ws_policy_closes_total")
     /// Connections that stopped being read because their replies piled up behind a full socket.
     public let readsPaused = Counter(label: "xy_ws_reads_paused_total")
+    /// Times a group's producer went silent (XYW008) and its subscribers were told.
+    public let producerSilences = Counter(label: "xy_ws_producer_silences_total")
     /// Sessions closed (4001) because their token expired while connected.
     public let tokenExpiries = Counter(label: "xy_ws_token_expiries_total")
 

@@ -74,10 +74,15 @@ public final class GatewayServer: Service, @unchecked Sendable {
             "http_port": "\(channel.localAddress?.port ?? port)", "tls": "\(sslContext != nil)",
         ])
         await onListening(channel.localAddress?.port ?? port)
-        await withGracefulShutdownHandler {
-            try? await channel.closeFuture.get()
-        } onGracefulShutdown: {
-            channel.close(promise: nil)
+        await withTaskGroup(of: Void.self) { children in
+            // The producers' watch lives as long as the listener.
+            children.addTask { await self.hub.watchProducers() }
+            await withGracefulShutdownHandler {
+                try? await channel.closeFuture.get()
+            } onGracefulShutdown: {
+                channel.close(promise: nil)
+            }
+            children.cancelAll()
         }
         await hub.goingAway(timeout: .seconds(3))
     }

@@ -28,6 +28,9 @@ public struct XYErrorCode: RawRepresentable, Hashable, Sendable, CustomStringCon
     public static let quotaExceeded = XYErrorCode(rawValue: "XYW006")
     /// Malformed client message.
     public static let malformedClientMessage = XYErrorCode(rawValue: "XYW007")
+    /// No batch or snapshot from a group's producer (xy-aggregator) for the gateway's silence
+    /// timeout, or nobody answers its snapshot requests: the data shown is not live.
+    public static let producerSilent = XYErrorCode(rawValue: "XYW008")
 
     // MARK: runtime codes (README)
 

@@ -72,7 +72,7 @@ let loops = Array(group.makeIterator())
 let metrics = GatewayMetrics()
 let hub = FanoutHub(
     nats: nats, loops: loops, encoder: MessageEncoder(source: service.instance), metrics: metrics,
-    snapshotTimeout: gatewayConfiguration.snapshotRequestTimeout, logger: logger)
+    snapshotTimeout: gatewayConfiguration.snapshotRequestTimeout, producerSilence: gatewayConfiguration.producerSilence, logger: logger)
 let server: GatewayServer
 do {
     server = try GatewayServer(

@@ -171,4 +171,35 @@ struct GatewayHardeningTests {
             #expect(await closeCode(stalled) == 4008)
         }
     }
+
+    @Test("a producer that goes silent is reported stale (XYW008) to its subscribers, and live when it speaks again; a group nobody serves is stale at once")
+    func producerSilence() async throws {
+        try await withHarness(["WS_PRODUCER_SILENCE": "1s"]) { harness in
+            let group = ScriptedGroup(client: harness.client)
+            try group.respond()
+            try group.publishBatch()
+            try await harness.client.flush()
+            let client = try await harness.connectedClient()
+            try await client.send(text: #"{"op":"subscribe","subject":"xy.md.tick.demo"}"#)
+            _ = try await client.envelope(ofType: "snapshot")
+            // The aggregator stops: no batches, no snapshots, no replies.
+            try group.stopResponding()
+            let stale = try await client.envelope(ofType: "status", timeout: .seconds(10))
+            #expect(stale.data["state"] as? String == "stale")
+            #expect(stale.code == "XYW008")
+            #expect(stale.object["subject"] as? String == "xy.md.tick.demo")
+            #expect(try harness.metric("xy_ws_producer_silences_total") == 1)
+            // It comes back.
+            try group.respond()
+            try group.publishBatch()
+            let live = try await client.envelope(ofType: "status", timeout: .seconds(10))
+            #expect(live.data["state"] as? String == "live")
+
+            // A group with no producer at all: its snapshot request has no responder.
+            try await client.send(text: #"{"op":"subscribe","subject":"xy.md.tick.nobody"}"#)
+            let orphan = try await client.envelope(ofType: "status", timeout: .seconds(10))
+            #expect(orphan.data["state"] as? String == "stale")
+            #expect(orphan.object["subject"] as? String == "xy.md.tick.nobody")
+        }
+    }
 }

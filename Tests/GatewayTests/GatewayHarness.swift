@@ -156,6 +156,15 @@ final class ScriptedGroup: @unchecked Sendable {
         }
     }
 
+    /// Stops answering snapshot requests (a producer that went away).
+    func stopResponding() throws {
+        lock.lock()
+        let responder = self.responder
+        self.responder = nil
+        lock.unlock()
+        try responder?.unsubscribe()
+    }
+
     /// Starts answering snapshot requests.
     func respond() throws {
         responder = try client.subscribe("xy.md.snapshot.get." + group) { [self] message in

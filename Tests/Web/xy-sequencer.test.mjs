@@ -116,3 +116,22 @@ test('XYConnection: a snapshot of a new epoch with a lower seq replaces the stat
     assert.deepEqual(delivered, ['100:40', '200:0']);
     connection.close();
 });
+
+test('XYConnection: a subject whose producer is silent shows the connection stale (XYW008) until it is live again', () => {
+    const connection = new XYConnection({ url: 'ws://127.0.0.1:9/ws', token: 't', WebSocket: FakeSocket, snapshotTimeout: 60000 });
+    const states = [];
+    connection.attach('tab', (message) => { if (message.kind === 'state') states.push(`${message.state}${message.code ? ':' + message.code : ''}`); });
+    const socket = FakeSocket.last;
+    socket.onopen();
+    connection.subscribe('tab', 'xy.md.tick.demo');
+    connection.subscribe('tab', 'xy.md.tick.tech');
+    const status = (subject, state, code) => JSON.stringify({ type: 'status', subject, seq: 0, epoch: '0', ts: '', source: 'gw', data: { state, code } });
+    socket.onmessage({ data: status('xy.md.tick.demo', 'stale', 'XYW008') });
+    socket.onmessage({ data: status('xy.md.tick.tech', 'stale', 'XYW008') });
+    socket.onmessage({ data: status('xy.md.tick.demo', 'live') });
+    assert.equal(connection.state, 'stale', 'one subject is still stale');
+    socket.onmessage({ data: status('xy.md.tick.tech', 'live') });
+    assert.equal(connection.state, 'live');
+    assert.deepEqual(states.slice(-2), ['stale:XYW008', 'live']);
+    connection.close();
+});
