@@ -98,7 +98,9 @@ struct GatewayHardeningTests {
 
     @Test("a client that floods requests without reading its replies stops being read and is closed; the gateway's memory stays bounded")
     func replyFlood() async throws {
-        try await withHarness(["WS_SOCKET_SEND_BUFFER": "4096"]) { harness in
+        // A small queue bound keeps NIO's share (a quarter of it) small; a long close timeout lets a
+        // loaded machine finish the linger before the socket is cut.
+        try await withHarness(["WS_SOCKET_SEND_BUFFER": "4096", "WS_QUEUE_MAX_BYTES": "65536", "WS_CLOSE_TIMEOUT": "30s"]) { harness in
             let before = rssKiB(harness)
             let client = try await harness.connectedClient(receiveBufferSize: 4096)
             try await client.stopReading()
