@@ -344,6 +344,11 @@ let package = Package(
                 "XYContracts",
                 "XYService",
                 .product(name: "NIOCore", package: "swift-nio"),
+                // The handler tier: GatewayHTTPHandler and the upgrade pipeline on EmbeddedChannel.
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
