@@ -35,7 +35,10 @@ struct GatewayConnectionLimitTests {
 
     @Test("connections that send half a request line or nothing are closed after the deadline; a WebSocket client still gets in and stays")
     func slowloris() async throws {
-        try await withHarness(["WS_REQUEST_TIMEOUT": "1s"]) { harness in
+        try await withHarness(["WS_REQUEST_TIMEOUT": "1s", "WS_KEEPALIVE_TIMEOUT": "1s"]) { harness in
+            // Answered, then kept alive and left idle: closed at the keep-alive deadline.
+            let keptAlive = try LoopbackConnection(port: harness.port, timeout: .seconds(20))
+            try keptAlive.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
             var silent: [LoopbackConnection] = []
             var half: [LoopbackConnection] = []
             for _ in 0..<10 {
@@ -49,8 +52,14 @@ struct GatewayConnectionLimitTests {
                 #expect(try expectClosedByGateway(connection).isEmpty, "closed without an answer")
             }
             for connection in half { _ = try expectClosedByGateway(connection) }
+            let answered = String(decoding: try expectClosedByGateway(keptAlive), as: UTF8.self)
+            #expect(answered.hasPrefix("HTTP/1.1 200"), "answered before the idle close")
+            #expect(!answered.lowercased().contains("connection: close"), "the answer kept the connection alive")
             try await harness.eventually("20 request timeouts counted") {
                 try harness.metric("xy_ws_http_timeouts_total", labels: "reason=\"request\"") ?? 0 >= 20
+            }
+            try await harness.eventually("the idle keep-alive close counted") {
+                try harness.metric("xy_ws_http_timeouts_total", labels: "reason=\"idle\"") ?? 0 >= 1
             }
             #expect(harness.gateway.log.contains("deadline passed"))
             // The client outlived the deadline that closed the others (an upgraded connection has none).
