@@ -51,6 +51,12 @@ final class ConnectionAdmission {
         }
     }
 
+    /// Whether the peer was already over its address cap when accepted: the connection will be
+    /// refused at its first request, so it gets only a short time to send one.
+    var isOverCapAtAccept: Bool {
+        refusedAtAccept != nil
+    }
+
     /// Called for each request: nil when the connection may go on, else the refusal. Behind a
     /// trusted proxy the address comes from the request's headers and is counted now (again
     /// when a kept-alive proxy connection carries another client's request).

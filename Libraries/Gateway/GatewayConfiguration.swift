@@ -84,7 +84,7 @@ public struct GatewayConfiguration: Sendable {
         help: "A kept-alive HTTP connection that starts no new request within this long is closed (xy_ws_http_timeouts_total{reason=\"idle\"}).")
     public static let maxConnectionsPerAddressVariable = EnvironmentVariable(
         "WS_MAX_CONNECTIONS_PER_ADDRESS", default: "256",
-        help: "Open connections per client address, upgraded or not; more are answered 429 XYW006. 0: no cap. Behind a proxy, see WS_TRUSTED_PROXIES.")
+        help: "Open connections per client address, upgraded or not, counted from the accept; more are answered 429 XYW006 (and get 1s to send their request). 0: no cap. Behind a proxy, see WS_TRUSTED_PROXIES.")
     public static let maxConnectionsPerSubjectVariable = EnvironmentVariable(
         "WS_MAX_CONNECTIONS_PER_SUBJECT", default: "32",
         help: "Open WebSocket connections per token subject (sub); more are answered 429 XYW006. 0: no cap.")

@@ -22,6 +22,9 @@ struct GatewayConnectionPipeline: Sendable {
     /// address the connection was counted under (after a trusted proxy's headers).
     let install: @Sendable (any Channel, AuthenticatedUpgrade, _ clientAddress: String) throws -> Void
 
+    /// The request deadline of a connection accepted over its address cap.
+    static let overCapRequestTimeout: TimeAmount = .seconds(1)
+
     /// Adds the handlers; call on the channel's event loop.
     func configure(_ channel: any Channel) throws {
         let sync = channel.pipeline.syncOperations
@@ -37,8 +40,11 @@ struct GatewayConnectionPipeline: Sendable {
                 }
             }),
             withErrorHandling: true)
+        // Over the cap already: a browser sends its request at once, so a second is enough to be
+        // told 429; a socket that sends nothing gives its descriptor back that much sooner.
+        let timeout = admission.isOverCapAtAccept ? min(requestTimeout, Self.overCapRequestTimeout) : requestTimeout
         try sync.addHandler(GatewayHTTPHandler(
-            routes: routes, admission: admission, requestTimeout: requestTimeout, keepAliveTimeout: keepAliveTimeout))
+            routes: routes, admission: admission, requestTimeout: timeout, keepAliveTimeout: keepAliveTimeout))
     }
 
     /// The upgrader of one connection: the address cap, then authentication, then the subject

@@ -177,6 +177,14 @@ struct GatewayHTTPHandlerTests {
         let other = try gateway.connect(from: "192.0.2.2")
         #expect(try gateway.request(other, Self.get).status == 200, "another address has its own count")
 
+        // A socket accepted over the cap that sends nothing gets one second, not the full deadline.
+        let silentOver = try gateway.connect()
+        gateway.advance(.milliseconds(999))
+        #expect(silentOver.isActive)
+        gateway.advance(.milliseconds(1))
+        #expect(!silentOver.isActive)
+        #expect(second.isActive, "the connections within the cap keep their 10 s")
+
         gateway.close(first)
         let fourth = try gateway.connect()
         #expect(try gateway.request(fourth, EmbeddedGateway.upgradeRequest(subject: "alice")).status == 101)
