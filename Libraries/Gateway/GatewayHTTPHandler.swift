@@ -172,7 +172,7 @@ final class GatewayHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             routes.noteError(error.code.rawValue)
             routes.logger.warning("upgrade refused", metadata: [
                 "code": "\(error.code.rawValue)", "status": "\(error.httpStatus)", "reason": "\(error.reason)",
-                "remote": "\(context.channel.remoteAddress?.ipAddress ?? "?")",
+                "remote": "\(admission?.clientAddress ?? context.channel.remoteAddress?.ipAddress ?? "?")",
             ])
             send(context, status: .init(statusCode: error.httpStatus), json: error.jsonBody, keepAlive: false)
             return
@@ -295,3 +295,6 @@ final class GatewayHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 }
+
+@available(*, unavailable)
+extension GatewayHTTPHandler: Sendable {}
