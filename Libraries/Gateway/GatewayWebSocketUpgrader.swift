@@ -70,7 +70,7 @@ struct GatewayWebSocketUpgrader: HTTPServerProtocolUpgrader, Sendable {
 
     func upgrade(context: ChannelHandlerContext, upgradeRequest: HTTPRequestHead) -> EventLoopFuture<Void> {
         let channel = context.channel
-        return channel.eventLoop.makeCompletedFuture {
+        let upgraded = channel.eventLoop.makeCompletedFuture {
             let sync = channel.pipeline.syncOperations
             try sync.addHandler(ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: maxMessageBytes)))
             try sync.addHandler(NIOWebSocketFrameAggregator(
@@ -78,6 +78,10 @@ struct GatewayWebSocketUpgrader: HTTPServerProtocolUpgrader, Sendable {
         }.flatMap {
             install(channel, upgradeRequest)
         }
+        // After the 101 the HTTP handlers and their deadlines are gone: a connection whose
+        // session could not be installed has nothing left to end it, and would hold its counts.
+        upgraded.whenFailure { _ in channel.close(promise: nil) }
+        return upgraded
     }
 
     /// The decoded length of a base64 value, or nil when it is not base64.

@@ -22,6 +22,8 @@ final class EmbeddedGateway {
     /// When set, authentication waits for the test to complete the promise it leaves here.
     let holdAuthentication = NIOLockedValueBox(false)
     let pendingAuthentication = NIOLockedValueBox<EventLoopPromise<AuthenticatedUpgrade>?>(nil)
+    /// When set, installing the session fails (as when the hub has no shard for the loop).
+    let failInstall = NIOLockedValueBox(false)
 
     static let healthBody = #"{"status":"ready","service":"xy-gateway"}"#
     static let metricsBody = "xy_ws_active_connections 0\n"
@@ -37,6 +39,7 @@ final class EmbeddedGateway {
         let installed = installed
         let pending = pendingAuthentication
         let hold = holdAuthentication
+        let failInstall = failInstall
         pipeline = GatewayConnectionPipeline(
             routes: routes, limiter: limiter, resolver: ClientAddressResolver(trustedProxies: trustedProxies),
             requestTimeout: requestTimeout, keepAliveTimeout: keepAliveTimeout, maxInboundMessageBytes: 1 << 20, sslContext: nil,
@@ -53,6 +56,7 @@ final class EmbeddedGateway {
                 return channel.eventLoop.makeSucceededFuture(upgrade)
             },
             install: { _, upgrade, address in
+                if failInstall.withLockedValue({ $0 }) { throw ChannelError.inappropriateOperationForState }
                 installed.withLockedValue { $0.append((upgrade.claims.subject, address)) }
             })
     }

@@ -192,7 +192,7 @@ struct GatewayHTTPHandlerTests {
         #expect(gateway.limiter.trackedKeys == 0)
     }
 
-    @Test("per-subject cap: an upgrade over it is 429 XYW006; the count goes down on close, on refusal, and when the client leaves during authentication")
+    @Test("per-subject cap: an upgrade over it is 429 XYW006; the count goes down on close, on refusal, when the client leaves during authentication, and when the session cannot be installed")
     func subjectCap() throws {
         let gateway = EmbeddedGateway(maxPerSubject: 1)
         let alice = try gateway.connect(from: "192.0.2.1")
@@ -221,6 +221,15 @@ struct GatewayHTTPHandlerTests {
         gateway.loop.run()
         #expect(gateway.limiter.count(.subject, "carol") == 0)
         #expect(!gateway.installed.withLockedValue { $0.contains { $0.subject == "carol" } })
+
+        // The session cannot be installed after the 101: the connection is closed, not left
+        // without a handler holding its counts.
+        gateway.holdAuthentication.withLockedValue { $0 = false }
+        gateway.failInstall.withLockedValue { $0 = true }
+        let broken = try gateway.connect(from: "192.0.2.5")
+        gateway.send(broken, EmbeddedGateway.upgradeRequest(subject: "dave"))
+        #expect(!broken.isActive)
+        #expect(gateway.limiter.count(.subject, "dave") == 0)
 
         gateway.close(bob)
         #expect(gateway.limiter.trackedKeys == 0)
