@@ -88,7 +88,7 @@ struct GatewayHTTPHandlerTests {
         #expect(gateway.limiter.trackedKeys == 0)
     }
 
-    @Test("a connection that sends nothing, or half a request line, is closed at the request deadline, not before")
+    @Test("a connection that sends nothing, half a request line, or an upgrade that is never authenticated is closed at the request deadline, not before")
     func requestDeadline() throws {
         let gateway = EmbeddedGateway(maxPerAddress: 10, requestTimeout: .seconds(10))
         let silent = try gateway.connect()
@@ -96,11 +96,15 @@ struct GatewayHTTPHandlerTests {
         gateway.send(half, "GET /heal")
         let headOnly = try gateway.connect()
         gateway.send(headOnly, "POST /healthz HTTP/1.1\r\nHost: gateway.test\r\nContent-Length: 100\r\n\r\nabc")
-        #expect(gateway.limiter.count(.address, "192.0.2.1") == 3)
+        gateway.holdAuthentication.withLockedValue { $0 = true }
+        let stuck = try gateway.connect()
+        gateway.send(stuck, EmbeddedGateway.upgradeRequest(subject: "alice"))
+        #expect(gateway.limiter.count(.address, "192.0.2.1") == 4)
 
         gateway.advance(.milliseconds(9_999))
-        #expect(silent.isActive && half.isActive && headOnly.isActive)
+        #expect(silent.isActive && half.isActive && headOnly.isActive && stuck.isActive)
         gateway.advance(.milliseconds(1))
+        #expect(!stuck.isActive, "an upgrade whose authentication never finishes")
         #expect(!silent.isActive, "nothing sent")
         #expect(!half.isActive, "half a request line")
         #expect(!headOnly.isActive, "a body that never ends")
