@@ -37,6 +37,8 @@ final class ConnectionAdmission {
     private var closed = false
 
     init(peer: String, limiter: ConnectionLimiter, resolver: ClientAddressResolver) {
+        // One spelling per address: a dual-stack listener reports IPv4 peers as ::ffff:a.b.c.d.
+        let peer = IPAddressRange.canonical(peer) ?? peer
         self.limiter = limiter
         self.resolver = resolver
         self.peer = peer

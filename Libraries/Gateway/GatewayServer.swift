@@ -10,8 +10,10 @@ import ServiceLifecycle
 import XYService
 
 /// The gateway's one listener (`HTTP_PORT`): WebSocket upgrades authenticated before any frame,
-/// `/metrics`, `/healthz` and the demo files, optionally over TLS. A `Service`: on graceful
-/// shutdown it stops accepting, tells every client it is going away (1001) and closes.
+/// `/metrics`, `/healthz` and the demo files, optionally over TLS. Before the upgrade every
+/// connection has deadlines and counts against the caps per client address and per token subject
+/// (``GatewayConnectionPipeline``). A `Service`: on graceful shutdown it stops accepting, tells
+/// every client it is going away (1001) and closes.
 public final class GatewayServer: Service, @unchecked Sendable {
     private let host: String
     private let port: Int

@@ -180,6 +180,9 @@ struct GatewayHTTPHandlerTests {
 
         let other = try gateway.connect(from: "192.0.2.2")
         #expect(try gateway.request(other, Self.get).status == 200, "another address has its own count")
+        let mapped = try gateway.connect(from: "::ffff:192.0.2.2")
+        #expect(gateway.limiter.count(.address, "192.0.2.2") == 2, "an IPv4-mapped peer counts as its IPv4 address")
+        gateway.close(mapped)
 
         // A socket accepted over the cap that sends nothing gets one second, not the full deadline.
         let silentOver = try gateway.connect()
