@@ -1,7 +1,11 @@
 import Foundation
 import GatewayClient
 import NATSTestSupport
+import NIOConcurrencyHelpers
+import NIOCore
+import SwiftProtobuf
 import Testing
+import XYContracts
 
 /// The attacks on the gateway's descriptors, end to end against the real `xy-gateway`: sockets
 /// that send half a request line or nothing are closed at the request deadline while real
@@ -130,13 +134,43 @@ struct GatewayConnectionLimitTests {
         }
     }
 
+    @Test("behind a trusted proxy each client is counted under the rightmost X-Forwarded-For entry, and its session events carry that address")
+    func trustedProxy() async throws {
+        try await withHarness(["WS_MAX_CONNECTIONS_PER_ADDRESS": "1", "WS_TRUSTED_PROXIES": "127.0.0.0/8"]) { harness in
+            let addresses = NIOLockedValueBox<[String]>([])
+            let events = try harness.client.subscribe("xy.session.connected") { message in
+                guard let event = try? Xy_Session_V1_SessionEvent(serializedBytes: Array(message.payload.readableBytesView)) else { return }
+                addresses.withLockedValue { $0.append(event.remoteAddress) }
+            }
+            try await harness.client.flush()
+            let token = try await harness.token()
+            func through(_ forwarded: String) async throws -> WebSocketConnection {
+                try await harness.connect(token: token, extraHeaders: [("X-Forwarded-For", forwarded)])
+            }
+            let first = try await through("203.0.113.1")
+            let second = try await through("203.0.113.2")
+            #expect(first.response.status == 101 && second.response.status == 101, "two clients behind one proxy address")
+            let spoofed = try await through("198.51.100.1, 203.0.113.1")
+            #expect(spoofed.response.status == 429, "the entry the client wrote is not its address")
+            try await harness.eventually("both sessions published with the client's address") {
+                addresses.withLockedValue { Set($0) } == ["203.0.113.1", "203.0.113.2"]
+            }
+            await first.close()
+            let again = try await connectEventually(harness, token: token, extraHeaders: [("X-Forwarded-For", "203.0.113.1")], "the forwarded client's place")
+            for client in [second, again] { await client.close() }
+            try events.unsubscribe()
+        }
+    }
+
     /// Upgrades with `token` until the gateway answers 101 (a close frees its place
     /// asynchronously); fails after the harness's deadline.
-    private func connectEventually(_ harness: GatewayHarness, token: String, _ what: String) async throws -> WebSocketConnection {
+    private func connectEventually(
+        _ harness: GatewayHarness, token: String, extraHeaders: [(String, String)] = [], _ what: String
+    ) async throws -> WebSocketConnection {
         var admitted: WebSocketConnection?
         let deadline = ContinuousClock.now + .seconds(30)
         while admitted == nil && ContinuousClock.now < deadline {
-            let attempt = try await harness.connect(token: token)
+            let attempt = try await harness.connect(token: token, extraHeaders: extraHeaders)
             if attempt.response.status == 101 {
                 admitted = attempt
             } else {
