@@ -39,7 +39,8 @@ struct GatewayConnectionLimitTests {
 
     @Test("connections that send half a request line or nothing are closed after the deadline; a WebSocket client still gets in and stays")
     func slowloris() async throws {
-        try await withHarness(["WS_REQUEST_TIMEOUT": "1s", "WS_KEEPALIVE_TIMEOUT": "1s"]) { harness in
+        // 2 s: short for the test, long enough for a real upgrade on a busy machine.
+        try await withHarness(["WS_REQUEST_TIMEOUT": "2s", "WS_KEEPALIVE_TIMEOUT": "1s"]) { harness in
             // Answered, then kept alive and left idle: closed at the keep-alive deadline.
             let keptAlive = try LoopbackConnection(port: harness.port, timeout: .seconds(20))
             try keptAlive.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
