@@ -340,6 +340,32 @@ struct GatewayHTTPRulesTests {
                 "all entries trusted: the leftmost")
     }
 
+    @Test("the log throttle: one line per interval, the ones left out counted into the next")
+    func logThrottle() {
+        let throttle = LogThrottle(interval: .seconds(1))
+        let start = NIODeadline.uptimeNanoseconds(5_000_000_000)
+        #expect(throttle.admit(now: start) == 0)
+        #expect(throttle.admit(now: start + .milliseconds(10)) == nil)
+        #expect(throttle.admit(now: start + .milliseconds(999)) == nil)
+        #expect(throttle.admit(now: start + .seconds(1)) == 2)
+        #expect(throttle.admit(now: start + .seconds(5)) == 0)
+    }
+
+    @Test("the limiter: a cap of 0 counts nothing; counts go back to zero and the key is dropped")
+    func limiter() {
+        let limiter = ConnectionLimiter(maxPerAddress: 2, maxPerSubject: 0)
+        #expect(limiter.acquire(.subject, "alice"))
+        #expect(limiter.trackedKeys == 0, "no subject cap, nothing counted")
+        #expect(limiter.acquire(.address, "a") && limiter.acquire(.address, "a"))
+        #expect(!limiter.acquire(.address, "a"))
+        #expect(limiter.count(.address, "a") == 2)
+        limiter.release(.address, "a")
+        #expect(limiter.acquire(.address, "a"))
+        limiter.release(.address, "a")
+        limiter.release(.address, "a")
+        #expect(limiter.trackedKeys == 0)
+    }
+
     @Test("Host: RFC 9112 §3.2 as a rule")
     func hostRule() {
         func head(_ version: HTTPVersion, _ hosts: [String]) -> HTTPRequestHead {
