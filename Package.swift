@@ -344,7 +344,10 @@ let package = Package(
                 "XYContracts",
                 "XYService",
                 .product(name: "NIOCore", package: "swift-nio"),
+                // The handler tier: the HTTP handler, the upgrade pipeline and WebSocketSession on EmbeddedChannel.
                 .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),

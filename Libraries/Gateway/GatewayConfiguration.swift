@@ -40,6 +40,20 @@ public struct GatewayConfiguration: Sendable {
     /// xy-aggregator snapshots every group every 2–5 s, so three missed snapshots by default.
     public var producerSilence: Duration
 
+    // MARK: before the upgrade (issue 15): deadlines and connection caps
+
+    /// How long a connection has to send a complete request (from its opening, or from the first
+    /// request after an idle keep-alive) and to be answered or upgraded; past it, it is closed.
+    public var requestTimeout: Duration
+    /// How long a kept-alive connection may wait for its next request before it is closed.
+    public var keepAliveTimeout: Duration
+    /// Open connections one client address may hold (upgraded or not); 0: no cap.
+    public var maxConnectionsPerAddress: Int
+    /// Open WebSocket connections one token subject (`sub`) may hold; 0: no cap.
+    public var maxConnectionsPerSubject: Int
+    /// Peers whose `X-Forwarded-For` / `X-Real-IP` are believed (addresses or CIDR ranges).
+    public var trustedProxies: [String]
+
     public static let maxSubsVariable = EnvironmentVariable(
         "WS_MAX_SUBS", default: "64", help: "Subscriptions per connection when the token has no max_subs claim.")
     public static let queueMaxMessagesVariable = EnvironmentVariable(
@@ -74,6 +88,22 @@ public struct GatewayConfiguration: Sendable {
     public static let snapshotTimeoutVariable = EnvironmentVariable(
         "WS_SNAPSHOT_TIMEOUT", default: "2s", help: "How long to wait for xy.md.snapshot.get.<group> before retrying.")
 
+    public static let requestTimeoutVariable = EnvironmentVariable(
+        "WS_REQUEST_TIMEOUT", default: "10s",
+        help: "A connection must send a complete HTTP request (upgrade included) and be answered within this long of opening, or of starting a request after an idle keep-alive; otherwise it is closed (xy_ws_http_timeouts_total{reason=\"request\"}).")
+    public static let keepAliveTimeoutVariable = EnvironmentVariable(
+        "WS_KEEPALIVE_TIMEOUT", default: "15s",
+        help: "A kept-alive HTTP connection that starts no new request within this long is closed (xy_ws_http_timeouts_total{reason=\"idle\"}).")
+    public static let maxConnectionsPerAddressVariable = EnvironmentVariable(
+        "WS_MAX_CONNECTIONS_PER_ADDRESS", default: "256",
+        help: "Open connections per client address, upgraded or not, counted from the accept; more are answered 429 XYW006 (and get 1s to send their request). 0: no cap. Behind a proxy, see WS_TRUSTED_PROXIES.")
+    public static let maxConnectionsPerSubjectVariable = EnvironmentVariable(
+        "WS_MAX_CONNECTIONS_PER_SUBJECT", default: "32",
+        help: "Open WebSocket connections per token subject (sub); more are answered 429 XYW006. 0: no cap.")
+    public static let trustedProxiesVariable = EnvironmentVariable(
+        "WS_TRUSTED_PROXIES",
+        help: "Reverse proxies (IP addresses or CIDR ranges, comma separated) whose X-Forwarded-For (rightmost untrusted entry) or X-Real-IP names the client address; from any other peer those headers are ignored and the socket's peer is the client.")
+
     /// Read by `GatewayAuthConfiguration`; listed for `--help`.
     public static let authenticationVariables: [EnvironmentVariable] = [
         EnvironmentVariable("JWT_PUBLIC_KEY", help: "Public key (PEM, inline or a file path) that verifies tokens; or JWT_JWKS_URL."),
@@ -89,6 +119,8 @@ public struct GatewayConfiguration: Sendable {
         maxSubsVariable, queueMaxMessagesVariable, queueMaxBytesVariable, backpressureVariable, slowConsumerVariable,
         pingIntervalVariable, idleTimeoutVariable, staticDirectoryVariable, tlsCertificateVariable, tlsKeyVariable,
         snapshotTimeoutVariable, socketSendBufferVariable, closeTimeoutVariable, producerSilenceVariable,
+        requestTimeoutVariable, keepAliveTimeoutVariable, maxConnectionsPerAddressVariable, maxConnectionsPerSubjectVariable,
+        trustedProxiesVariable,
     ]
 
     /// Defaults, for tests.
@@ -108,6 +140,11 @@ public struct GatewayConfiguration: Sendable {
         socketSendBuffer = nil
         closeTimeout = .seconds(5)
         producerSilence = .seconds(15)
+        requestTimeout = .seconds(10)
+        keepAliveTimeout = .seconds(15)
+        maxConnectionsPerAddress = 256
+        maxConnectionsPerSubject = 32
+        trustedProxies = []
     }
 
     public init(environment: EnvironmentReader) throws(ConfigurationError) {
@@ -139,6 +176,15 @@ public struct GatewayConfiguration: Sendable {
         producerSilence = try environment.duration(Self.producerSilenceVariable)
         if try environment.string(Self.socketSendBufferVariable) != nil {
             socketSendBuffer = try environment.integer(Self.socketSendBufferVariable, in: 4096...(64 << 20))
+        }
+        requestTimeout = try environment.duration(Self.requestTimeoutVariable)
+        keepAliveTimeout = try environment.duration(Self.keepAliveTimeoutVariable)
+        maxConnectionsPerAddress = try environment.integer(Self.maxConnectionsPerAddressVariable, in: 0...1_000_000)
+        maxConnectionsPerSubject = try environment.integer(Self.maxConnectionsPerSubjectVariable, in: 0...1_000_000)
+        trustedProxies = try environment.list(Self.trustedProxiesVariable)
+        for proxy in trustedProxies where IPAddressRange(proxy) == nil {
+            throw ConfigurationError(
+                variable: Self.trustedProxiesVariable.name, reason: "'\(proxy)' is not an IP address or CIDR range (like 10.0.0.0/8)")
         }
     }
 }

@@ -35,6 +35,18 @@ public struct GatewayMetrics: Sendable {
     /// Sessions closed (4001) because their token expired while connected.
     public let tokenExpiries = Counter(label: "xy_ws_token_expiries_total")
 
+    // Before the upgrade (issue 15): deadlines and connection caps.
+    /// Connections not upgraded (yet): plain HTTP, and upgrades being authenticated.
+    public let httpConnections = Meter(label: "xy_ws_http_connections")
+    /// Connections closed because a whole request did not arrive (or was not answered) in time.
+    public let requestTimeouts = Counter(label: "xy_ws_http_timeouts_total", dimensions: [("reason", "request")])
+    /// Kept-alive connections closed because no next request started in time.
+    public let idleTimeouts = Counter(label: "xy_ws_http_timeouts_total", dimensions: [("reason", "idle")])
+    /// Connections answered 429 XYW006 because their client address was at its cap.
+    public let refusedPerAddress = Counter(label: "xy_ws_connections_refused_total", dimensions: [("limit", "address")])
+    /// Upgrades answered 429 XYW006 because their token subject was at its cap.
+    public let refusedPerSubject = Counter(label: "xy_ws_connections_refused_total", dimensions: [("limit", "subject")])
+
     public init() {}
 
     /// One counter per refusal code (`xy_ws_auth_failures_total{code}`).

@@ -10,8 +10,10 @@ import ServiceLifecycle
 import XYService
 
 /// The gateway's one listener (`HTTP_PORT`): WebSocket upgrades authenticated before any frame,
-/// `/metrics`, `/healthz` and the demo files, optionally over TLS. A `Service`: on graceful
-/// shutdown it stops accepting, tells every client it is going away (1001) and closes.
+/// `/metrics`, `/healthz` and the demo files, optionally over TLS. Before the upgrade every
+/// connection has deadlines and counts against the caps per client address and per token subject
+/// (``GatewayConnectionPipeline``). A `Service`: on graceful shutdown it stops accepting, tells
+/// every client it is going away (1001) and closes.
 public final class GatewayServer: Service, @unchecked Sendable {
     private let host: String
     private let port: Int
@@ -25,6 +27,8 @@ public final class GatewayServer: Service, @unchecked Sendable {
     private let logger: Logger
     private let onListening: @Sendable (Int) async -> Void
     private let sessionCounter = ManagedAtomic<UInt64>(0)
+    /// Connections per client address and per token subject (XYW006).
+    private let limiter: ConnectionLimiter
     private let instance: String
 
     /// - Parameters:
@@ -46,6 +50,8 @@ public final class GatewayServer: Service, @unchecked Sendable {
         self.instance = instance
         self.logger = logger
         self.onListening = onListening
+        self.limiter = ConnectionLimiter(
+            maxPerAddress: configuration.maxConnectionsPerAddress, maxPerSubject: configuration.maxConnectionsPerSubject)
         if let certificate = configuration.tlsCertificateFile, let key = configuration.tlsKeyFile {
             let chain = try NIOSSLCertificate.fromPEMFile(certificate).map { NIOSSLCertificateSource.certificate($0) }
             var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
@@ -89,8 +95,7 @@ public final class GatewayServer: Service, @unchecked Sendable {
 
     private func makeBootstrap() -> ServerBootstrap {
         let configuration = configuration
-        let routes = routes
-        let sslContext = sslContext
+        let pipeline = makeConnectionPipeline()
         return ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 4096)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -100,33 +105,25 @@ public final class GatewayServer: Service, @unchecked Sendable {
             .childChannelOption(.writeBufferWaterMark, value: .init(
                 low: min(1 << 20, configuration.queueMaxBytes / 4) / 4, high: min(1 << 20, configuration.queueMaxBytes / 4)))
             .childChannelOption(.maxMessagesPerRead, value: 4)
-            .childChannelInitializer { [self] channel in
+            .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let sync = channel.pipeline.syncOperations
                     if let size = configuration.socketSendBuffer {
                         try channel.syncOptions?.setOption(ChannelOptions.socketOption(.so_sndbuf), value: SocketOptionValue(size))
                     }
-                    if let sslContext { try sync.addHandler(NIOSSLServerHandler(context: sslContext)) }
-                    let upgrader = self.makeUpgrader(configuration: configuration)
-                    try sync.configureHTTPServerPipeline(
-                        withServerUpgrade: (upgraders: [upgrader], completionHandler: { context in
-                            let pipeline = context.pipeline.syncOperations
-                            if let handler = try? pipeline.handler(type: GatewayHTTPHandler.self) {
-                                pipeline.removeHandler(handler, promise: nil)
-                            }
-                        }),
-                        withErrorHandling: true)
-                    try sync.addHandler(GatewayHTTPHandler(routes: routes))
+                    try pipeline.configure(channel)
                 }
             }
     }
 
-    private func makeUpgrader(configuration: GatewayConfiguration) -> GatewayWebSocketUpgrader {
+    /// Every child's pipeline: the real authenticator, and a ``WebSocketSession`` on the hub
+    /// after the upgrade.
+    private func makeConnectionPipeline() -> GatewayConnectionPipeline {
         let authenticator = authenticator
-        let accepted = NIOLockedValueBox<AuthenticatedUpgrade?>(nil)
-        return GatewayWebSocketUpgrader(
-            maxMessageBytes: configuration.maxInboundMessageBytes,
-            authorize: { channel, head in
+        return GatewayConnectionPipeline(
+            routes: routes, limiter: limiter, resolver: ClientAddressResolver(trustedProxies: configuration.trustedProxies),
+            requestTimeout: TimeAmount(configuration.requestTimeout), keepAliveTimeout: TimeAmount(configuration.keepAliveTimeout),
+            maxInboundMessageBytes: configuration.maxInboundMessageBytes, sslContext: sslContext,
+            authenticate: { channel, head in
                 let promise = channel.eventLoop.makePromise(of: AuthenticatedUpgrade.self)
                 let headers = head.headers.map { (name: $0.name, value: $0.value) }
                 let method = head.method.rawValue
@@ -138,25 +135,16 @@ public final class GatewayServer: Service, @unchecked Sendable {
                         throw UpgradeRefusal.auth(error)
                     }
                 }
-                return promise.futureResult.map { upgrade in
-                    accepted.withLockedValue { $0 = upgrade }
-                    var extra = HTTPHeaders()
-                    if let subprotocol = upgrade.responseSubprotocol { extra.add(name: "Sec-WebSocket-Protocol", value: subprotocol) }
-                    return extra
-                }
+                return promise.futureResult
             },
-            install: { [self] channel, _ in
-                channel.eventLoop.makeCompletedFuture {
-                    guard let upgrade = accepted.withLockedValue({ $0 }), let shard = self.hub.shard(for: channel.eventLoop) else {
-                        throw ChannelError.inappropriateOperationForState
-                    }
-                    let id = self.sessionCounter.loadThenWrappingIncrement(ordering: .relaxed)
-                    let session = WebSocketSession(
-                        hub: self.hub, shard: shard, configuration: self.configuration, upgrade: upgrade,
-                        sessionEvents: self.sessionEvents, sessionID: "\(self.instance)-\(id)",
-                        remoteAddress: channel.remoteAddress?.ipAddress ?? "", logger: self.logger)
-                    try channel.pipeline.syncOperations.addHandler(session)
-                }
+            install: { [self] channel, upgrade, clientAddress in
+                guard let shard = self.hub.shard(for: channel.eventLoop) else { throw ChannelError.inappropriateOperationForState }
+                let id = self.sessionCounter.loadThenWrappingIncrement(ordering: .relaxed)
+                let session = WebSocketSession(
+                    hub: self.hub, shard: shard, configuration: self.configuration, upgrade: upgrade,
+                    sessionEvents: self.sessionEvents, sessionID: "\(self.instance)-\(id)",
+                    remoteAddress: clientAddress, logger: self.logger)
+                try channel.pipeline.syncOperations.addHandler(session)
             }
         )
     }

@@ -13,8 +13,10 @@ import NIOWebSocket
 enum UpgradeRefusal: Error {
     /// Authentication, Origin or subprotocol refusal (401/403).
     case auth(GatewayAuthError)
-    /// Not a well-formed WebSocket handshake (400).
-    case badHandshake(String)
+    /// Not a well-formed request or WebSocket handshake (400 XYW007).
+    case badRequest(String)
+    /// A connection cap was reached (429 XYW006).
+    case limit(ConnectionLimitRefusal)
     /// A path that is not a WebSocket endpoint (the request is served as plain HTTP).
     case notWebSocketPath
 }
@@ -43,16 +45,19 @@ struct GatewayWebSocketUpgrader: HTTPServerProtocolUpgrader, Sendable {
             return channel.eventLoop.makeFailedFuture(UpgradeRefusal.notWebSocketPath)
         }
         guard upgradeRequest.method == .GET else {
-            return channel.eventLoop.makeFailedFuture(UpgradeRefusal.badHandshake("a WebSocket upgrade is a GET"))
+            return channel.eventLoop.makeFailedFuture(UpgradeRefusal.badRequest("a WebSocket upgrade is a GET"))
+        }
+        if let problem = GatewayHTTPHandler.hostProblem(upgradeRequest) {
+            return channel.eventLoop.makeFailedFuture(UpgradeRefusal.badRequest(problem))
         }
         let keys = upgradeRequest.headers["Sec-WebSocket-Key"]
         guard keys.count == 1, let key = keys.first?.trimmingCharacters(in: .whitespaces),
             let decoded = Self.base64Decoded(key), decoded == 16
         else {
-            return channel.eventLoop.makeFailedFuture(UpgradeRefusal.badHandshake("Sec-WebSocket-Key must be one base64 value of 16 bytes"))
+            return channel.eventLoop.makeFailedFuture(UpgradeRefusal.badRequest("Sec-WebSocket-Key must be one base64 value of 16 bytes"))
         }
         guard upgradeRequest.headers["Sec-WebSocket-Version"].first?.trimmingCharacters(in: .whitespaces) == "13" else {
-            return channel.eventLoop.makeFailedFuture(UpgradeRefusal.badHandshake("Sec-WebSocket-Version must be 13"))
+            return channel.eventLoop.makeFailedFuture(UpgradeRefusal.badRequest("Sec-WebSocket-Version must be 13"))
         }
         let accept = Data(Insecure.SHA1.hash(data: Array((key + Self.acceptGUID).utf8))).base64EncodedString()
         return authorize(channel, upgradeRequest).map { extra in
@@ -65,7 +70,7 @@ struct GatewayWebSocketUpgrader: HTTPServerProtocolUpgrader, Sendable {
 
     func upgrade(context: ChannelHandlerContext, upgradeRequest: HTTPRequestHead) -> EventLoopFuture<Void> {
         let channel = context.channel
-        return channel.eventLoop.makeCompletedFuture {
+        let upgraded = channel.eventLoop.makeCompletedFuture {
             let sync = channel.pipeline.syncOperations
             try sync.addHandler(ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: maxMessageBytes)))
             try sync.addHandler(WebSocketFrameValidator())
@@ -74,6 +79,10 @@ struct GatewayWebSocketUpgrader: HTTPServerProtocolUpgrader, Sendable {
         }.flatMap {
             install(channel, upgradeRequest)
         }
+        // After the 101 the HTTP handlers and their deadlines are gone: a connection whose
+        // session could not be installed has nothing left to end it, and would hold its counts.
+        upgraded.whenFailure { _ in channel.close(promise: nil) }
+        return upgraded
     }
 
     /// The decoded length of a base64 value, or nil when it is not base64.

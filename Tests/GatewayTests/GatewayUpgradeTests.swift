@@ -94,7 +94,7 @@ struct GatewayUpgradeTests {
         await harness.stop()
     }
 
-    @Test("plain HTTP on the same port: /healthz, /metrics, 426 without an upgrade, 404 elsewhere")
+    @Test("plain HTTP on the same port: /healthz, /metrics, 426 without an upgrade, 404 elsewhere, 400 XYW007 without Host")
     func plainHTTP() async throws {
         let harness = try await GatewayHarness.start()
         do {
@@ -109,6 +109,20 @@ struct GatewayUpgradeTests {
             #expect(plain.body.contains("XYW007"))
             #expect(try harness.get("/nothing-here").status == 404)
             #expect(try harness.get("/../etc/passwd").status == 404)
+
+            // RFC 9112 §3.2: HTTP/1.1 without Host is 400, for a plain request and for an upgrade.
+            for request in [
+                "GET /healthz HTTP/1.1\r\n\r\n",
+                "GET /ws HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nOrigin: \(GatewayHarness.origin)\r\nSec-WebSocket-Protocol: xy.v1.json, bearer, \(try await harness.token())\r\n\r\n",
+            ] {
+                let connection = try LoopbackConnection(port: harness.port, timeout: .seconds(10))
+                try connection.send(request)
+                let answer = String(decoding: try connection.readToEnd(), as: UTF8.self)
+                #expect(answer.hasPrefix("HTTP/1.1 400"), "\(request.prefix(8))")
+                #expect(answer.contains("\"code\":\"XYW007\""))
+                #expect(answer.contains("Host"))
+            }
+            #expect(try harness.metric("xy_ws_active_connections") == 0, "the upgrade without Host never became a session")
         } catch {
             await harness.stop()
             throw error

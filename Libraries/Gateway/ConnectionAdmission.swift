@@ -1,0 +1,109 @@
+import NIOHTTP1
+
+/// Why a connection was refused by a cap: answered 429 with `{"code":"XYW006","message"}`.
+/// 429 rather than 503: the limit is this client's, the gateway is healthy and serving
+/// others, and a load balancer must not take a 5xx as a sign to drain it.
+struct ConnectionLimitRefusal: Error, Equatable, Sendable {
+    let scope: ConnectionLimiter.Scope
+    /// The cap that was reached.
+    let limit: Int
+
+    /// The message the client reads (the address or subject is not echoed).
+    var message: String {
+        switch scope {
+        case .address: "too many connections from this address (at most \(limit))"
+        case .subject: "too many connections for this user (at most \(limit))"
+        }
+    }
+}
+
+/// One connection's share of the ``ConnectionLimiter``: the address (and, once authenticated,
+/// the subject) it is counted under. Event-loop confined; ``close()`` runs on the channel's
+/// close future, so every way a connection ends gives its counts back, and nothing is counted
+/// after it (an authentication that finishes after the client left takes no count).
+final class ConnectionAdmission {
+    private let limiter: ConnectionLimiter
+    private let resolver: ClientAddressResolver
+    /// The socket's peer (`""` when unknown).
+    let peer: String
+    private let peerIsProxy: Bool
+    /// The address the connection is counted and logged under.
+    private(set) var clientAddress: String
+    private var countedAddress: String?
+    private var countedSubject: String?
+    /// Set when the peer's own address is over its cap (peers that are not proxies are
+    /// counted at accept, so idle sockets count before they send a byte).
+    private var refusedAtAccept: ConnectionLimitRefusal?
+    private var closed = false
+
+    init(peer: String, limiter: ConnectionLimiter, resolver: ClientAddressResolver) {
+        // One spelling per address: a dual-stack listener reports IPv4 peers as ::ffff:a.b.c.d.
+        let peer = IPAddressRange.canonical(peer) ?? peer
+        self.limiter = limiter
+        self.resolver = resolver
+        self.peer = peer
+        self.clientAddress = peer
+        self.peerIsProxy = resolver.isTrustedProxy(peer)
+        if !peerIsProxy {
+            if limiter.acquire(.address, peer) {
+                countedAddress = peer
+            } else {
+                refusedAtAccept = ConnectionLimitRefusal(scope: .address, limit: limiter.maxPerAddress)
+            }
+        }
+    }
+
+    /// Whether the peer was already over its address cap when accepted: the connection will be
+    /// refused at its first request, so it gets only a short time to send one.
+    var isOverCapAtAccept: Bool {
+        refusedAtAccept != nil
+    }
+
+    /// Called for each request: nil when the connection may go on, else the refusal. Behind a
+    /// trusted proxy the address comes from the request's headers and is counted now (again
+    /// when a kept-alive proxy connection carries another client's request).
+    func admit(_ head: HTTPRequestHead) -> ConnectionLimitRefusal? {
+        if let refusedAtAccept { return refusedAtAccept }
+        guard peerIsProxy, !closed else { return nil }
+        let address = resolver.clientAddress(peer: peer, headers: head.headers)
+        clientAddress = address
+        if countedAddress == address { return nil }
+        if let previous = countedAddress {
+            limiter.release(.address, previous)
+            countedAddress = nil
+        }
+        guard limiter.acquire(.address, address) else {
+            return ConnectionLimitRefusal(scope: .address, limit: limiter.maxPerAddress)
+        }
+        countedAddress = address
+        return nil
+    }
+
+    /// Counts the connection under the token's subject once authenticated; the refusal when
+    /// that subject is at its cap. A connection that already closed counts nothing (its upgrade
+    /// cannot complete, and nothing would give the count back).
+    func admit(subject: String) -> ConnectionLimitRefusal? {
+        guard !closed else { return nil }
+        if let previous = countedSubject {
+            limiter.release(.subject, previous)
+            countedSubject = nil
+        }
+        guard limiter.acquire(.subject, subject) else {
+            return ConnectionLimitRefusal(scope: .subject, limit: limiter.maxPerSubject)
+        }
+        countedSubject = subject
+        return nil
+    }
+
+    /// Gives every count back; later admissions count nothing. Idempotent.
+    func close() {
+        closed = true
+        if let address = countedAddress { limiter.release(.address, address) }
+        if let subject = countedSubject { limiter.release(.subject, subject) }
+        countedAddress = nil
+        countedSubject = nil
+    }
+}
+
+@available(*, unavailable)
+extension ConnectionAdmission: Sendable {}
