@@ -43,7 +43,7 @@ sleep 0.5
 "$xy" token keygen --out "$work/bench.pem" >/dev/null
 token="$("$xy" token mint --key "$work/bench.pem" --sub bench --subjects 'xy.md.>' --ttl 2h)"
 NATS_URLS="nats://127.0.0.1:$nats_port" HTTP_HOST=127.0.0.1 HTTP_PORT="$gw_port" JWT_PUBLIC_KEY="$work/bench.pub.pem" \
-    WS_STATIC_DIR="" LOG_LEVEL=warning "$gateway_bin" >"$work/gateway.log" 2>&1 &
+    WS_STATIC_DIR="" WS_MAX_CONNECTIONS_PER_ADDRESS=0 WS_MAX_CONNECTIONS_PER_SUBJECT=0 LOG_LEVEL=warning "$gateway_bin" >"$work/gateway.log" 2>&1 &
 gateway_pid=$!
 pids+=($gateway_pid)
 wait_http "http://127.0.0.1:$gw_port/healthz"
