@@ -5,6 +5,8 @@ import XYContracts
 /// default (each oneof case in its own value), so a round trip that drops or mangles any field fails.
 enum ContractSamples {
     static let time: Int64 = 1_700_000_000_123_456_789
+    /// A producer epoch above 2^53, where a JavaScript number would already have lost digits.
+    static let epoch: UInt64 = 1_699_999_000_987_654_321
 
     static var all: [any SwiftProtobuf.Message] {
         marketEvents + [trade, quote, aggregate, symbolTick, tickBatch, snapshot, snapshotRequest, bar, barCheckpoint, health, sessionEvent] + featureFlags
@@ -97,6 +99,7 @@ enum ContractSamples {
         batch.seq = 1_000_001
         batch.firstSeq = 999_998
         batch.publishTimeNs = time
+        batch.epoch = epoch
         var second = symbolTick
         second.symbol = "MSFT"
         batch.ticks = [symbolTick, second]
@@ -109,6 +112,7 @@ enum ContractSamples {
         snapshot.seq = 1_000_001
         snapshot.timeNs = time
         snapshot.ticks = [symbolTick]
+        snapshot.epoch = epoch
         return snapshot
     }
 
@@ -197,6 +201,7 @@ enum ContractSamples {
         base.seq = 42
         base.tsNs = time
         base.source = "gw-1"
+        base.epoch = epoch
         var withTick = base
         withTick.tick = tickBatch
         var withSnapshot = base

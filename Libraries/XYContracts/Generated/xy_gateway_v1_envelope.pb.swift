@@ -9,7 +9,7 @@
 //   https://github.com/apple/swift-protobuf/
 
 /// Gateway contracts: the browser protocol's binary form (WebSocket subprotocol xy.v1.proto).
-/// The same envelope as the JSON subprotocol xy.v1.json: {type, subject, seq, ts, source, data}.
+/// The same envelope as the JSON subprotocol xy.v1.json: {type, subject, seq, epoch, ts, source, data}.
 ///
 /// Times are int64 nanoseconds since the Unix epoch (UTC) in fields named *_ns.
 
@@ -166,6 +166,12 @@ public nonisolated struct Xy_Gateway_V1_ServerMessage: @unchecked Sendable {
     set {_uniqueStorage()._source = newValue}
   }
 
+  /// The epoch seq belongs to (TickBatch.epoch, Snapshot.epoch) for snapshot and tick; 0 otherwise.
+  public var epoch: UInt64 {
+    get {_storage._epoch}
+    set {_uniqueStorage()._epoch = newValue}
+  }
+
   /// What the message carries, by type.
   public var data: OneOf_Data? {
     get {return _storage._data}
@@ -273,7 +279,7 @@ nonisolated extension Xy_Gateway_V1_ClientOp: SwiftProtobuf._ProtoNameProviding 
 
 nonisolated extension Xy_Gateway_V1_ServerMessage: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ServerMessage"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}type\0\u{1}subject\0\u{1}seq\0\u{3}ts_ns\0\u{1}source\0\u{2}\u{5}tick\0\u{1}snapshot\0\u{1}bar\0\u{1}control\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}type\0\u{1}subject\0\u{1}seq\0\u{3}ts_ns\0\u{1}source\0\u{1}epoch\0\u{2}\u{4}tick\0\u{1}snapshot\0\u{1}bar\0\u{1}control\0")
 
   fileprivate class _StorageClass {
     var _type: Xy_Gateway_V1_MessageType = .unspecified
@@ -281,6 +287,7 @@ nonisolated extension Xy_Gateway_V1_ServerMessage: SwiftProtobuf.Message, SwiftP
     var _seq: UInt64 = 0
     var _tsNs: Int64 = 0
     var _source: String = String()
+    var _epoch: UInt64 = 0
     var _data: Xy_Gateway_V1_ServerMessage.OneOf_Data?
 
       // This property is used as the initial default value for new instances of the type.
@@ -297,6 +304,7 @@ nonisolated extension Xy_Gateway_V1_ServerMessage: SwiftProtobuf.Message, SwiftP
       _seq = source._seq
       _tsNs = source._tsNs
       _source = source._source
+      _epoch = source._epoch
       _data = source._data
     }
   }
@@ -321,6 +329,7 @@ nonisolated extension Xy_Gateway_V1_ServerMessage: SwiftProtobuf.Message, SwiftP
         case 3: try { try decoder.decodeSingularUInt64Field(value: &_storage._seq) }()
         case 4: try { try decoder.decodeSingularInt64Field(value: &_storage._tsNs) }()
         case 5: try { try decoder.decodeSingularStringField(value: &_storage._source) }()
+        case 6: try { try decoder.decodeSingularUInt64Field(value: &_storage._epoch) }()
         case 10: try {
           var v: Xy_Md_V1_TickBatch?
           var hadOneofValue = false
@@ -400,6 +409,9 @@ nonisolated extension Xy_Gateway_V1_ServerMessage: SwiftProtobuf.Message, SwiftP
       if !_storage._source.isEmpty {
         try visitor.visitSingularStringField(value: _storage._source, fieldNumber: 5)
       }
+      if _storage._epoch != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._epoch, fieldNumber: 6)
+      }
       switch _storage._data {
       case .tick?: try {
         guard case .tick(let v)? = _storage._data else { preconditionFailure() }
@@ -433,6 +445,7 @@ nonisolated extension Xy_Gateway_V1_ServerMessage: SwiftProtobuf.Message, SwiftP
         if _storage._seq != rhs_storage._seq {return false}
         if _storage._tsNs != rhs_storage._tsNs {return false}
         if _storage._source != rhs_storage._source {return false}
+        if _storage._epoch != rhs_storage._epoch {return false}
         if _storage._data != rhs_storage._data {return false}
         return true
       }

@@ -40,6 +40,10 @@ public nonisolated struct Xy_Md_V1_Snapshot: Sendable {
 
   public var ticks: [Xy_Md_V1_SymbolTick] = []
 
+  /// The epoch seq belongs to, as on TickBatch.epoch: a snapshot with a lower seq but a different
+  /// epoch is the new base, not an old state.
+  public var epoch: UInt64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -67,7 +71,7 @@ fileprivate nonisolated let _protobuf_package = "xy.md.v1"
 
 nonisolated extension Xy_Md_V1_Snapshot: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Snapshot"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}group\0\u{1}seq\0\u{3}time_ns\0\u{1}ticks\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}group\0\u{1}seq\0\u{3}time_ns\0\u{1}ticks\0\u{1}epoch\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -79,6 +83,7 @@ nonisolated extension Xy_Md_V1_Snapshot: SwiftProtobuf.Message, SwiftProtobuf._M
       case 2: try { try decoder.decodeSingularUInt64Field(value: &self.seq) }()
       case 3: try { try decoder.decodeSingularInt64Field(value: &self.timeNs) }()
       case 4: try { try decoder.decodeRepeatedMessageField(value: &self.ticks) }()
+      case 5: try { try decoder.decodeSingularUInt64Field(value: &self.epoch) }()
       default: break
       }
     }
@@ -97,6 +102,9 @@ nonisolated extension Xy_Md_V1_Snapshot: SwiftProtobuf.Message, SwiftProtobuf._M
     if !self.ticks.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.ticks, fieldNumber: 4)
     }
+    if self.epoch != 0 {
+      try visitor.visitSingularUInt64Field(value: self.epoch, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -105,6 +113,7 @@ nonisolated extension Xy_Md_V1_Snapshot: SwiftProtobuf.Message, SwiftProtobuf._M
     if lhs.seq != rhs.seq {return false}
     if lhs.timeNs != rhs.timeNs {return false}
     if lhs.ticks != rhs.ticks {return false}
+    if lhs.epoch != rhs.epoch {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

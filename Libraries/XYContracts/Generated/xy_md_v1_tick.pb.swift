@@ -174,6 +174,13 @@ public nonisolated struct Xy_Md_V1_TickBatch: Sendable {
 
   public var ticks: [Xy_Md_V1_SymbolTick] = []
 
+  /// Identity of the producer run that numbered seq: seqs compare only within one epoch. A producer
+  /// that could not recover the group's state starts a new epoch (seq starts over); a consumer that
+  /// sees a different epoch drops its state and takes the next snapshot as its base. Opaque to
+  /// consumers (compared for equality); xy-aggregator uses the Unix time in nanoseconds at which the
+  /// group's state began. 0 from a producer that has no epoch.
+  public var epoch: UInt64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -391,7 +398,7 @@ nonisolated extension Xy_Md_V1_SymbolTick: SwiftProtobuf.Message, SwiftProtobuf.
 
 nonisolated extension Xy_Md_V1_TickBatch: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".TickBatch"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}group\0\u{1}seq\0\u{3}first_seq\0\u{3}publish_time_ns\0\u{1}ticks\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}group\0\u{1}seq\0\u{3}first_seq\0\u{3}publish_time_ns\0\u{1}ticks\0\u{1}epoch\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -404,6 +411,7 @@ nonisolated extension Xy_Md_V1_TickBatch: SwiftProtobuf.Message, SwiftProtobuf._
       case 3: try { try decoder.decodeSingularUInt64Field(value: &self.firstSeq) }()
       case 4: try { try decoder.decodeSingularInt64Field(value: &self.publishTimeNs) }()
       case 5: try { try decoder.decodeRepeatedMessageField(value: &self.ticks) }()
+      case 6: try { try decoder.decodeSingularUInt64Field(value: &self.epoch) }()
       default: break
       }
     }
@@ -425,6 +433,9 @@ nonisolated extension Xy_Md_V1_TickBatch: SwiftProtobuf.Message, SwiftProtobuf._
     if !self.ticks.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.ticks, fieldNumber: 5)
     }
+    if self.epoch != 0 {
+      try visitor.visitSingularUInt64Field(value: self.epoch, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -434,6 +445,7 @@ nonisolated extension Xy_Md_V1_TickBatch: SwiftProtobuf.Message, SwiftProtobuf._
     if lhs.firstSeq != rhs.firstSeq {return false}
     if lhs.publishTimeNs != rhs.publishTimeNs {return false}
     if lhs.ticks != rhs.ticks {return false}
+    if lhs.epoch != rhs.epoch {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -16,21 +16,21 @@ from xy.md.v1 import snapshot_pb2 as xy_dot_md_dot_v1_dot_snapshot__pb2
 from xy.md.v1 import tick_pb2 as xy_dot_md_dot_v1_dot_tick__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cxy/gateway/v1/envelope.proto\x12\rxy.gateway.v1\x1a\x12xy/md/v1/bar.proto\x1a\x17xy/md/v1/snapshot.proto\x1a\x13xy/md/v1/tick.proto\"\x94\x02\n\rServerMessage\x12(\n\x04type\x18\x01 \x01(\x0e\x32\x1a.xy.gateway.v1.MessageType\x12\x0f\n\x07subject\x18\x02 \x01(\t\x12\x0b\n\x03seq\x18\x03 \x01(\x04\x12\r\n\x05ts_ns\x18\x04 \x01(\x03\x12\x0e\n\x06source\x18\x05 \x01(\t\x12#\n\x04tick\x18\n \x01(\x0b\x32\x13.xy.md.v1.TickBatchH\x00\x12&\n\x08snapshot\x18\x0b \x01(\x0b\x32\x12.xy.md.v1.SnapshotH\x00\x12\x1c\n\x03\x62\x61r\x18\x0c \x01(\x0b\x32\r.xy.md.v1.BarH\x00\x12)\n\x07\x63ontrol\x18\r \x01(\x0b\x32\x16.xy.gateway.v1.ControlH\x00\x42\x06\n\x04\x64\x61ta\"C\n\x07\x43ontrol\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04\x63ode\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\x12\r\n\x05state\x18\x04 \x01(\t\"Q\n\rClientRequest\x12#\n\x02op\x18\x01 \x01(\x0e\x32\x17.xy.gateway.v1.ClientOp\x12\x0f\n\x07subject\x18\x02 \x01(\t\x12\n\n\x02id\x18\x03 \x01(\t*\xf7\x01\n\x0bMessageType\x12\x1c\n\x18MESSAGE_TYPE_UNSPECIFIED\x10\x00\x12\x19\n\x15MESSAGE_TYPE_SNAPSHOT\x10\x01\x12\x15\n\x11MESSAGE_TYPE_TICK\x10\x02\x12\x14\n\x10MESSAGE_TYPE_BAR\x10\x03\x12\x1b\n\x17MESSAGE_TYPE_SUBSCRIBED\x10\x04\x12\x1d\n\x19MESSAGE_TYPE_UNSUBSCRIBED\x10\x05\x12\x15\n\x11MESSAGE_TYPE_PONG\x10\x06\x12\x17\n\x13MESSAGE_TYPE_STATUS\x10\x07\x12\x16\n\x12MESSAGE_TYPE_ERROR\x10\x08*m\n\x08\x43lientOp\x12\x19\n\x15\x43LIENT_OP_UNSPECIFIED\x10\x00\x12\x17\n\x13\x43LIENT_OP_SUBSCRIBE\x10\x01\x12\x19\n\x15\x43LIENT_OP_UNSUBSCRIBE\x10\x02\x12\x12\n\x0e\x43LIENT_OP_PING\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cxy/gateway/v1/envelope.proto\x12\rxy.gateway.v1\x1a\x12xy/md/v1/bar.proto\x1a\x17xy/md/v1/snapshot.proto\x1a\x13xy/md/v1/tick.proto\"\xa3\x02\n\rServerMessage\x12(\n\x04type\x18\x01 \x01(\x0e\x32\x1a.xy.gateway.v1.MessageType\x12\x0f\n\x07subject\x18\x02 \x01(\t\x12\x0b\n\x03seq\x18\x03 \x01(\x04\x12\r\n\x05ts_ns\x18\x04 \x01(\x03\x12\x0e\n\x06source\x18\x05 \x01(\t\x12\r\n\x05\x65poch\x18\x06 \x01(\x04\x12#\n\x04tick\x18\n \x01(\x0b\x32\x13.xy.md.v1.TickBatchH\x00\x12&\n\x08snapshot\x18\x0b \x01(\x0b\x32\x12.xy.md.v1.SnapshotH\x00\x12\x1c\n\x03\x62\x61r\x18\x0c \x01(\x0b\x32\r.xy.md.v1.BarH\x00\x12)\n\x07\x63ontrol\x18\r \x01(\x0b\x32\x16.xy.gateway.v1.ControlH\x00\x42\x06\n\x04\x64\x61ta\"C\n\x07\x43ontrol\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04\x63ode\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\x12\r\n\x05state\x18\x04 \x01(\t\"Q\n\rClientRequest\x12#\n\x02op\x18\x01 \x01(\x0e\x32\x17.xy.gateway.v1.ClientOp\x12\x0f\n\x07subject\x18\x02 \x01(\t\x12\n\n\x02id\x18\x03 \x01(\t*\xf7\x01\n\x0bMessageType\x12\x1c\n\x18MESSAGE_TYPE_UNSPECIFIED\x10\x00\x12\x19\n\x15MESSAGE_TYPE_SNAPSHOT\x10\x01\x12\x15\n\x11MESSAGE_TYPE_TICK\x10\x02\x12\x14\n\x10MESSAGE_TYPE_BAR\x10\x03\x12\x1b\n\x17MESSAGE_TYPE_SUBSCRIBED\x10\x04\x12\x1d\n\x19MESSAGE_TYPE_UNSUBSCRIBED\x10\x05\x12\x15\n\x11MESSAGE_TYPE_PONG\x10\x06\x12\x17\n\x13MESSAGE_TYPE_STATUS\x10\x07\x12\x16\n\x12MESSAGE_TYPE_ERROR\x10\x08*m\n\x08\x43lientOp\x12\x19\n\x15\x43LIENT_OP_UNSPECIFIED\x10\x00\x12\x17\n\x13\x43LIENT_OP_SUBSCRIBE\x10\x01\x12\x19\n\x15\x43LIENT_OP_UNSUBSCRIBE\x10\x02\x12\x12\n\x0e\x43LIENT_OP_PING\x10\x03\x62\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'xy.gateway.v1.envelope_pb2', globals())
 if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
-  _MESSAGETYPE._serialized_start=545
-  _MESSAGETYPE._serialized_end=792
-  _CLIENTOP._serialized_start=794
-  _CLIENTOP._serialized_end=903
+  _MESSAGETYPE._serialized_start=560
+  _MESSAGETYPE._serialized_end=807
+  _CLIENTOP._serialized_start=809
+  _CLIENTOP._serialized_end=918
   _SERVERMESSAGE._serialized_start=114
-  _SERVERMESSAGE._serialized_end=390
-  _CONTROL._serialized_start=392
-  _CONTROL._serialized_end=459
-  _CLIENTREQUEST._serialized_start=461
-  _CLIENTREQUEST._serialized_end=542
+  _SERVERMESSAGE._serialized_end=405
+  _CONTROL._serialized_start=407
+  _CONTROL._serialized_end=474
+  _CLIENTREQUEST._serialized_start=476
+  _CLIENTREQUEST._serialized_end=557
 # @@protoc_insertion_point(module_scope)

@@ -14,7 +14,7 @@ _sym_db = _symbol_database.Default()
 from xy.md.v1 import tick_pb2 as xy_dot_md_dot_v1_dot_tick__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17xy/md/v1/snapshot.proto\x12\x08xy.md.v1\x1a\x13xy/md/v1/tick.proto\"\\\n\x08Snapshot\x12\r\n\x05group\x18\x01 \x01(\t\x12\x0b\n\x03seq\x18\x02 \x01(\x04\x12\x0f\n\x07time_ns\x18\x03 \x01(\x03\x12#\n\x05ticks\x18\x04 \x03(\x0b\x32\x14.xy.md.v1.SymbolTick\"1\n\x0fSnapshotRequest\x12\r\n\x05group\x18\x01 \x01(\t\x12\x0f\n\x07symbols\x18\x02 \x03(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17xy/md/v1/snapshot.proto\x12\x08xy.md.v1\x1a\x13xy/md/v1/tick.proto\"k\n\x08Snapshot\x12\r\n\x05group\x18\x01 \x01(\t\x12\x0b\n\x03seq\x18\x02 \x01(\x04\x12\x0f\n\x07time_ns\x18\x03 \x01(\x03\x12#\n\x05ticks\x18\x04 \x03(\x0b\x32\x14.xy.md.v1.SymbolTick\x12\r\n\x05\x65poch\x18\x05 \x01(\x04\"1\n\x0fSnapshotRequest\x12\r\n\x05group\x18\x01 \x01(\t\x12\x0f\n\x07symbols\x18\x02 \x03(\tb\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'xy.md.v1.snapshot_pb2', globals())
@@ -22,7 +22,7 @@ if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
   _SNAPSHOT._serialized_start=58
-  _SNAPSHOT._serialized_end=150
-  _SNAPSHOTREQUEST._serialized_start=152
-  _SNAPSHOTREQUEST._serialized_end=201
+  _SNAPSHOT._serialized_end=165
+  _SNAPSHOTREQUEST._serialized_start=167
+  _SNAPSHOTREQUEST._serialized_end=216
 # @@protoc_insertion_point(module_scope)
