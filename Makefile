@@ -2,7 +2,8 @@
 #
 #   make deps    install what is missing (apt-get as root) and the Python venv (.venv)
 #   make build   debug build of the whole package
-#   make test    deps, then every test target in parallel against the real nats-server, then
+#   make test    deps, the Web modules under node --test (Tests/Web), then every test target in
+#                parallel against the real nats-server, then
 #                compose-check (compose.yaml against the schema and the executables),
 #                deploy-check (the least-privilege NATS configuration with the real services)
 #                and the browser tests (make test-browser), then make up-down-check
@@ -52,6 +53,7 @@ build:
 	$(SWIFT) build $(SWIFTPM_FLAGS)
 
 test: deps contracts-check
+	node --test Tests/Web/
 	$(SWIFT) test $(SWIFTPM_FLAGS) --parallel
 	@$(MAKE) --no-print-directory compose-check deploy-check test-browser up-down-check
 

@@ -60,7 +60,7 @@ export class XYConnection {
         this.nextId = 1;
         /** id of a subscribe request in flight → its subject (an error names the request by id). */
         this.requests = new Map();
-        this.counters = { connects: 0, disconnects: 0, messages: 0, repairs: 0, errors: 0, sent: 0 };
+        this.counters = { connects: 0, disconnects: 0, messages: 0, repairs: 0, newEpochs: 0, errors: 0, sent: 0 };
         this.lastError = undefined;
     }
 
@@ -167,6 +167,7 @@ export class XYConnection {
                 refused: entry.refused,
                 ...(entry.sequencer ? {
                     lastSeq: entry.sequencer.lastSeq,
+                    epoch: entry.sequencer.epoch,
                     awaitingSnapshot: entry.sequencer.awaitingSnapshot,
                     ...entry.sequencer.counters,
                 } : {}),
@@ -331,7 +332,7 @@ export class XYConnection {
         }, this.settings.snapshotTimeout);
     }
 
-    /** A gap, a reset or a missing snapshot: unsubscribe and subscribe, which starts with a snapshot. */
+    /** A gap or a missing snapshot: unsubscribe and subscribe, which starts with a snapshot. */
     repair(subject, entry) {
         this.counters.repairs += 1;
         entry.sequencer.expectSnapshot();
@@ -381,8 +382,11 @@ export class XYConnection {
     snapshot(message) {
         const entry = this.subjects.get(message.subject);
         if (!entry || !entry.sequencer || !message.data) return;
-        clearTimeout(entry.snapshotTimer);
         const result = entry.sequencer.snapshot(message.data);
+        // Not newer than the state held (same epoch, seq not above it): nothing to hand on.
+        if (result.action === 'ignore') return;
+        if (result.newEpoch) this.counters.newEpochs += 1;
+        clearTimeout(entry.snapshotTimer);
         this.deliver(message.subject, { ...message, data: result.data });
     }
 
@@ -395,8 +399,13 @@ export class XYConnection {
             this.deliver(message.subject, result.data === message.data ? message : { ...message, data: result.data });
             break;
         case 'gap':
-        case 'reset':
             this.repair(message.subject, entry);
+            break;
+        case 'newEpoch':
+            // The producer started over: the gateway resets its cache and sends every subscriber
+            // the new epoch's snapshot by itself; resubscribe only if it does not come in time.
+            this.counters.newEpochs += 1;
+            this.watchSnapshot(message.subject, entry);
             break;
         case 'ignore':
             break;
@@ -459,6 +468,7 @@ export class XYConnection {
             type: 'snapshot',
             subject,
             seq: sequencer.lastSeq,
+            epoch: sequencer.epoch ?? '0',
             ts: new Date().toISOString(),
             source: 'xy-client',
             data: sequencer.snapshotData(),

@@ -3,6 +3,7 @@
 #   system packages: nats-server libsodium-dev libnats-dev protobuf-compiler openssl
 #                    pkg-config python3 (python3-venv when the venv must be created)
 #                    chromium chromium-driver (the browser tests)
+#                    nodejs (node --test on the Web modules, Tests/Web)
 #   .venv:           Python venv with Tests/Interop/requirements.txt (nats-py, protobuf;
 #                    PyYAML and jsonschema for the compose.yaml checks)
 #                    and Tests/Browser/requirements.txt (selenium)
@@ -24,6 +25,7 @@ have openssl || missing+=(openssl)
 have python3 || missing+=(python3)
 [[ -x /usr/lib/chromium/chromium ]] || have chromium || missing+=(chromium)
 have chromedriver || missing+=(chromium-driver)
+have node || missing+=(nodejs)
 if have pkg-config; then
     pkg-config --exists libsodium || missing+=(libsodium-dev)
     pkg-config --exists libnats || missing+=(libnats-dev)

@@ -25,6 +25,10 @@ public final class AggregatorEngine: @unchecked Sendable {
         let symbols: [String]
         var state: MarketState
         var batcher: TickBatcher
+        /// The run this instance's seqs belong to, on every batch and snapshot: the one recovered
+        /// from `XY_TICKS`, or the Unix nanoseconds at which this instance began the group's state
+        /// when the stream had nothing to continue (consumers then drop theirs for its snapshot).
+        let epoch: UInt64
         /// Monotonic receive time of the oldest change not batched yet (0: none).
         var oldestPendingNs: UInt64 = 0
         /// Monotonic time of the group's last batch (0: none yet).
@@ -105,6 +109,7 @@ public final class AggregatorEngine: @unchecked Sendable {
         self.metrics = metrics
         let grace = configuration.barGrace.components
         self.bars = try BarBuilder(graceNs: grace.seconds * 1_000_000_000 + grace.attoseconds / 1_000_000_000)
+        let startNs = UInt64(max(1, wallClockNanoseconds()))
         let validation = EventValidation(maxFutureSkewNs: Int64(Self.nanoseconds(configuration.eventFutureSkew)))
         self.validation = validation
         // A snapshot, batch or bar checkpoint written after a bad event (by an older version, or
@@ -129,7 +134,8 @@ public final class AggregatorEngine: @unchecked Sendable {
                 barStateSubject: try Subjects.barState(group: group.name),
                 symbols: group.symbols,
                 state: state,
-                batcher: TickBatcher(group: group.name, lastSeq: recovered[group.name]?.lastSeq ?? 0)
+                batcher: TickBatcher(group: group.name, lastSeq: recovered[group.name]?.lastSeq ?? 0),
+                epoch: recovered[group.name]?.epoch ?? startNs
             )
         }
         for group in configuration.groups {
@@ -215,6 +221,7 @@ public final class AggregatorEngine: @unchecked Sendable {
         for bar in bars.advance(toNs: wallClockNanoseconds()) { publishBar(bar) }
         logger.info("aggregating", metadata: [
             "groups": "\(groups.map { "\($0.name)@\($0.batcher.lastSeq)" }.joined(separator: ","))",
+            "epochs": "\(groups.map { "\($0.name)@\($0.epoch)" }.joined(separator: ","))",
             "symbols": "\(order.count)",
         ])
     }
@@ -325,7 +332,8 @@ public final class AggregatorEngine: @unchecked Sendable {
 
     /// The group's batch of changed symbols, if any, on `xy.md.tick.<group>`.
     private func publishBatch(_ index: Int, nowNs: UInt64, wallNs: Int64) -> JetStreamPendingAck? {
-        guard let batch = groups[index].batcher.makeBatch(from: groups[index].state, publishTimeNs: wallNs) else { return nil }
+        guard var batch = groups[index].batcher.makeBatch(from: groups[index].state, publishTimeNs: wallNs) else { return nil }
+        batch.epoch = groups[index].epoch
         let ack = store(groups[index].tickSubject, batch, headers: schemaTickBatch)
         counts.ticks += 1
         metrics.batchSymbols.record(batch.ticks.count)
@@ -341,7 +349,8 @@ public final class AggregatorEngine: @unchecked Sendable {
     }
 
     private func publishSnapshot(_ index: Int, wallNs: Int64) -> JetStreamPendingAck? {
-        let snapshot = groups[index].state.snapshot(group: groups[index].name, seq: groups[index].batcher.lastSeq, timeNs: wallNs)
+        var snapshot = groups[index].state.snapshot(group: groups[index].name, seq: groups[index].batcher.lastSeq, timeNs: wallNs)
+        snapshot.epoch = groups[index].epoch
         counts.snapshots += 1
         return store(groups[index].snapshotSubject, snapshot, headers: schemaSnapshot)
     }
@@ -358,8 +367,10 @@ public final class AggregatorEngine: @unchecked Sendable {
     }
 
     private func makeSnapshot(_ index: Int, symbols: [String]) -> Xy_Md_V1_Snapshot {
-        groups[index].state.snapshot(
+        var snapshot = groups[index].state.snapshot(
             group: groups[index].name, seq: groups[index].batcher.lastSeq, timeNs: wallClockNanoseconds(), symbols: symbols)
+        snapshot.epoch = groups[index].epoch
+        return snapshot
     }
 
     /// Publishes into `XY_TICKS` without waiting: the message goes out at once (core subscribers

@@ -66,7 +66,7 @@ public struct AggregatorService: Service {
                     let result = try await GroupRecovery.recover(group: group.name, jetStream: jetStream, logger: logger)
                     recovered[group.name] = result
                     logger.info("group rebuilt", metadata: [
-                        "group": "\(group.name)", "last_seq": "\(result.lastSeq)",
+                        "group": "\(group.name)", "last_seq": "\(result.lastSeq)", "epoch": "\(result.epoch.map(String.init) ?? "new")",
                         "snapshot_seq": "\(result.snapshotSeq.map(String.init) ?? "none")",
                         "batches_replayed": "\(result.batchesReplayed)", "symbols": "\(result.state.symbols.count)",
                         "bars": "\(result.bars.count)",

@@ -3,21 +3,26 @@ import XYContracts
 import XYService
 
 /// The one envelope every server message has on the JSON subprotocol (`xy.v1.json`):
-/// `{"type","subject","seq","ts","source","data"}`, written straight into a `ByteBuffer` once per
-/// message and shared by every client that receives it.
+/// `{"type","subject","seq","epoch","ts","source","data"}`, written straight into a `ByteBuffer`
+/// once per message and shared by every client that receives it.
 ///
 /// Times inside `data` are Unix milliseconds: nanoseconds do not survive a JavaScript number
-/// (above 2^53), and a browser draws in milliseconds anyway.
+/// (above 2^53), and a browser draws in milliseconds anyway. `epoch` (the producer run `seq`
+/// belongs to, 64-bit nanoseconds) is an identity, compared and never drawn, so it is written as
+/// a decimal string, exact in JavaScript; "0" where there is none (bars).
 public enum EnvelopeJSON {
     /// A tick batch: the symbols that changed, with the `seq` range it covers.
     public static func tick(_ batch: Xy_Md_V1_TickBatch, subject: String, source: String, nowNs: Int64) -> ByteBuffer {
         var out = ByteBuffer()
         out.reserveCapacity(128 + batch.ticks.count * 220)
-        head(&out, type: "tick", subject: subject, seq: batch.seq, nowNs: nowNs, source: source)
+        head(&out, type: "tick", subject: subject, seq: batch.seq, epoch: batch.epoch, nowNs: nowNs, source: source)
         out.writeStaticString("{\"group\":")
         writeString(batch.group, to: &out)
         out.writeStaticString(",\"seq\":")
         writeInteger(batch.seq, to: &out)
+        out.writeStaticString(",\"epoch\":\"")
+        writeInteger(batch.epoch, to: &out)
+        out.writeStaticString("\"")
         out.writeStaticString(",\"firstSeq\":")
         writeInteger(batch.firstSeq == 0 ? batch.seq : batch.firstSeq, to: &out)
         out.writeStaticString(",\"publishTime\":")
@@ -32,11 +37,14 @@ public enum EnvelopeJSON {
     public static func snapshot(_ snapshot: Xy_Md_V1_Snapshot, subject: String, source: String, nowNs: Int64) -> ByteBuffer {
         var out = ByteBuffer()
         out.reserveCapacity(128 + snapshot.ticks.count * 220)
-        head(&out, type: "snapshot", subject: subject, seq: snapshot.seq, nowNs: nowNs, source: source)
+        head(&out, type: "snapshot", subject: subject, seq: snapshot.seq, epoch: snapshot.epoch, nowNs: nowNs, source: source)
         out.writeStaticString("{\"group\":")
         writeString(snapshot.group, to: &out)
         out.writeStaticString(",\"seq\":")
         writeInteger(snapshot.seq, to: &out)
+        out.writeStaticString(",\"epoch\":\"")
+        writeInteger(snapshot.epoch, to: &out)
+        out.writeStaticString("\"")
         out.writeStaticString(",\"time\":")
         writeInteger(snapshot.timeNs / 1_000_000, to: &out)
         out.writeStaticString(",\"ticks\":")
@@ -49,7 +57,7 @@ public enum EnvelopeJSON {
     public static func bar(_ bar: Xy_Md_V1_Bar, subject: String, source: String, nowNs: Int64) -> ByteBuffer {
         var out = ByteBuffer()
         out.reserveCapacity(320)
-        head(&out, type: "bar", subject: subject, seq: 0, nowNs: nowNs, source: source)
+        head(&out, type: "bar", subject: subject, seq: 0, epoch: 0, nowNs: nowNs, source: source)
         out.writeStaticString("{\"symbol\":")
         writeString(bar.symbol, to: &out)
         out.writeStaticString(",\"start\":")
@@ -104,13 +112,16 @@ public enum EnvelopeJSON {
         return out
     }
 
-    private static func head(_ out: inout ByteBuffer, type: StaticString, subject: String, seq: UInt64, nowNs: Int64, source: String) {
+    private static func head(_ out: inout ByteBuffer, type: StaticString, subject: String, seq: UInt64, epoch: UInt64, nowNs: Int64, source: String) {
         out.writeStaticString("{\"type\":\"")
         out.writeStaticString(type)
         out.writeStaticString("\",\"subject\":")
         writeString(subject, to: &out)
         out.writeStaticString(",\"seq\":")
         writeInteger(seq, to: &out)
+        out.writeStaticString(",\"epoch\":\"")
+        writeInteger(epoch, to: &out)
+        out.writeStaticString("\"")
         out.writeStaticString(",\"ts\":")
         writeString(timestamp(nowNs), to: &out)
         out.writeStaticString(",\"source\":")
@@ -156,8 +167,24 @@ public enum EnvelopeJSON {
         }
     }
 
-    private static func writeInteger<I: BinaryInteger>(_ value: I, to out: inout ByteBuffer) {
-        out.writeString(String(value))
+    /// Decimal digits written straight into the buffer (no `String` built per number).
+    static func writeInteger<I: FixedWidthInteger>(_ value: I, to out: inout ByteBuffer) {
+        if value < 0 { out.writeStaticString("-") }
+        let magnitude = value.magnitude
+        var digits = 1
+        var rest = magnitude
+        while rest >= 10 {
+            rest /= 10
+            digits += 1
+        }
+        out.writeWithUnsafeMutableBytes(minimumWritableBytes: digits) { bytes in
+            var rest = magnitude
+            for index in stride(from: digits - 1, through: 0, by: -1) {
+                bytes[index] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: rest % 10)
+                rest /= 10
+            }
+            return digits
+        }
     }
 
     /// A JSON string with the escapes RFC 8259 requires; subjects and symbols are ASCII, but a

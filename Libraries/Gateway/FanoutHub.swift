@@ -373,6 +373,17 @@ public final class FanoutHub: @unchecked Sendable {
         switch result {
         case .duplicate:
             return
+        case .newEpoch(let previous):
+            // The producer started over (it could not recover the group): the cache holds only
+            // this batch now, and every subscriber gets the new epoch's snapshot as its base
+            // (`repair`), this batch in its replay. Sending the batch itself would only be dropped
+            // (its seq is below what the connections sent) or, above it, break their run.
+            metrics.epochChanges.increment()
+            logger.notice("the producer started a new epoch; resetting the group and requesting a snapshot", metadata: [
+                "group": "\(batch.group)", "previous_epoch": "\(previous)", "epoch": "\(batch.epoch)", "seq": "\(batch.seq)",
+            ])
+            requestSnapshot(topic, group: batch.group, repair: true)
+            return
         case .gap(let expected, let received):
             metrics.gaps.increment()
             logger.warning("gap in the gateway's tick stream; requesting a snapshot", metadata: [
@@ -390,21 +401,36 @@ public final class FanoutHub: @unchecked Sendable {
     /// repair was asked for.
     private func snapshotArrived(_ snapshot: Xy_Md_V1_Snapshot, topic: Topic, fromRequest: Bool, nowNs: Int64) {
         let item = snapshotItem(snapshot, topic: topic, nowNs: nowNs)
-        let outcome: (Delivery, [Int])? = topic.lock.withLock {
+        let outcome: (Delivery, [Int], previousEpoch: UInt64?)? = topic.lock.withLock {
             var cache = topic.caches[snapshot.group] ?? GroupCache(group: snapshot.group)
             let hadBase = !cache.needsSnapshot
             let pending = topic.snapshotRequests[snapshot.group]
-            let applied = cache.apply(item)
+            let result = cache.apply(item)
             topic.caches[snapshot.group] = cache
+            let applied: Bool
+            let previousEpoch: UInt64?
+            switch result {
+            case .applied: (applied, previousEpoch) = (true, nil)
+            case .newEpoch(let previous): (applied, previousEpoch) = (true, previous)
+            case .refused: (applied, previousEpoch) = (false, nil)
+            }
             // Done asking once the cache has a base at least as new as what the aggregator has;
             // without one (the snapshot did not bridge a gap) the request keeps retrying.
             guard applied || (fromRequest && !cache.needsSnapshot) else { return nil }
             topic.snapshotRequests[snapshot.group] = nil
-            let repair = pending == true
+            // A new epoch's base goes to every subscriber: their seqs are of the old one.
+            let repair = pending == true || previousEpoch != nil
             guard repair || (applied && !hadBase), let replay = cache.replay else { return nil }
-            return (.snapshot(replay.snapshot, replay: replay.batches, repair: repair), topic.activeShardsLocked())
+            return (.snapshot(replay.snapshot, replay: replay.batches, repair: repair), topic.activeShardsLocked(), previousEpoch)
         }
-        guard let (delivery, shards) = outcome else { return }
+        guard let (delivery, shards, previousEpoch) = outcome else { return }
+        if let previousEpoch {
+            // The snapshot came before any batch of the new epoch (a batch first is counted in tickArrived).
+            metrics.epochChanges.increment()
+            logger.notice("a snapshot of a new epoch replaces the group's state", metadata: [
+                "group": "\(snapshot.group)", "previous_epoch": "\(previousEpoch)", "epoch": "\(snapshot.epoch)", "seq": "\(snapshot.seq)",
+            ])
+        }
         for index in shards { dispatch(delivery, topic: topic, shard: index) }
     }
 

@@ -23,6 +23,9 @@ public struct GatewayMetrics: Sendable {
     public let natsSubscriptions = Meter(label: "xy_ws_nats_subscriptions")
     /// Gaps in the gateway's own tick stream (each triggers a snapshot request).
     public let gaps = Counter(label: "xy_ws_upstream_gaps_total")
+    /// Producers that started a new epoch (restarted without their stream): each resets the
+    /// group's cache and sends every subscriber the new epoch's snapshot.
+    public let epochChanges = Counter(label: "xy_ws_epoch_changes_total")
     public let undecodable = Counter(label: "xy_ws_undecodable_messages_total")
     public let closedByPolicy = Counter(label: "xy_ws_policy_closes_total")
 

@@ -1,4 +1,5 @@
 import DequeModule
+import MarketData
 import NIOCore
 import XYContracts
 
@@ -19,6 +20,8 @@ public final class TickItem: Sendable {
 
     public var group: String { batch.group }
     public var seq: UInt64 { batch.seq }
+    /// The producer run `seq` belongs to (seqs compare only within one epoch).
+    public var epoch: UInt64 { batch.epoch }
     /// The first seq the batch covers (a merged batch covers `firstSeq...seq`).
     public var firstSeq: UInt64 { batch.firstSeq == 0 ? batch.seq : batch.firstSeq }
 
@@ -43,6 +46,8 @@ public final class SnapshotItem: Sendable {
 
     public var group: String { snapshot.group }
     public var seq: UInt64 { snapshot.seq }
+    /// The producer run `seq` belongs to: a snapshot of a new epoch replaces every older state.
+    public var epoch: UInt64 { snapshot.epoch }
 
     /// The shared frame, or a proto client's own (see ``TickItem/frame(_:encoder:nowNs:)``).
     public func frame(_ encoding: FrameEncoding, encoder: MessageEncoder, nowNs: Int64) -> ByteBuffer {
@@ -55,6 +60,8 @@ public final class SnapshotItem: Sendable {
 ///
 /// A value with no I/O: the hub feeds it every batch and snapshot it receives and asks for a
 /// snapshot (`xy.md.snapshot.get.<group>`) whenever `needsSnapshot` says the run is broken.
+/// Which batch follows which is decided by MarketData's `SequenceTracker` (the sequence rules),
+/// fed the base and every batch kept after it.
 public struct GroupCache: Sendable {
     /// What one batch did to the cache.
     public enum BatchResult: Hashable, Sendable {
@@ -62,9 +69,23 @@ public struct GroupCache: Sendable {
         case accepted
         /// Its seq was already covered.
         case duplicate
-        /// Batches between `expected` and the batch's first seq never arrived (or seq went back):
-        /// the snapshot no longer bridges to the batches, a new one is needed.
+        /// Batches between `expected` and the batch's first seq never arrived: the snapshot no
+        /// longer bridges to the batches, a new one is needed.
         case gap(expected: UInt64, received: UInt64)
+        /// The producer started a new run (it could not recover the group): everything cached
+        /// from epoch `previous` is dropped, the batch starts the new run, and every subscriber
+        /// needs the new epoch's snapshot as its base.
+        case newEpoch(previous: UInt64)
+    }
+
+    /// What one snapshot did to the cache.
+    public enum SnapshotResult: Hashable, Sendable {
+        /// It is the new base (newer than the old one, and bridging to the batches kept).
+        case applied
+        /// It is the base of a new epoch; everything cached from epoch `previous` is dropped.
+        case newEpoch(previous: UInt64)
+        /// Not newer than the base, or not bridging to the batches kept.
+        case refused
     }
 
     public let group: String
@@ -72,8 +93,8 @@ public struct GroupCache: Sendable {
     public private(set) var snapshot: SnapshotItem?
     /// Batches after `snapshot` (or, without one, since the last gap), contiguous, oldest first.
     public private(set) var batches: Deque<TickItem> = []
-    /// The newest seq seen (batch or snapshot).
-    public private(set) var lastSeq: UInt64?
+    /// The sequence rules' position: the epoch and newest seq seen (batch or snapshot).
+    public private(set) var sequence = SequenceTracker()
     /// Bound on `batches` when snapshots stop arriving (at 30 batches/s, about 17 s).
     public let maxBatches: Int
 
@@ -85,18 +106,28 @@ public struct GroupCache: Sendable {
     /// True while a new subscriber cannot be given a whole state.
     public var needsSnapshot: Bool { snapshot == nil }
 
+    /// The newest seq seen (batch or snapshot) in the current epoch; nil before the first.
+    public var lastSeq: UInt64? { sequence.epoch == nil ? nil : sequence.lastSeq }
+
+    /// The epoch followed; nil before the first batch or snapshot.
+    public var epoch: UInt64? { sequence.epoch }
+
     public mutating func add(_ item: TickItem) -> BatchResult {
-        if let last = lastSeq {
-            if item.seq <= last { return .duplicate }
-            if item.firstSeq > last + 1 {
-                snapshot = nil
-                batches = [item]
-                lastSeq = item.seq
-                return .gap(expected: last + 1, received: item.firstSeq)
-            }
+        switch sequence.batch(epoch: item.epoch, seq: item.seq, firstSeq: item.batch.firstSeq) {
+        case .duplicate:
+            return .duplicate
+        case .gap(let missing):
+            snapshot = nil
+            batches = [item]
+            return .gap(expected: missing.lowerBound, received: missing.upperBound + 1)
+        case .newEpoch(let previous):
+            snapshot = nil
+            batches = [item]
+            return .newEpoch(previous: previous)
+        case .accepted:
+            break
         }
         batches.append(item)
-        lastSeq = item.seq
         if batches.count > maxBatches {
             batches.removeFirst()
             // The snapshot no longer reaches the oldest batch kept.
@@ -105,19 +136,30 @@ public struct GroupCache: Sendable {
         return .accepted
     }
 
-    /// Takes a snapshot as the new base when it is newer than the current one and bridges to the
-    /// batches kept; returns whether it did.
-    public mutating func apply(_ item: SnapshotItem) -> Bool {
-        if let base = snapshot, item.seq <= base.seq { return false }
+    /// Takes a snapshot as the new base when it starts a new epoch, or when it is newer than the
+    /// current base and bridges to the batches kept.
+    public mutating func apply(_ item: SnapshotItem) -> SnapshotResult {
+        var rules = sequence
+        if case .newEpoch(let previous) = rules.snapshot(epoch: item.epoch, seq: item.seq) {
+            snapshot = item
+            batches.removeAll()
+            sequence = rules
+            return .newEpoch(previous: previous)
+        }
+        // The same epoch (or the first one seen).
+        if let base = snapshot, item.seq <= base.seq { return .refused }
         var kept = batches
         while let first = kept.first, first.seq <= item.seq { kept.removeFirst() }
-        if let first = kept.first, first.firstSeq > item.seq + 1 { return false }
+        if let first = kept.first, first.firstSeq > item.seq + 1 { return .refused }
         snapshot = item
         batches = kept
-        if lastSeq.map({ item.seq > $0 }) ?? true { lastSeq = item.seq }
-        return true
+        // The rules' position is the base followed by every batch kept after it (the cache keeps
+        // every batch it accepts, so that is also the newest seq seen).
+        rules = SequenceTracker(epoch: item.epoch, lastSeq: item.seq)
+        for batch in kept { _ = rules.batch(epoch: batch.epoch, seq: batch.seq, firstSeq: batch.batch.firstSeq) }
+        sequence = rules
+        return .applied
     }
-
     /// The snapshot with every kept batch applied (ticks are full symbol states), as of the newest
     /// batch: a base that spares new subscribers a long replay. nil without a base or batches.
     public func folded() -> Xy_Md_V1_Snapshot? {

@@ -43,6 +43,7 @@ public struct MessageEncoder: Sendable {
             return WebSocketWire.frame(.text, payload: EnvelopeJSON.tick(batch, subject: subject, source: source, nowNs: nowNs))
         }
         var message = envelope(.tick, subject: subject, seq: batch.seq, nowNs: nowNs)
+        message.epoch = batch.epoch
         message.tick = batch
         return Self.binary(message)
     }
@@ -57,6 +58,7 @@ public struct MessageEncoder: Sendable {
             return WebSocketWire.frame(.text, payload: EnvelopeJSON.snapshot(snapshot, subject: subject, source: source, nowNs: nowNs))
         }
         var message = envelope(.snapshot, subject: subject, seq: snapshot.seq, nowNs: nowNs)
+        message.epoch = snapshot.epoch
         message.snapshot = snapshot
         return Self.binary(message)
     }

@@ -1,74 +1,128 @@
-/// Follows the `seq` of one group's batches on the consumer side (the aggregator reading
-/// `XY_TICKS` after a restart, the gateway, the browser) and says what each one means: next in
-/// line, a repeat, a gap to repair with a snapshot, or a producer that started counting again.
+/// The sequence rules of one group on the consumer side, the one Swift implementation (the
+/// gateway's `GroupCache`, the aggregator rebuilding from `XY_TICKS`), mirrored once by
+/// `Web/xy-sequencer.js`; both are driven by the test vectors in
+/// `Tests/Fixtures/sequence-rules.json`.
 ///
-/// A NATS subject delivers in publish order, so a seq below the last one is not a late
-/// duplicate but a producer whose counter went back (restarted without its stream): the only
-/// safe answer is a fresh snapshot, the same as for a gap.
+/// A position is an `(epoch, seq)` pair: `seq` rises by 1 per batch and compares only within
+/// one `epoch`, the identity of the producer run that numbered it. A producer that could not
+/// recover its group starts a new epoch and counts from 1 again; consumers see a different epoch
+/// and take the next snapshot as their base instead of treating the lower seqs as repeats.
+///
+/// - batch, no position yet: accepted (the first one seen)
+/// - batch, different epoch: new epoch (drop the state, wait for a snapshot; follow the new seq)
+/// - batch, `seq <= last`: duplicate (already covered; NATS delivers in order, so never "late")
+/// - batch, first seq (`first_seq` of a merged batch, else seq) `> last + 1`: gap (wait for a
+///   snapshot; follow the new seq)
+/// - batch otherwise: accepted
+/// - snapshot while waiting for one (or with no position): accepted as the base, whatever its
+///   seq (new epoch when its epoch differs from the position's)
+/// - snapshot, different epoch: new epoch, accepted as the base even with a lower seq
+/// - snapshot, same epoch: accepted when `seq > last`, else duplicate
+///
+/// Epochs are compared for equality only: a producer whose clock went back still starts a new one.
 public struct SequenceTracker: Hashable, Sendable {
-    /// What one observed seq means.
-    public enum Observation: Hashable, Sendable {
-        /// The next one (or the first one seen): apply it.
-        case inOrder
-        /// The same seq as the last one: skip it.
+    /// What one batch or snapshot means.
+    public enum Outcome: Hashable, Sendable {
+        /// Next in line (a batch), or a base to take (a snapshot).
+        case accepted
+        /// Already covered: skip it.
         case duplicate
-        /// Batches `missing` never arrived: apply a snapshot, then the batches after its seq.
+        /// Batches `missing` never arrived: wait for a snapshot, then the batches after its seq.
         case gap(missing: ClosedRange<UInt64>)
-        /// The seq went back (to 1, or anywhere below `previous`): the producer restarted;
-        /// drop the state and start over from a snapshot.
-        case reset(previous: UInt64)
+        /// The producer started a new run (`previous` was the epoch followed until now): drop
+        /// the state; a snapshot with this outcome is the new base, after a batch wait for one.
+        case newEpoch(previous: UInt64)
     }
 
-    /// Observations counted by kind (for metrics and tests).
+    /// Outcomes counted by kind (for metrics and tests).
     public struct Counters: Hashable, Sendable {
-        public var inOrder: UInt64 = 0
+        public var accepted: UInt64 = 0
         public var duplicates: UInt64 = 0
         public var gaps: UInt64 = 0
         /// Batches missing over all gaps.
         public var missing: UInt64 = 0
-        public var resets: UInt64 = 0
+        public var newEpochs: UInt64 = 0
     }
 
-    /// The last seq accepted; nil before the first.
-    public private(set) var lastSeq: UInt64?
+    /// The epoch followed; nil before the first batch or snapshot.
+    public private(set) var epoch: UInt64?
+    /// The last seq accepted in `epoch` (meaningless while `epoch` is nil).
+    public private(set) var lastSeq: UInt64 = 0
+    /// True until a snapshot is taken, and again after a gap, a new epoch or `expectSnapshot()`:
+    /// a consumer that replaces its state from snapshots applies no batch meanwhile.
+    public private(set) var awaitingSnapshot = true
     public private(set) var counters = Counters()
 
-    /// A tracker that expects `lastSeq + 1` next: the seq of the snapshot just applied, or nil
-    /// to accept whatever comes first.
-    public init(lastSeq: UInt64? = nil) {
+    /// A tracker with no position, waiting for a snapshot.
+    public init() {}
+
+    /// A tracker positioned just after a snapshot at `seq` of `epoch`: `seq + 1` is next.
+    public init(epoch: UInt64, lastSeq: UInt64) {
+        self.epoch = epoch
         self.lastSeq = lastSeq
+        awaitingSnapshot = false
     }
 
-    /// Classifies `seq` and moves on to it (except for a duplicate). A batch merged from
-    /// several (`TickBatch.first_seq`, non-zero) covers `firstSeq...seq`: it is in order when it
-    /// starts at or before the next seq and ends after the last one.
-    public mutating func observe(_ seq: UInt64, firstSeq: UInt64 = 0) -> Observation {
-        guard let last = lastSeq else {
-            lastSeq = seq
-            counters.inOrder += 1
-            return .inOrder
+    /// Classifies a batch and moves to it (except a duplicate). A merged batch (`firstSeq`
+    /// non-zero) covers `firstSeq...seq`: it is accepted when it starts at or before the next seq
+    /// and ends after the last one (overlap is harmless: ticks are full symbol states).
+    public mutating func batch(epoch batchEpoch: UInt64, seq: UInt64, firstSeq: UInt64 = 0) -> Outcome {
+        guard let current = epoch else {
+            move(batchEpoch, seq)
+            counters.accepted += 1
+            return .accepted
         }
-        let first = firstSeq == 0 || firstSeq > seq ? seq : firstSeq
-        if seq == last {
+        if batchEpoch != current {
+            move(batchEpoch, seq)
+            awaitingSnapshot = true
+            counters.newEpochs += 1
+            return .newEpoch(previous: current)
+        }
+        if seq <= lastSeq {
             counters.duplicates += 1
             return .duplicate
         }
-        lastSeq = seq
-        if seq < last {
-            counters.resets += 1
-            return .reset(previous: last)
+        let first = firstSeq == 0 || firstSeq > seq ? seq : firstSeq
+        if first > lastSeq + 1 {
+            let missing = (lastSeq + 1)...(first - 1)
+            move(batchEpoch, seq)
+            awaitingSnapshot = true
+            counters.gaps += 1
+            counters.missing += first - missing.lowerBound
+            return .gap(missing: missing)
         }
-        if first <= last + 1 {
-            counters.inOrder += 1
-            return .inOrder
-        }
-        counters.gaps += 1
-        counters.missing += first - last - 1
-        return .gap(missing: (last + 1)...(first - 1))
+        move(batchEpoch, seq)
+        counters.accepted += 1
+        return .accepted
     }
 
-    /// Starts expecting `seq + 1`: after applying a snapshot taken at `seq`.
-    public mutating func restart(at seq: UInt64) {
+    /// Classifies a snapshot and, unless it is a duplicate, takes it as the base: the position
+    /// becomes its `(epoch, seq)` and batches are applied again.
+    public mutating func snapshot(epoch snapshotEpoch: UInt64, seq: UInt64) -> Outcome {
+        let outcome: Outcome
+        if let current = epoch, snapshotEpoch != current {
+            outcome = .newEpoch(previous: current)
+            counters.newEpochs += 1
+        } else if awaitingSnapshot || epoch == nil || seq > lastSeq {
+            outcome = .accepted
+            counters.accepted += 1
+        } else {
+            counters.duplicates += 1
+            return .duplicate
+        }
+        move(snapshotEpoch, seq)
+        awaitingSnapshot = false
+        return outcome
+    }
+
+    /// Keeps the position but waits for a snapshot again (the connection was lost, or the
+    /// consumer's own state no longer bridges to its batches).
+    public mutating func expectSnapshot() {
+        awaitingSnapshot = true
+    }
+
+    private mutating func move(_ newEpoch: UInt64, _ seq: UInt64) {
+        epoch = newEpoch
         lastSeq = seq
     }
 }

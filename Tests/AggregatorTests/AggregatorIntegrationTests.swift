@@ -102,6 +102,7 @@ import XYService
         let (beforeCrash, _) = try await requestSnapshot(client, group: "demo")
         #expect(beforeCrash.seq > 0)
         #expect(beforeCrash.seq == ticks.count.asUInt64, "the reply names the last batch published")
+        #expect(beforeCrash.epoch > 0, "a fresh stream starts an epoch")
         await first.crash()
 
         let snapshotsAfterCrash = try Collector(client, subject: "xy.md.snapshot.demo")
@@ -109,11 +110,13 @@ import XYService
         let second = try await RunningAggregator.start(url: server.url, configuration: Self.configuration())
         let fromCrash = try #require(second.recovered["demo"])
         #expect(fromCrash.lastSeq == beforeCrash.seq)
+        #expect(fromCrash.epoch == beforeCrash.epoch, "a group recovered from the stream keeps its epoch")
         #expect(fromCrash.snapshotSeq != nil && fromCrash.batchesReplayed > 0, "rebuilt from a periodic snapshot plus the batches after it")
         try await waitUntil("the first snapshot after the restart") { snapshotsAfterCrash.count > 0 }
         let rebuilt = try snapshotsAfterCrash.snapshots()[0]
         snapshotsAfterCrash.stop()
         #expect(rebuilt.seq == beforeCrash.seq, "no batch since the crash: same seq")
+        #expect(rebuilt.epoch == beforeCrash.epoch)
         #expect(rebuilt.ticksBySymbol == beforeCrash.ticksBySymbol, "the state rebuilt from snapshot + batches is the state before the crash")
 
         // 2. More events, then a graceful stop and a third instance.
@@ -142,8 +145,51 @@ import XYService
         // Every batch seen live and every batch stored: 1…N, no reset, no repeat.
         let live = try ticks.batches().map(\.seq)
         #expect(live == Array(1...UInt64(live.count)), "live seqs across two restarts: \(live.prefix(5))… \(live.suffix(5))")
+        #expect(Set(try ticks.batches().map(\.epoch)) == [beforeCrash.epoch], "one epoch across both restarts")
         let stored = try await storedBatches(client, group: "demo")
         #expect(stored == live, "XY_TICKS holds the same contiguous seqs")
+        await client.close()
+        await server.stop()
+    }
+
+    @Test func aDeletedTicksStreamStartsANewEpochAtSeqOne() async throws {
+        let server = try await NATSServer.start(.init(jetStream: true))
+        let client = try await NATSClient.connect(url: server.url)
+        let source = EventSource(client)
+        let first = try await RunningAggregator.start(url: server.url, configuration: Self.configuration())
+        try await Self.publishFor(.milliseconds(1000), source: source)
+        try await Task.sleep(for: .milliseconds(300))
+        let (before, _) = try await requestSnapshot(client, group: "demo")
+        #expect(before.seq > 1 && before.epoch > 0)
+        try await first.stop()
+
+        // The operator deletes the stream (or its max age passed): nothing to continue from.
+        try await client.jetStream().deleteStream("XY_TICKS")
+        let ticks = try Collector(client, subject: "xy.md.tick.demo")
+        let snapshots = try Collector(client, subject: "xy.md.snapshot.demo")
+        try await client.flush()
+        let second = try await RunningAggregator.start(url: server.url, configuration: Self.configuration())
+        let recovered = try #require(second.recovered["demo"])
+        #expect(recovered.epoch == nil && recovered.lastSeq == 0 && recovered.snapshotSeq == nil)
+        try await Self.publishFor(.milliseconds(700), source: source)
+        try await waitUntil("batches and a snapshot of the new run") { ticks.count > 2 && snapshots.count > 0 }
+        let batches = try ticks.batches()
+        let epoch = try #require(batches.first?.epoch)
+        #expect(batches.first?.seq == 1, "seq starts over")
+        #expect(epoch != before.epoch && epoch > 0, "under a new epoch")
+        #expect(batches.allSatisfy { $0.epoch == epoch })
+        #expect(try snapshots.snapshots().allSatisfy { $0.epoch == epoch })
+        let (after, _) = try await requestSnapshot(client, group: "demo")
+        #expect(after.epoch == epoch)
+        ticks.stop()
+        snapshots.stop()
+        try await second.stop()
+
+        // A third instance continues the new epoch from the stream.
+        let third = try await RunningAggregator.start(url: server.url, configuration: Self.configuration())
+        #expect(third.recovered["demo"]?.epoch == epoch)
+        #expect(third.recovered["demo"]?.lastSeq ?? 0 >= after.seq)
+        try await third.stop()
         await client.close()
         await server.stop()
     }

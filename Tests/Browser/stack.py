@@ -132,6 +132,7 @@ class Stack:
         self.gateway_port = free_port()
         self.gateway_url = f"http://127.0.0.1:{self.gateway_port}"
         self.gateway = None
+        self.aggregator = None
         self.sim = None
         self.token = None
 
@@ -233,7 +234,7 @@ class Stack:
         port = free_port()
         env = self.service_env(port)
         env["AGG_GROUPS"] = f"{GROUP}=" + ",".join(SYMBOLS)
-        self.spawn("xy-aggregator", [self.binary("xy-aggregator")], env)
+        self.aggregator = self.spawn("xy-aggregator", [self.binary("xy-aggregator")], env)
         self.wait_healthy("xy-aggregator", port)
         # Every symbol has traded and quoted before the browser looks.
         wait_until(lambda: len([t for t in self.snapshot().ticks if t.last > 0 and t.bid > 0]) == len(SYMBOLS),
@@ -251,6 +252,22 @@ class Stack:
 
     def restart_gateway(self):
         self.start_gateway()
+
+    def restart_aggregator_on_empty_stream(self):
+        """Stops xy-aggregator, deletes XY_TICKS (as its max age passing over a weekend would empty
+        it) and starts it again: it has nothing to continue, so its seq starts over under a new epoch."""
+        self.aggregator.stop()
+        asyncio.run(self._delete_stream("XY_TICKS"))
+        self.start_aggregator()
+
+    async def _delete_stream(self, name):
+        import nats
+
+        client = await nats.connect(self.nats_url, connect_timeout=2, max_reconnect_attempts=0)
+        try:
+            await client.jetstream().delete_stream(name)
+        finally:
+            await client.close()
 
     def wait_healthy(self, name, port):
         process = next(p for p in reversed(self.processes) if p.name == name)

@@ -3,7 +3,7 @@
     make test-browser        (or: .venv/bin/python -m unittest discover -s Tests/Browser -v)
 
 One stack (nats-server, simulator, xy-realtime, xy-aggregator, xy-gateway) serves every test;
-the test classes run in name order, the gateway and NATS restarts last.
+the test classes run in name order, the gateway, NATS and aggregator restarts last.
 """
 import os
 import time
@@ -165,7 +165,7 @@ class Test0Sequencer(BrowserTestCase):
     def test_rules(self):
         result = driver.execute_async_script("""
             const done = arguments[arguments.length - 1];
-            import('/xy-sequencer.js').then(({ TickSequencer, RESET_AFTER_STALE }) => {
+            import('/xy-sequencer.js').then(({ TickSequencer }) => {
                 const out = [];
                 const t = (symbol, last, time) => ({ symbol, last, time });
                 const s = new TickSequencer();
@@ -182,9 +182,16 @@ class Test0Sequencer(BrowserTestCase):
                 out.push(s.batch({ seq: 21, firstSeq: 21, ticks: [] }).action);                    // until the snapshot
                 out.push(s.snapshot({ group: 'g', seq: 30, time: 6, ticks: [t('A', 8, 500)] }).action, s.symbols.size);
                 out.push(s.batch({ seq: 31, firstSeq: 31, ticks: [] }).action);
-                const stale = [];
-                for (let i = 0; i < RESET_AFTER_STALE; i++) stale.push(s.batch({ seq: 2, firstSeq: 2, ticks: [] }).action);
-                out.push(stale.join(','), s.awaitingSnapshot);
+                // The producer restarted on an empty stream: seq 1 again, under a new epoch.
+                const epoch = '1764810000987654321';
+                const restart = s.batch({ seq: 1, firstSeq: 1, epoch, ticks: [t('A', 9, 600)] });
+                out.push(restart.action, restart.previous, s.awaitingSnapshot, s.symbols.size);
+                out.push(s.batch({ seq: 2, firstSeq: 2, epoch, ticks: [] }).action);              // until its snapshot
+                out.push(s.snapshot({ group: 'g', seq: 2, epoch, time: 7, ticks: [t('A', 9, 600)] }).action, s.lastSeq, s.epoch);
+                out.push(s.snapshot({ group: 'g', seq: 1, epoch, time: 7, ticks: [] }).action);   // older, same epoch
+                const lower = s.snapshot({ group: 'g', seq: 0, epoch: '5', time: 8, ticks: [t('A', 8, 500)] });
+                out.push(lower.action, lower.newEpoch, s.lastSeq);                                 // lower seq, new epoch
+                out.push(s.batch({ seq: 1, firstSeq: 1, epoch: '5', ticks: [] }).action);
                 out.push(JSON.stringify(s.snapshotData()));
                 done(out);
             }, (error) => done(['import failed', String(error)]));
@@ -195,8 +202,13 @@ class Test0Sequencer(BrowserTestCase):
             3, 5, 15,
             "gap", 16, 17, True,
             "ignore", "replace", 1, "apply",
-            "ignore,ignore,reset", True,
-            '{"group":"g","seq":31,"time":6,"ticks":[{"symbol":"A","last":8,"time":500}]}',
+            "newEpoch", "0", True, 0,
+            "ignore",
+            "replace", 2, "1764810000987654321",
+            "ignore",
+            "replace", True, 0,
+            "apply",
+            '{"group":"g","seq":1,"epoch":"5","time":8,"ticks":[{"symbol":"A","last":8,"time":500}]}',
         ])
 
     def test_token_choice(self):
@@ -398,6 +410,33 @@ class Test5Unauthorized(BrowserTestCase):
         self.assertGreaterEqual(tab.connection()["failures"], 2)
         self.assertEqual(stack.metric("xy_ws_active_connections"), 0)
         self.assertNotIn(foreign, stack.gateway.log())
+
+
+class Test6AggregatorStartsOver(BrowserTestCase):
+    """xy-aggregator restarted on an emptied XY_TICKS: its seq starts over under a new epoch, and the
+    terminal takes the new epoch's snapshot and keeps moving (before epochs it froze for hours)."""
+
+    def test_new_epoch(self):
+        tab = Tab(driver, page_url(symbol="AAPL"))
+        tab.wait_live(SYMBOLS)
+        tab.wait_prices_change()
+        before = tab.connection()["subjects"][TICK_SUBJECT]
+        old_epoch, old_seq = before["epoch"], before["lastSeq"]
+        self.assertTrue(old_epoch and old_epoch != "0", f"the tab follows an epoch: {before}")
+        snapshots_before = tab.stats()["snapshots"]
+        epoch_changes_before = stack.metric("xy_ws_epoch_changes_total") or 0
+
+        stack.restart_aggregator_on_empty_stream()
+        wait_until(lambda: tab.connection()["subjects"][TICK_SUBJECT]["epoch"] not in (None, old_epoch), 20,
+                   "the tab to follow the new epoch")
+        wait_until(lambda: tab.stats()["snapshots"] > snapshots_before, 15, "the new epoch's snapshot on the page")
+        tab.wait_prices_change(timeout=30)
+        subject = tab.connection()["subjects"][TICK_SUBJECT]
+        self.assertLess(subject["lastSeq"], old_seq, "the new run counts from 1 again")
+        self.assertEqual(subject["newEpochs"], 1)
+        self.assertEqual(stack.metric("xy_ws_epoch_changes_total"), epoch_changes_before + 1)
+        self.assertEqual(tab.badge(), "live")
+        self.assertMatchesPausedMarket([tab])
 
 
 if __name__ == "__main__":

@@ -217,6 +217,8 @@ struct Envelope {
     var subject: String? { object["subject"] as? String }
     var data: [String: Any] { object["data"] as? [String: Any] ?? [:] }
     var seq: UInt64 { (data["seq"] as? NSNumber)?.uint64Value ?? 0 }
+    /// The envelope's epoch (a decimal string), as a number.
+    var epoch: UInt64? { (object["epoch"] as? String).flatMap { UInt64($0) } }
     var firstSeq: UInt64 { (data["firstSeq"] as? NSNumber)?.uint64Value ?? seq }
     var code: String? { data["code"] as? String }
     var ticks: [[String: Any]] { data["ticks"] as? [[String: Any]] ?? [] }

@@ -67,10 +67,10 @@ struct SnapshotReplayTests {
             // Through the wire, so every field the replica needs is in the contract.
             let decoded = try Xy_Md_V1_Snapshot(serializedBytes: try snapshot.serializedBytes() as [UInt8])
             var replica = try MarketState(snapshot: decoded)
-            var tracker = SequenceTracker(lastSeq: decoded.seq)
+            var tracker = SequenceTracker(epoch: decoded.epoch, lastSeq: decoded.seq)
             for batch in batches where batch.seq > decoded.seq {
                 let wire = try Xy_Md_V1_TickBatch(serializedBytes: try batch.serializedBytes() as [UInt8])
-                #expect(tracker.observe(wire.seq) == .inOrder)
+                #expect(tracker.batch(epoch: wire.epoch, seq: wire.seq, firstSeq: wire.firstSeq) == .accepted)
                 try replica.apply(wire)
             }
             #expect(replica.symbols == state.symbols, "seed \(seed), snapshot at seq \(snapshot.seq)")

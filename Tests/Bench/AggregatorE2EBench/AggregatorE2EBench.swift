@@ -145,7 +145,7 @@ struct AggregatorE2EBench: AsyncParsableCommand {
             ("folded_total", "\(final.folded)"), ("unaccounted", "\(Int64(published) - Int64(final.folded))"),
             ("batches", "\(window.windowBatches)"), ("symbols_per_batch", "\(window.windowSymbols / batches)"),
             ("bytes_per_batch", "\(window.windowBytes / batches)"),
-            ("missing_seqs", "\(final.missingSeqs)"), ("repeated_seqs", "\(final.repeatedSeqs)"),
+            ("missing_seqs", "\(final.missingSeqs)"), ("repeated_seqs", "\(final.repeatedSeqs)"), ("epoch_changes", "\(final.epochChanges)"),
             ("subscriber_dropped", "\(dropped)"),
             ("publish_gap_p50_ms", ms(publishGaps, 0.5)), ("publish_gap_p99_ms", ms(publishGaps, 0.99)),
             ("publish_gap_max_ms", ms(publishGaps, 1)), ("publish_gap_min_ms", ms(publishGaps, 0)),

@@ -9,10 +9,13 @@ import MarketData
 /// folded so far, and the sum over symbols is the number of events that made it out in batches.
 struct TickBatchTally {
     var batches = 0
-    var lastSeq: UInt64 = 0
+    /// The sequence rules (MarketData's one implementation) over the batches seen.
+    var sequence = SequenceTracker()
     /// Seqs skipped (a batch never seen) and batches whose seq was not above the last.
     var missingSeqs: UInt64 = 0
     var repeatedSeqs = 0
+    /// Batches of a different epoch than the one before (the aggregator started over mid-run).
+    var epochChanges = 0
     /// Events accounted for by the batches so far (Σ newest vendor sequence per symbol).
     var folded: UInt64 = 0
     private var newest: [UInt64]
@@ -43,6 +46,7 @@ struct TickBatchTally {
     ) {
         var reader = ProtobufWireReader(payload, 0..<payload.count)
         var seq: UInt64 = 0
+        var epoch: UInt64 = 0
         var publishNs: Int64 = 0
         var symbols = 0
         fields: while !reader.atEnd {
@@ -50,6 +54,7 @@ struct TickBatchTally {
             switch (field, type) {
             case (2, 0): seq = reader.varint() ?? 0
             case (4, 0): publishNs = Int64(bitPattern: reader.varint() ?? 0)
+            case (6, 0): epoch = reader.varint() ?? 0
             case (5, 2):
                 guard let range = reader.lengthDelimited() else { break fields }
                 symbols += 1
@@ -59,9 +64,11 @@ struct TickBatchTally {
             }
         }
         batches += 1
-        if lastSeq != 0 {
-            if seq > lastSeq + 1 { missingSeqs += seq - lastSeq - 1 }
-            if seq <= lastSeq { repeatedSeqs += 1 }
+        switch sequence.batch(epoch: epoch, seq: seq) {
+        case .accepted: break
+        case .duplicate: repeatedSeqs += 1
+        case .gap(let missing): missingSeqs += missing.upperBound - missing.lowerBound + 1
+        case .newEpoch: epochChanges += 1
         }
         if measuring {
             windowBatches += 1
@@ -72,7 +79,6 @@ struct TickBatchTally {
             windowEndNs = receiveNs
             windowEndFolded = folded
         }
-        lastSeq = max(lastSeq, seq)
         lastPublishNs = publishNs
         lastReceiveNs = receiveNs
     }

@@ -1,0 +1,118 @@
+// Web/xy-sequencer.js under `node --test` (make test): the shared vectors of
+// Tests/Fixtures/sequence-rules.json, which MarketData's SequenceTracker runs too, and the
+// TickSequencer's actions around them. The Web modules are copied into a temporary folder marked
+// as ES modules, so any Node with ES modules (18 and later) runs them as the browser does.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const repository = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const modules = mkdtempSync(join(tmpdir(), 'xy-web-'));
+for (const name of readdirSync(join(repository, 'Web')).filter((file) => file.endsWith('.js'))) {
+    copyFileSync(join(repository, 'Web', name), join(modules, name));
+}
+writeFileSync(join(modules, 'package.json'), '{"type":"module"}');
+const { SequenceTracker, TickSequencer } = await import(pathToFileURL(join(modules, 'xy-sequencer.js')).href);
+const { XYConnection } = await import(pathToFileURL(join(modules, 'xy-connection.js')).href);
+rmSync(modules, { recursive: true, force: true });
+
+const fixture = JSON.parse(readFileSync(join(repository, 'Tests', 'Fixtures', 'sequence-rules.json'), 'utf8'));
+
+test('every case of Tests/Fixtures/sequence-rules.json', () => {
+    assert.ok(fixture.cases.length >= 8);
+    for (const testCase of fixture.cases) {
+        const tracker = new SequenceTracker();
+        testCase.steps.forEach((step, index) => {
+            const at = `${testCase.name}, step ${index + 1}`;
+            let result;
+            if (step.batch) result = tracker.batch(step.batch.epoch, step.batch.seq, step.batch.firstSeq ?? 0);
+            else if (step.snapshot) result = tracker.snapshot(step.snapshot.epoch, step.snapshot.seq);
+            else {
+                assert.ok(step.expectSnapshot, `${at}: a step is a batch, a snapshot or expectSnapshot`);
+                tracker.expectSnapshot();
+            }
+            if (result) {
+                assert.equal(result.outcome, step.outcome, at);
+                assert.deepEqual(result.missing, step.missing, `${at}: missing`);
+                assert.equal(result.previous, step.previous, `${at}: previous epoch`);
+            }
+            assert.deepEqual(
+                { epoch: tracker.epoch ?? '', lastSeq: tracker.lastSeq, awaitingSnapshot: tracker.awaitingSnapshot },
+                step.after, `${at}: state after`);
+        });
+    }
+});
+
+test('a restarted producer: the old state is dropped and the new epoch snapshot is the base', () => {
+    const s = new TickSequencer();
+    const tick = (symbol, last, time) => ({ symbol, last, time });
+    assert.equal(s.snapshot({ group: 'g', seq: 5000, epoch: '100', time: 1, ticks: [tick('A', 1, 10), tick('B', 2, 10)] }).action, 'replace');
+    assert.equal(s.batch({ seq: 5001, firstSeq: 5001, epoch: '100', ticks: [tick('A', 3, 20)] }).action, 'apply');
+    const restart = s.batch({ seq: 1, firstSeq: 1, epoch: '200', ticks: [tick('A', 4, 5)] });
+    assert.deepEqual(restart, { action: 'newEpoch', previous: '100' });
+    assert.equal(s.symbols.size, 0);
+    assert.equal(s.batch({ seq: 2, firstSeq: 2, epoch: '200', ticks: [] }).action, 'ignore');
+    const base = s.snapshot({ group: 'g', seq: 2, epoch: '200', time: 2, ticks: [tick('A', 4, 5)] });
+    assert.equal(base.action, 'replace');
+    assert.equal(base.newEpoch, false, 'the batch already reported the new epoch');
+    const applied = s.batch({ seq: 3, firstSeq: 3, epoch: '200', ticks: [tick('A', 5, 6)] });
+    assert.equal(applied.action, 'apply');
+    assert.equal(s.symbols.get('A').last, 5, 'a tick older than the old run\'s is applied: the old state is gone');
+    assert.equal(s.counters.newEpochs, 1);
+});
+
+/** A WebSocket the connection can drive, recording what it sends. */
+class FakeSocket {
+    static last = null;
+    constructor() {
+        this.readyState = 1;
+        this.sent = [];
+        FakeSocket.last = this;
+    }
+    send(text) { this.sent.push(JSON.parse(text)); }
+    close() { this.readyState = 3; }
+}
+
+test('XYConnection: a new epoch on a batch waits for the gateway\'s snapshot, then delivers it and the ticks after it', () => {
+    const connection = new XYConnection({ url: 'ws://127.0.0.1:9/ws', token: 't', WebSocket: FakeSocket, snapshotTimeout: 60000 });
+    const posted = [];
+    connection.attach('tab', (message) => posted.push(message));
+    const socket = FakeSocket.last;
+    socket.onopen();
+    connection.subscribe('tab', 'xy.md.tick.demo');
+    const envelope = (type, data) => JSON.stringify({ type, subject: 'xy.md.tick.demo', seq: data.seq, epoch: data.epoch, ts: '', source: 'gw', data });
+    socket.onmessage({ data: envelope('snapshot', { group: 'demo', seq: 40, epoch: '100', time: 1, ticks: [] }) });
+    socket.onmessage({ data: envelope('tick', { group: 'demo', seq: 41, epoch: '100', firstSeq: 41, ticks: [] }) });
+    const sentBefore = socket.sent.length;
+    socket.onmessage({ data: envelope('tick', { group: 'demo', seq: 1, epoch: '200', firstSeq: 1, ticks: [] }) });
+    assert.equal(socket.sent.length, sentBefore, 'no resubscribe: the gateway sends the new base by itself');
+    assert.equal(connection.stats().subjects['xy.md.tick.demo'].awaitingSnapshot, true);
+    socket.onmessage({ data: envelope('snapshot', { group: 'demo', seq: 1, epoch: '200', time: 2, ticks: [] }) });
+    socket.onmessage({ data: envelope('tick', { group: 'demo', seq: 2, epoch: '200', firstSeq: 2, ticks: [] }) });
+    const delivered = posted.filter((m) => m.kind === 'message').map((m) => `${m.message.type}:${m.message.data.epoch}:${m.message.data.seq}`);
+    assert.deepEqual(delivered, ['snapshot:100:40', 'tick:100:41', 'snapshot:200:1', 'tick:200:2']);
+    const stats = connection.stats().subjects['xy.md.tick.demo'];
+    assert.equal(stats.epoch, '200');
+    assert.equal(stats.newEpochs, 1);
+    assert.equal(stats.lastSeq, 2);
+    connection.close();
+});
+
+test('XYConnection: a snapshot of a new epoch with a lower seq replaces the state; an older one of the same epoch is not delivered', () => {
+    const connection = new XYConnection({ url: 'ws://127.0.0.1:9/ws', token: 't', WebSocket: FakeSocket, snapshotTimeout: 60000 });
+    const posted = [];
+    connection.attach('tab', (message) => posted.push(message));
+    const socket = FakeSocket.last;
+    socket.onopen();
+    connection.subscribe('tab', 'xy.md.tick.demo');
+    const envelope = (type, data) => JSON.stringify({ type, subject: 'xy.md.tick.demo', seq: data.seq, epoch: data.epoch, ts: '', source: 'gw', data });
+    socket.onmessage({ data: envelope('snapshot', { group: 'demo', seq: 40, epoch: '100', time: 1, ticks: [] }) });
+    socket.onmessage({ data: envelope('snapshot', { group: 'demo', seq: 39, epoch: '100', time: 1, ticks: [] }) });
+    socket.onmessage({ data: envelope('snapshot', { group: 'demo', seq: 0, epoch: '200', time: 2, ticks: [] }) });
+    const delivered = posted.filter((m) => m.kind === 'message').map((m) => `${m.message.data.epoch}:${m.message.data.seq}`);
+    assert.deepEqual(delivered, ['100:40', '200:0']);
+    connection.close();
+});
