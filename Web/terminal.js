@@ -5,7 +5,7 @@
 //
 // Page parameters, in the fragment (never sent to the server) or the query:
 //   #token=JWT            required; the gateway refuses a connection without it
-//   group=demo            the tick subject is xy.md.tick.<group>
+//   group=demo            the tick subject is xy.md.tick.<group> (cli-demo: what `xy demo ticks` publishes)
 //   symbol=AAPL           the symbol charted at first (default: the first of the snapshot)
 //   sharedWorker=0        one connection per tab instead of one per browser
 //   heartbeat=MS          tab↔worker heartbeat interval

@@ -54,7 +54,7 @@ wait_http "http://127.0.0.1:$gw_port/healthz"
 "$xy" bench ws --nats --url "ws://127.0.0.1:$ws_port/" --clients "$idle" --idle-only --pid "${pids[0]}"
 echo
 
-"$xy" demo ticks --server "nats://127.0.0.1:$nats_port" --interval 33ms >"$work/demo.log" 2>&1 &
+"$xy" demo ticks --server "nats://127.0.0.1:$nats_port" --group demo --interval 33ms >"$work/demo.log" 2>&1 &
 pids+=($!)
 sleep 1
 

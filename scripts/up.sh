@@ -162,6 +162,7 @@ cat >"$run_dir/urls" <<EOF
   health:   http://127.0.0.1:$realtime_port/healthz  http://127.0.0.1:$aggregator_port/healthz  http://127.0.0.1:$gateway_port/healthz
   nats:     $nats_url (monitoring http://127.0.0.1:$monitor_port/varz)
   try:      $bin/xy sub -s $nats_url --nkey $run_dir/seeds/cli.nk 'xy.md.tick.demo'
+  ticks:    $bin/xy demo ticks -s $nats_url --nkey $run_dir/seeds/demo.nk, then http://127.0.0.1:$gateway_port/?group=cli-demo#token=$token
   logs:     $run_dir/logs/    stop: make down
 EOF
 say "the stack is up (token valid 24 h)"

@@ -24,6 +24,9 @@ public struct AggregatorConfiguration: Sendable {
     public var snapshotInterval: Duration
     /// How long after its minute a bar still takes late trades.
     public var barGrace: Duration
+    /// How far an event may be stamped ahead of its receipt; later ones are refused (`future_time`),
+    /// and a restored state or bar checkpoint forgets keys stamped beyond it.
+    public var eventFutureSkew: Duration
     /// `XY_TICKS` limits.
     public var ticksMaxAge: Duration
     public var ticksMaxBytes: Int64
@@ -38,6 +41,8 @@ public struct AggregatorConfiguration: Sendable {
     public static let snapshotIntervalRange: ClosedRange<Duration> = .seconds(2) ... .seconds(5)
     /// The allowed range of `TICK_INTERVAL`.
     public static let tickIntervalRange: ClosedRange<Duration> = .milliseconds(5) ... .seconds(1)
+    /// The longest `EVENT_FUTURE_SKEW` taken (it must be positive, as every duration variable).
+    public static let maximumEventFutureSkew: Duration = .seconds(3600)
 
     public static let groupsVariable = EnvironmentVariable(
         "AGG_GROUPS", default: "demo=" + defaultSymbols.joined(separator: ","),
@@ -50,6 +55,10 @@ public struct AggregatorConfiguration: Sendable {
         "SNAPSHOT_INTERVAL", default: "3s", help: "Period of the snapshots on xy.md.snapshot.<group> (2s to 5s).")
     public static let barGraceVariable = EnvironmentVariable(
         "BAR_GRACE", default: "5s", help: "How long after its minute a 1-minute bar still takes late trades (under 60s).")
+    public static let eventFutureSkewVariable = EnvironmentVariable(
+        "EVENT_FUTURE_SKEW", default: "5s",
+        help: "How far an event may be stamped ahead of its receipt (up to 1h); later ones are refused and counted "
+            + "(xy_md_events_refused_total{reason=\"future_time\"}), so a vendor's bad clock cannot freeze a symbol.")
     public static let ticksMaxAgeVariable = EnvironmentVariable(
         "XY_TICKS_MAX_AGE", default: "24h", help: "Age limit of the XY_TICKS stream (tick batches and snapshots).")
     public static let ticksMaxBytesVariable = EnvironmentVariable(
@@ -61,18 +70,20 @@ public struct AggregatorConfiguration: Sendable {
 
     public static let variables: [EnvironmentVariable] = [
         groupsVariable, ownGroupsVariable, tickIntervalVariable, snapshotIntervalVariable, barGraceVariable,
-        ticksMaxAgeVariable, ticksMaxBytesVariable, barsMaxAgeVariable, streamReplicasVariable,
+        eventFutureSkewVariable, ticksMaxAgeVariable, ticksMaxBytesVariable, barsMaxAgeVariable, streamReplicasVariable,
     ]
 
     public init(
         groups: [Group] = [Group(name: "demo", symbols: defaultSymbols)], tickInterval: Duration = .milliseconds(33),
-        snapshotInterval: Duration = .seconds(3), barGrace: Duration = .seconds(5), ticksMaxAge: Duration = .seconds(86_400),
+        snapshotInterval: Duration = .seconds(3), barGrace: Duration = .seconds(5), eventFutureSkew: Duration = .seconds(5),
+        ticksMaxAge: Duration = .seconds(86_400),
         ticksMaxBytes: Int64 = 1 << 30, barsMaxAge: Duration = .seconds(30 * 86_400), streamReplicas: Int = 1
     ) {
         self.groups = groups
         self.tickInterval = tickInterval
         self.snapshotInterval = snapshotInterval
         self.barGrace = barGrace
+        self.eventFutureSkew = eventFutureSkew
         self.ticksMaxAge = ticksMaxAge
         self.ticksMaxBytes = ticksMaxBytes
         self.barsMaxAge = barsMaxAge
@@ -105,6 +116,10 @@ public struct AggregatorConfiguration: Sendable {
         barGrace = try environment.duration(Self.barGraceVariable)
         guard barGrace < .seconds(60) else {
             throw ConfigurationError(variable: Self.barGraceVariable.name, reason: "must be under 60s, got \(barGrace)")
+        }
+        eventFutureSkew = try environment.duration(Self.eventFutureSkewVariable)
+        guard eventFutureSkew <= Self.maximumEventFutureSkew else {
+            throw ConfigurationError(variable: Self.eventFutureSkewVariable.name, reason: "must be at most 1h, got \(eventFutureSkew)")
         }
         ticksMaxAge = try environment.duration(Self.ticksMaxAgeVariable)
         ticksMaxBytes = Int64(try environment.integer(Self.ticksMaxBytesVariable, in: 1_048_576...Int.max))

@@ -48,6 +48,8 @@ public final class AggregatorEngine: @unchecked Sendable {
         var events: Int64 = 0
         var stale: Int64 = 0
         var invalid: Int64 = 0
+        /// Refused events per reason, in `EventRefusal.allCases` order.
+        var refused = [Int64](repeating: 0, count: EventRefusal.allCases.count)
         var ticks: Int64 = 0
         var snapshots: Int64 = 0
         var requests: Int64 = 0
@@ -62,6 +64,8 @@ public final class AggregatorEngine: @unchecked Sendable {
     /// Bars: retried, the de-duplication id makes that safe.
     private let barsJetStream: JetStream
     private let configuration: AggregatorConfiguration
+    /// The rules every received event must meet before it reaches any group or bar.
+    private let validation: EventValidation
     private let readiness: ReadinessState
     private let logger: Logger
     private let metrics: AggregatorMetrics
@@ -106,8 +110,21 @@ public final class AggregatorEngine: @unchecked Sendable {
         let grace = configuration.barGrace.components
         self.bars = try BarBuilder(graceNs: grace.seconds * 1_000_000_000 + grace.attoseconds / 1_000_000_000)
         let startNs = UInt64(max(1, wallClockNanoseconds()))
+        let validation = EventValidation(maxFutureSkewNs: Int64(Self.nanoseconds(configuration.eventFutureSkew)))
+        self.validation = validation
+        // A snapshot, batch or bar checkpoint written after a bad event (by an older version, or
+        // with a larger skew) must not poison this run: out-of-range values and keys stamped
+        // beyond now + skew are dropped before anything is folded on top of them.
+        let notAfterNs = wallClockNanoseconds() &+ validation.maxFutureSkewNs
         self.groups = try configuration.groups.map { group in
             var state = recovered[group.name]?.state ?? MarketState()
+            state.validation = validation
+            let repaired = state.repair(notAfterNs: notAfterNs)
+            if !repaired.isEmpty {
+                logger.warning("restored state held values no valid event can set; repaired", metadata: [
+                    "group": "\(group.name)", "symbols": "\(repaired.joined(separator: ","))",
+                ])
+            }
             for symbol in group.symbols { _ = state.insert(symbol) }
             return Group(
                 name: group.name,
@@ -122,7 +139,13 @@ public final class AggregatorEngine: @unchecked Sendable {
             )
         }
         for group in configuration.groups {
-            bars.restore(recovered[group.name]?.bars ?? [])
+            let held = recovered[group.name]?.bars ?? []
+            let taken = bars.restore(held, notAfterNs: notAfterNs)
+            if taken < held.count {
+                logger.warning("bar checkpoint held bars that cannot be continued; skipped", metadata: [
+                    "group": "\(group.name)", "skipped": "\(held.count - taken)",
+                ])
+            }
         }
     }
 
@@ -145,6 +168,18 @@ public final class AggregatorEngine: @unchecked Sendable {
         eventLoop.submit {
             guard let index = self.groups.firstIndex(where: { $0.name == name }) else { return nil }
             return self.makeSnapshot(index, symbols: symbols)
+        }
+    }
+
+    /// The events refused so far, by reason (what `xy_md_events_refused_total` shows after the next
+    /// tick); reasons never seen are left out.
+    public func refusedEvents() -> EventLoopFuture<[EventRefusal: Int64]> {
+        eventLoop.submit {
+            var refused: [EventRefusal: Int64] = [:]
+            for (reason, count) in zip(EventRefusal.allCases, self.counts.refused) where count > 0 {
+                refused[reason] = count
+            }
+            return refused
         }
     }
 
@@ -213,16 +248,22 @@ public final class AggregatorEngine: @unchecked Sendable {
     // MARK: events
 
     /// One `xy.md.event.<symbol>` message: its fields read from the read buffer (no message
-    /// built), folded into each group that holds the symbol, and a trade into the symbol's bar.
+    /// built), checked (``EventValidation``, against the receive time), folded into each group that
+    /// holds the symbol, and a trade into the symbol's bar. A refused event reaches neither.
     private func receive(_ payload: ByteBuffer, route: Route) {
         counts.events += 1
         let decoded = payload.withUnsafeReadableBytes { bytes in
             route.symbol.withUnsafeBytes { symbol in MarketEventFields(wire: bytes, symbol: symbol) }
         }
-        guard let fields = decoded, fields.kind != nil else {
-            counts.invalid += 1
+        guard let fields = decoded else {
+            refuse(.malformed)
             return
         }
+        if let refusal = validation.refusal(fields, receivedAtNs: wallClockNanoseconds()) {
+            refuse(refusal)
+            return
+        }
+        var refusedByState = false
         for target in route.targets {
             switch groups[target.group].state.apply(fields, at: target.index) {
             case .applied(let symbolIndex):
@@ -230,15 +271,22 @@ public final class AggregatorEngine: @unchecked Sendable {
                 groups[target.group].batcher.markChanged(symbolIndex)
             case .stale:
                 counts.stale += 1
-            case .invalid:
-                counts.invalid += 1
+            case .invalid(let refusal):
+                refusedByState = true
+                refuse(refusal)
             }
         }
-        if fields.kind == .trade {
+        if fields.kind == .trade, !refusedByState {
             let outcome = bars.apply(at: route.barIndex, price: fields.price, size: fields.size, timeNs: fields.eventTimeNs)
             if outcome != .invalid { barsChanged = true }
             if let bar = outcome.barToPublish { publishBar(bar) }
         }
+    }
+
+    /// Counts a refused event under its reason (and in the total).
+    private func refuse(_ refusal: EventRefusal) {
+        counts.invalid += 1
+        if let index = EventRefusal.allCases.firstIndex(of: refusal) { counts.refused[index] += 1 }
     }
 
     // MARK: timer
@@ -408,6 +456,9 @@ public final class AggregatorEngine: @unchecked Sendable {
         add(metrics.eventsIn, now.events - before.events)
         add(metrics.staleEvents, now.stale - before.stale)
         add(metrics.invalidEvents, now.invalid - before.invalid)
+        for index in now.refused.indices {
+            add(metrics.refusedEvents[index], now.refused[index] - before.refused[index])
+        }
         add(metrics.ticksOut, now.ticks - before.ticks)
         add(metrics.snapshotsOut, now.snapshots - before.snapshots)
         add(metrics.snapshotRequests, now.requests - before.requests)

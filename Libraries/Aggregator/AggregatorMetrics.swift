@@ -1,3 +1,4 @@
+import MarketData
 import Metrics
 
 /// The aggregator's metrics, created once (swift-metrics handles are thread-safe). The event path
@@ -8,8 +9,13 @@ public struct AggregatorMetrics: Sendable {
     public let eventsIn = Counter(label: "xy_md_events_in_total")
     /// Events older than (or duplicates of) what their symbol already applied.
     public let staleEvents = Counter(label: "xy_md_stale_events_total")
-    /// Events that could not be decoded or carried no usable event.
+    /// Every refused event, whatever the reason (the sum of `xy_md_events_refused_total`).
     public let invalidEvents = Counter(label: "xy_md_invalid_events_total")
+    /// Refused events by reason (``EventRefusal``'s raw values: `malformed`, `price`, `size`,
+    /// `crossed_quote`, `aggregate_range`, `volume`, `time`, `future_time`), in `EventRefusal.allCases` order.
+    public let refusedEvents: [Counter] = EventRefusal.allCases.map {
+        Counter(label: "xy_md_events_refused_total", dimensions: [("reason", $0.rawValue)])
+    }
     public let ticksOut = Counter(label: "xy_md_ticks_out_total")
     public let snapshotsOut = Counter(label: "xy_md_snapshots_out_total")
     /// Bars acknowledged by `XY_BARS` (sealed and amended; de-duplicated ones not counted).

@@ -59,7 +59,7 @@ public struct BarBuilder: Sendable {
     public static let defaultGraceNs: Int64 = 5_000_000_000
 
     /// The latest event time taken: bar ends and grace windows stay far from overflowing.
-    static let latestTimeNs: Int64 = .max / 2
+    public static let latestTimeNs: Int64 = .max / 2
 
     public let graceNs: Int64
     public private(set) var counters = Counters()
@@ -211,12 +211,13 @@ public struct BarBuilder: Sendable {
     /// Takes bars back from a checkpoint (``heldBars(for:)``): open ones become the symbol's open
     /// bar, sealed ones amendable again. Where the builder already holds a bar for the same symbol and
     /// minute, the one with more trades stays (a symbol of two groups comes back twice). Bars that
-    /// are not well-formed 1-minute bars are skipped; returns how many were taken. Call
-    /// `advance(toNs:)` next: open bars whose minute ended meanwhile seal then.
+    /// are not well-formed 1-minute bars, or hold a trade stamped after `notAfterNs` (a checkpoint
+    /// written after a bad event: it would make every later trade look late), are skipped; returns
+    /// how many were taken. Call `advance(toNs:)` next: open bars whose minute ended meanwhile seal then.
     @discardableResult
-    public mutating func restore(_ bars: [Xy_Md_V1_Bar]) -> Int {
+    public mutating func restore(_ bars: [Xy_Md_V1_Bar], notAfterNs: Int64 = BarBuilder.latestTimeNs) -> Int {
         var taken = 0
-        for bar in bars where Self.isRestorable(bar) {
+        for bar in bars where Self.isRestorable(bar) && bar.closeTimeNs <= notAfterNs {
             let index = slot(bar.symbol)
             let restored = BarAccumulator(bar: bar)
             if restored.closeTimeNs > books[index].newestTradeNs { books[index].newestTradeNs = restored.closeTimeNs }
@@ -237,13 +238,13 @@ public struct BarBuilder: Sendable {
     }
 
     /// A bar `restore` can take: a symbol, one minute on a minute boundary, at least one trade,
-    /// prices that are positive numbers and times inside its minute.
+    /// prices and volume in ``EventValidation``'s ranges and times inside its minute.
     private static func isRestorable(_ bar: Xy_Md_V1_Bar) -> Bool {
         let prices = [bar.open, bar.high, bar.low, bar.close, bar.vwap]
         return !bar.symbol.isEmpty && bar.interval == .oneMinute && bar.tradeCount > 0
             && bar.startTimeNs >= 0 && bar.startTimeNs <= latestTimeNs && minuteStart(bar.startTimeNs) == bar.startTimeNs
             && bar.endTimeNs == bar.startTimeNs + intervalNs
-            && prices.allSatisfy { $0 > 0 && $0.isFinite } && bar.volume >= 0 && bar.volume.isFinite
+            && prices.allSatisfy(EventValidation.isPrice) && EventValidation.isVolume(bar.volume)
             && bar.openTimeNs >= bar.startTimeNs && bar.openTimeNs <= bar.closeTimeNs && bar.closeTimeNs < bar.endTimeNs
     }
 

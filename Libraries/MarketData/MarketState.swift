@@ -13,24 +13,29 @@ public struct MarketState: Sendable {
         case applied(index: Int)
         /// Older than (or a duplicate of) what the symbol at `index` already applied; ignored.
         case stale(index: Int)
-        /// No symbol, no event kind, or a trade price that is not a positive number; ignored.
-        case invalid
+        /// Refused by ``EventValidation`` (or with no symbol); ignored, the reason says why.
+        case invalid(EventRefusal)
     }
 
-    /// Events counted by what became of them (the aggregator's `xy_md_events_in_total` and
-    /// `xy_md_stale_events_total`).
+    /// Events counted by what became of them (the aggregator's `xy_md_events_in_total`,
+    /// `xy_md_stale_events_total` and `xy_md_events_refused_total`).
     public struct Counters: Hashable, Sendable {
         public var applied: UInt64 = 0
         public var stale: UInt64 = 0
+        /// Every refused event, whatever the reason.
         public var invalid: UInt64 = 0
     }
 
     /// Every symbol, at its stable index.
     public private(set) var symbols: [SymbolState] = []
     public private(set) var counters = Counters()
+    /// The rules every event must meet (its future skew only applies when a receive time is given).
+    public var validation: EventValidation
     private var indexBySymbol: [String: Int] = [:]
 
-    public init() {}
+    public init(validation: EventValidation = EventValidation()) {
+        self.validation = validation
+    }
 
     /// The index of `symbol`, if it was ever seen.
     public func index(of symbol: String) -> Int? {
@@ -51,28 +56,37 @@ public struct MarketState: Sendable {
         return index
     }
 
-    /// Folds one vendor event into its symbol's state, unless it is stale (ordered by event
-    /// time, then vendor sequence, against the newest event of the same kind already applied).
-    public mutating func apply(_ event: Xy_Md_V1_MarketEvent) -> ApplyOutcome {
+    /// Folds one vendor event into its symbol's state, unless it is refused (``EventValidation``;
+    /// with `receivedAtNs`, the wall-clock time of its receipt, also one stamped too far ahead) or
+    /// stale (ordered by event time, then vendor sequence, against the newest event of the same
+    /// kind already applied).
+    public mutating func apply(_ event: Xy_Md_V1_MarketEvent, receivedAtNs: Int64? = nil) -> ApplyOutcome {
         let fields = MarketEventFields(event)
-        guard !event.symbol.isEmpty, fields.kind != nil, Self.isValid(fields) else {
-            counters.invalid += 1
-            return .invalid
-        }
-        return apply(fields, at: insert(event.symbol))
+        guard !event.symbol.isEmpty else { return refuse(.malformed) }
+        if let refusal = refusal(fields, receivedAtNs: receivedAtNs) { return refuse(refusal) }
+        return fold(fields, at: insert(event.symbol))
     }
 
     /// Folds an event into the symbol at `index` (from ``insert(_:)``): the aggregator's path,
     /// which knows the symbol from the subscription and reads the fields from the wire bytes.
-    public mutating func apply(_ fields: MarketEventFields, at index: Int) -> ApplyOutcome {
-        guard symbols.indices.contains(index), Self.isValid(fields) else {
-            counters.invalid += 1
-            return .invalid
-        }
+    public mutating func apply(_ fields: MarketEventFields, at index: Int, receivedAtNs: Int64? = nil) -> ApplyOutcome {
+        guard symbols.indices.contains(index) else { return refuse(.malformed) }
+        if let refusal = refusal(fields, receivedAtNs: receivedAtNs) { return refuse(refusal) }
+        return fold(fields, at: index)
+    }
+
+    private func refusal(_ fields: MarketEventFields, receivedAtNs: Int64?) -> EventRefusal? {
+        if let receivedAtNs { return validation.refusal(fields, receivedAtNs: receivedAtNs) }
+        return EventValidation.valueRefusal(fields)
+    }
+
+    /// A valid event against the symbol's state: stale, a volume that would leave its range, or applied.
+    private mutating func fold(_ fields: MarketEventFields, at index: Int) -> ApplyOutcome {
         let key = EventKey(timeNs: fields.eventTimeNs, sequence: fields.vendorSequence)
         switch fields.kind {
         case .trade?:
             if key.isStale(after: symbols[index].lastTrade) { return stale(index) }
+            guard EventValidation.isVolume(symbols[index].volume + fields.size) else { return refuse(.volume) }
             symbols[index].applyTrade(price: fields.price, size: fields.size, key: key)
         case .quote?:
             if key.isStale(after: symbols[index].lastQuote) { return stale(index) }
@@ -82,25 +96,37 @@ public struct MarketState: Sendable {
             if key.isStale(after: symbols[index].lastAggregate) { return stale(index) }
             symbols[index].applyAggregate(fields, key: key)
         case nil:
-            counters.invalid += 1
-            return .invalid
+            return refuse(.malformed)
         }
         counters.applied += 1
         return .applied(index: index)
     }
 
-    /// An event kind, and for a trade a positive price and a size that is a number, not negative.
-    private static func isValid(_ fields: MarketEventFields) -> Bool {
-        switch fields.kind {
-        case .trade?: fields.price > 0 && fields.price.isFinite && fields.size >= 0 && fields.size.isFinite
-        case .quote?, .aggregate?: true
-        case nil: false
-        }
+    private mutating func refuse(_ refusal: EventRefusal) -> ApplyOutcome {
+        counters.invalid += 1
+        return .invalid(refusal)
     }
 
     private mutating func stale(_ index: Int) -> ApplyOutcome {
         counters.stale += 1
         return .stale(index: index)
+    }
+
+    /// Repairs what a restored snapshot or replayed batch may carry but no valid event can make
+    /// (``SymbolState/repaired(notAfterNs:)``): a value out of range becomes 0 (unknown), an
+    /// ordering key stamped after `notAfterNs` (receipt time plus the allowed skew) is forgotten, so
+    /// a state written by a producer that once applied a bad event cannot poison this one. Returns
+    /// the symbols repaired.
+    public mutating func repair(notAfterNs: Int64) -> [String] {
+        var repaired: [String] = []
+        for index in symbols.indices {
+            let fixed = symbols[index].repaired(notAfterNs: notAfterNs)
+            if fixed != symbols[index] {
+                symbols[index] = fixed
+                repaired.append(fixed.symbol)
+            }
+        }
+        return repaired
     }
 
     /// Sets the reference of `change` and `changePercent` (from the vendor's previous-day bar

@@ -80,6 +80,39 @@ public struct SymbolState: Hashable, Sendable {
         if key.timeNs > eventTimeNs { eventTimeNs = key.timeNs }
     }
 
+    /// The state with every value a valid event could have set: prices, sizes and the volume out
+    /// of ``EventValidation``'s ranges become 0 (unknown, as before any event), a quote side
+    /// without a valid price loses its size too, and an ordering key stamped after `notAfterNs` or
+    /// before the epoch becomes `.none` (the next event of its kind applies). `eventTimeNs` is then
+    /// the newest key left, when it was out of range itself.
+    public func repaired(notAfterNs: Int64) -> SymbolState {
+        var state = self
+        func price(_ value: Double) -> Double { EventValidation.isPrice(value) ? value : 0 }
+        func size(_ value: Double) -> Double { EventValidation.isSize(value) ? value : 0 }
+        func key(_ key: EventKey) -> EventKey { key.timeNs >= 0 && key.timeNs <= notAfterNs ? key : .none }
+        state.last = price(last)
+        state.lastSize = size(lastSize)
+        state.bid = price(bid)
+        state.bidSize = state.bid > 0 ? size(bidSize) : 0
+        state.ask = price(ask)
+        state.askSize = state.ask > 0 ? size(askSize) : 0
+        if state.bid > 0, state.ask > 0, state.bid > state.ask {
+            (state.bid, state.bidSize, state.ask, state.askSize) = (0, 0, 0, 0)
+        }
+        state.open = price(open)
+        state.high = price(high)
+        state.low = price(low)
+        state.volume = EventValidation.isVolume(volume) ? volume : 0
+        state.previousClose = price(previousClose)
+        state.lastTrade = key(lastTrade)
+        state.lastQuote = key(lastQuote)
+        state.lastAggregate = key(lastAggregate)
+        if eventTimeNs < 0 || eventTimeNs > notAfterNs {
+            state.eventTimeNs = max(state.lastTrade.timeNs, state.lastQuote.timeNs, state.lastAggregate.timeNs)
+        }
+        return state
+    }
+
     /// Starts a new trading day: today's last price becomes the previous close (unless it is
     /// unknown), the day's range and volume start over; quotes and ordering keys stay.
     public mutating func startNewDay() {

@@ -83,6 +83,9 @@ extension NATSClient {
                 }
             } else if lower.contains("for publish"), let subject {
                 failRequests(toSubject: subject, NATSError(.permissionsViolation, text))
+                for watch in publishWatches where watch.subject == subject && watch.refusal == nil {
+                    watch.refusal = NATSError(.permissionsViolation, text)
+                }
             }
             return
         }

@@ -273,6 +273,34 @@ extension NATSClient {
         eventLoop.execute { self.deliveryCache[sid] = nil }
     }
 
+    // MARK: confirmed publish
+
+    /// Publishes `count` copies and waits for the server to have processed them (a flush): throws
+    /// `permissionsViolation` when the server refused the subject (`-ERR 'Permissions Violation for
+    /// Publish to …'`, which it sends before the flush's PONG). A plain `publish` cannot know: the
+    /// server answers nothing when it accepts, and the refusal arrives later, on the connection.
+    public func publishConfirmed(
+        _ subject: String, payload: ByteBuffer, replyTo: String? = nil, headers: NATSHeaders? = nil, count: Int = 1,
+        timeout: TimeAmount = .seconds(10)
+    ) async throws {
+        let watch = PublishWatch(subject: subject)
+        try await eventLoop.submit { self.publishWatches.append(watch) }.get()
+        do {
+            for _ in 0..<max(0, count) {
+                try publish(subject, payload: payload, replyTo: replyTo, headers: headers)
+            }
+            try await flush(timeout: timeout)
+        } catch {
+            eventLoop.execute { self.publishWatches.removeAll { $0 === watch } }
+            throw error
+        }
+        let refusal = try await eventLoop.submit {
+            self.publishWatches.removeAll { $0 === watch }
+            return watch.refusal
+        }.get()
+        if let refusal { throw refusal }
+    }
+
     // MARK: flush
 
     /// Round trip to the server: returns once everything published before it has been processed.

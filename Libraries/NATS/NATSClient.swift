@@ -63,6 +63,8 @@ public final class NATSClient: @unchecked Sendable {
     var deliveryCache: [UInt64: NATSSubscription] = [:]
     /// Why the current socket is being closed, reported in the `disconnected` event.
     var lastConnectionError: String?
+    /// Subjects whose publish refusal a `publishConfirmed` call is waiting to hear about.
+    var publishWatches: [PublishWatch] = []
 
     // MARK: counters read from any thread
 
@@ -81,6 +83,13 @@ public final class NATSClient: @unchecked Sendable {
         case connected(any Channel)
         case reconnecting
         case closed
+    }
+
+    /// One `publishConfirmed` call's subject, and the server's refusal once it arrives (event loop only).
+    final class PublishWatch: @unchecked Sendable {
+        let subject: String
+        var refusal: NATSError?
+        init(subject: String) { self.subject = subject }
     }
 
     /// Completes one `flush()` when its PONG arrives, whichever of PONG or timeout comes first.

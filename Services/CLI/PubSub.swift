@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import NATS
 import NIOCore
+import XYContracts
 
 struct Pub: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Publish a message.")
@@ -18,10 +19,16 @@ struct Pub: AsyncParsableCommand {
         let client = try await connection.connect(name: "xy pub")
         let headers = try parseHeaders(self.headers)
         let body = ByteBuffer(string: payload)
-        for _ in 0..<count {
-            try client.publish(subject, payload: body, replyTo: reply, headers: headers)
+        do {
+            // Waits for the server's verdict: a refused subject fails here (exit 1), not silently.
+            try await client.publishConfirmed(subject, payload: body, replyTo: reply, headers: headers, count: count)
+        } catch let error as NATSError where error.code == .permissionsViolation {
+            await client.close()
+            throw NATSError(error.code, "the server refused the publish to '\(subject)': \(error.message)")
+        } catch {
+            await client.close()
+            throw error
         }
-        try await client.flush()
         await client.close()
     }
 }
@@ -72,19 +79,33 @@ struct Sub: AsyncParsableCommand {
 }
 
 struct Req: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Send a request and print the reply.")
+    static let configuration = CommandConfiguration(
+        abstract: "Send a request and print the reply.",
+        discussion: """
+            A reply whose Xy-Schema header names an xy Protobuf message prints as JSON, UTF-8 text as \
+            it is, other bytes as base64 (with a note on stderr); --raw writes the bytes unchanged.
+            """
+    )
 
     @OptionGroup var connection: ConnectionOptions
     @Argument(help: "Subject.") var subject: String
     @Argument(help: "Payload (text).") var payload: String = ""
     @Option(help: "How long to wait for the reply.") var timeout = DurationArgument(.seconds(5), text: "5s")
     @Option(name: .customLong("header"), help: "Header Key:Value (repeatable).") var headers: [String] = []
+    @Flag(help: "Write the reply's bytes to stdout unchanged (no decoding, no newline), for pipes.") var raw = false
 
     func run() async throws {
         let client = try await connection.connect(name: "xy req")
         defer { Task { await client.close() } }
         let reply = try await client.request(subject, payload: ByteBuffer(string: payload), headers: try parseHeaders(headers), timeout: timeout.amount)
-        printLine(reply.string)
+        let bytes = Array(reply.payload.readableBytesView)
+        if raw {
+            FileHandle.standardOutput.write(Data(bytes))
+        } else {
+            let shown = ReplyFormat.show(bytes, schema: reply.headers?[Subjects.schemaHeader])
+            if let note = shown.note { FileHandle.standardError.write(Data("xy req: \(note)\n".utf8)) }
+            printLine(shown.text)
+        }
         await client.close()
     }
 }

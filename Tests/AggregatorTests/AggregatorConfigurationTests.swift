@@ -22,6 +22,7 @@ import XYService
         #expect(defaults.tickInterval == .milliseconds(33))
         #expect(defaults.snapshotInterval == .seconds(3))
         #expect(defaults.barGrace == .seconds(5))
+        #expect(defaults.eventFutureSkew == .seconds(5))
         #expect(defaults.streamReplicas == 1)
     }
 
@@ -51,6 +52,8 @@ import XYService
         (["AGG_GROUPS": "demo=AAPL;demo=MSFT"], "AGG_GROUPS"),
         (["AGG_OWN_GROUPS": "tech"], "AGG_OWN_GROUPS"),
         (["BAR_GRACE": "60s"], "BAR_GRACE"),
+        (["EVENT_FUTURE_SKEW": "2h"], "EVENT_FUTURE_SKEW"),
+        (["EVENT_FUTURE_SKEW": "0s"], "EVENT_FUTURE_SKEW"),
         (["XY_TICKS_MAX_BYTES": "lots"], "XY_TICKS_MAX_BYTES"),
         (["XY_BARS_MAX_AGE": "-1s"], "XY_BARS_MAX_AGE"),
         (["XY_STREAM_REPLICAS": "0"], "XY_STREAM_REPLICAS"),
@@ -58,6 +61,11 @@ import XYService
     ])
     func badValuesNameTheirVariable(environment: [String: String], variable: String) {
         #expect(failingVariable(environment) == variable)
+    }
+
+    @Test func eventFutureSkewIsReadUpToOneHour() throws {
+        #expect(try configuration(["EVENT_FUTURE_SKEW": "250ms"]).eventFutureSkew == .milliseconds(250))
+        #expect(try configuration(["EVENT_FUTURE_SKEW": "1h"]).eventFutureSkew == .seconds(3600))
     }
 
     @Test func snapshotIntervalBoundsAreInclusive() throws {

@@ -46,6 +46,8 @@ final class RunningAggregator: @unchecked Sendable {
     let readiness: ReadinessState
     /// What each group was rebuilt from at start.
     let recovered: [String: RecoveredGroup]
+    /// The running engine (its refusal counts).
+    let engine: AggregatorEngine
     private let group: ServiceGroup
     private let task: Task<Void, any Error>
 
@@ -54,21 +56,26 @@ final class RunningAggregator: @unchecked Sendable {
         var logger = Logger(label: "xy-aggregator-test")
         logger.logLevel = .notice
         let readiness = ReadinessState()
-        let started = Locked<[String: RecoveredGroup]?>(nil)
+        let started = Locked<(AggregatorEngine, [String: RecoveredGroup])?>(nil)
         let service = AggregatorService(
             configuration: configuration, nats: client, readiness: readiness, logger: logger,
-            retryDelay: .milliseconds(200), onStart: { _, recovered in started.withLock { $0 = recovered } }
+            retryDelay: .milliseconds(200), onStart: { engine, recovered in started.withLock { $0 = (engine, recovered) } }
         )
         let group = ServiceGroup(services: [service], logger: logger)
         let task = Task { try await group.run() }
         try await waitUntil("the aggregator to start") { started.current != nil }
-        return RunningAggregator(client: client, readiness: readiness, recovered: started.current ?? [:], group: group, task: task)
+        guard let (engine, recovered) = started.current else { throw AggregatorTestError("the aggregator did not start") }
+        return RunningAggregator(client: client, readiness: readiness, recovered: recovered, engine: engine, group: group, task: task)
     }
 
-    private init(client: NATSClient, readiness: ReadinessState, recovered: [String: RecoveredGroup], group: ServiceGroup, task: Task<Void, any Error>) {
+    private init(
+        client: NATSClient, readiness: ReadinessState, recovered: [String: RecoveredGroup], engine: AggregatorEngine, group: ServiceGroup,
+        task: Task<Void, any Error>
+    ) {
         self.client = client
         self.readiness = readiness
         self.recovered = recovered
+        self.engine = engine
         self.group = group
         self.task = task
     }
@@ -138,13 +145,23 @@ final class EventSource: @unchecked Sendable {
         try publish(symbol, timeNs: timeNs) { $0.trade = trade }
     }
 
-    func quote(_ symbol: String, bid: Double, ask: Double) throws {
+    func quote(_ symbol: String, bid: Double, ask: Double, timeNs: Int64 = wallClockNanoseconds()) throws {
         var quote = Xy_Md_V1_Quote()
         quote.bidPrice = bid
         quote.bidSize = 100
         quote.askPrice = ask
         quote.askSize = 200
-        try publish(symbol, timeNs: wallClockNanoseconds()) { $0.quote = quote }
+        try publish(symbol, timeNs: timeNs) { $0.quote = quote }
+    }
+
+    func aggregate(_ symbol: String, low: Double, high: Double, dayVolume: Double, timeNs: Int64 = wallClockNanoseconds()) throws {
+        var aggregate = Xy_Md_V1_Aggregate()
+        aggregate.open = low
+        aggregate.high = high
+        aggregate.low = low
+        aggregate.close = high
+        aggregate.dayVolume = dayVolume
+        try publish(symbol, timeNs: timeNs) { $0.aggregate = aggregate }
     }
 
     /// A random walk: one trade or quote for a symbol picked in turn.

@@ -13,8 +13,12 @@ import XYService
 @Suite(.serialized) struct AggregatorIntegrationTests {
     static let symbols = ["AAPL", "MSFT", "NVDA", "SPY"]
 
-    static func configuration(groups: [AggregatorConfiguration.Group] = [.init(name: "demo", symbols: symbols)]) -> AggregatorConfiguration {
-        AggregatorConfiguration(groups: groups, tickInterval: .milliseconds(33), snapshotInterval: .seconds(2))
+    /// `eventFutureSkew`: the bar tests stamp trades up to ten minutes ahead, to seal a minute on
+    /// demand, and must allow that.
+    static func configuration(
+        groups: [AggregatorConfiguration.Group] = [.init(name: "demo", symbols: symbols)], eventFutureSkew: Duration = .seconds(5)
+    ) -> AggregatorConfiguration {
+        AggregatorConfiguration(groups: groups, tickInterval: .milliseconds(33), snapshotInterval: .seconds(2), eventFutureSkew: eventFutureSkew)
     }
 
     /// Publishes random events for `duration`, one every `every`.
@@ -239,7 +243,7 @@ import XYService
     @Test func barsLandInXYBarsPerSymbolAndAmendmentsAreStoredAgain() async throws {
         let server = try await NATSServer.start(.init(jetStream: true))
         let client = try await NATSClient.connect(url: server.url)
-        let aggregator = try await RunningAggregator.start(url: server.url, configuration: Self.configuration())
+        let aggregator = try await RunningAggregator.start(url: server.url, configuration: Self.configuration(eventFutureSkew: .seconds(3600)))
         let source = EventSource(client)
         // Keep clear of a minute boundary, so no timer sweep seals the bar between the trades.
         let intoMinute = wallClockNanoseconds() - BarBuilder.minuteStart(wallClockNanoseconds())
@@ -310,7 +314,7 @@ import XYService
         }
 
         // 1. Three trades into the open bar, checkpointed (once a second), then a crash.
-        let first = try await RunningAggregator.start(url: server.url, configuration: Self.configuration())
+        let first = try await RunningAggregator.start(url: server.url, configuration: Self.configuration(eventFutureSkew: .seconds(3600)))
         try source.trade("AAPL", price: 100, size: 10, timeNs: minute + 1 * second)
         try source.trade("AAPL", price: 105, size: 20, timeNs: minute + 2 * second)
         try source.trade("AAPL", price: 98, size: 5, timeNs: minute + 3 * second)
@@ -319,7 +323,7 @@ import XYService
         await first.crash()
 
         // 2. The next instance picks the open bar up: one more trade, then the next minute seals it.
-        let restarted = try await RunningAggregator.start(url: server.url, configuration: Self.configuration())
+        let restarted = try await RunningAggregator.start(url: server.url, configuration: Self.configuration(eventFutureSkew: .seconds(3600)))
         let held = try #require(restarted.recovered["demo"]?.bars.first { $0.symbol == "AAPL" })
         #expect(!held.sealed && held.startTimeNs == minute && held.tradeCount == 3)
         try source.trade("AAPL", price: 101, size: 10, timeNs: minute + 10 * second)
@@ -337,7 +341,7 @@ import XYService
 
         // 3. A graceful stop checkpoints the next minute's open bar; the third instance continues it.
         try await restarted.stop()
-        let third = try await RunningAggregator.start(url: server.url, configuration: Self.configuration())
+        let third = try await RunningAggregator.start(url: server.url, configuration: Self.configuration(eventFutureSkew: .seconds(3600)))
         #expect(third.recovered["demo"]?.bars.last { $0.symbol == "AAPL" }?.tradeCount == 1)
         try source.trade("AAPL", price: 99, size: 3, timeNs: minute + BarBuilder.intervalNs + 20 * second)
         try source.trade("AAPL", price: 100, size: 1, timeNs: minute + 2 * BarBuilder.intervalNs + second)

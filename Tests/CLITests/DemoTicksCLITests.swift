@@ -7,13 +7,14 @@ import XYContracts
 
 @Suite("xy demo ticks")
 struct DemoTicksCLITests {
-    @Test("publishes --count TickBatches to xy.md.tick.<group> with a rising seq and the schema header")
+    @Test("publishes --count TickBatches to xy.md.tick.<group> with a rising seq, the schema header and one epoch")
     func publishes() async throws {
         let server = try await NATSServer.start()
         let client = try await NATSClient.connect(NATSClientOptions(url: server.url))
         let subscription = try client.subscribe("xy.md.tick.>")
         try await client.flush()
 
+        let before = UInt64(Date().timeIntervalSince1970 * 1e9)
         let result = try await XYCommand.run(["demo", "ticks", "-s", server.url, "--group", "lab", "--symbols", "aapl, BRK.B,msft",
                                               "--interval", "1ms", "--count", "5", "--first-seq", "10", "--seed", "3"])
         #expect(result.status == 0, "\(result.stderr)")
@@ -29,7 +30,69 @@ struct DemoTicksCLITests {
         #expect(batches.map(\.seq) == [10, 11, 12, 13, 14])
         #expect(batches.allSatisfy { $0.group == "lab" && !$0.ticks.isEmpty && $0.publishTimeNs > 1_700_000_000_000_000_000 })
         #expect(Set(batches.flatMap { $0.ticks.map(\.symbol) }).isSubset(of: ["AAPL", "BRK.B", "MSFT"]))
+        let epoch = try #require(batches.first?.epoch)
+        #expect(epoch >= before && batches.allSatisfy { $0.epoch == epoch }, "the run's start time in Unix ns, on every batch")
+        #expect(result.stderr.contains("epoch \(epoch)"))
         await client.close()
+        await server.stop()
+    }
+
+    @Test("its own group by default; periodic snapshots continue the batches' seq; snapshot requests are answered")
+    func snapshots() async throws {
+        let server = try await NATSServer.start()
+        let client = try await NATSClient.connect(NATSClientOptions(url: server.url))
+        let batches = try client.subscribe("xy.md.tick.cli-demo")
+        let snapshots = try client.subscribe("xy.md.snapshot.cli-demo")
+        try await client.flush()
+
+        let demo = try XYCommand.start(["demo", "ticks", "-s", server.url, "--interval", "20ms", "--snapshot-interval", "200ms",
+                                        "--count", "60", "--symbols", "AAPL,MSFT,SPY", "--seed", "7"])
+        var received: [Xy_Md_V1_TickBatch] = []
+        for try await message in batches {
+            received.append(try Xy_Md_V1_TickBatch(serializedBytes: Array(message.payload.readableBytesView)))
+            if received.count == 10 { break }
+        }
+        // The responder is up once batches flow.
+        let reply = try await client.request("xy.md.snapshot.get.cli-demo", payload: ByteBuffer(), timeout: .seconds(5))
+        #expect(reply.headers?[Subjects.schemaHeader] == "xy.md.v1.Snapshot")
+        let answered = try Xy_Md_V1_Snapshot(serializedBytes: Array(reply.payload.readableBytesView))
+        #expect(answered.group == "cli-demo" && answered.epoch == received[0].epoch && answered.seq >= 10)
+        #expect(Set(answered.ticks.map(\.symbol)) == ["AAPL", "MSFT", "SPY"])
+
+        var published: [Xy_Md_V1_Snapshot] = []
+        for try await message in snapshots {
+            #expect(message.headers?[Subjects.schemaHeader] == "xy.md.v1.Snapshot")
+            published.append(try Xy_Md_V1_Snapshot(serializedBytes: Array(message.payload.readableBytesView)))
+            if published.count == 2 { break }
+        }
+        let result = try await demo.wait(timeout: .seconds(20))
+        #expect(result.status == 0, "\(result.stderr)")
+        for try await message in batches {
+            received.append(try Xy_Md_V1_TickBatch(serializedBytes: Array(message.payload.readableBytesView)))
+            if received.count == 60 { break }
+        }
+        #expect(received.map(\.seq) == Array(1...60))
+        for snapshot in published {
+            #expect(snapshot.group == "cli-demo" && snapshot.epoch == received[0].epoch)
+            // A snapshot is the state after the batch it names: batches 1…seq rebuild it exactly.
+            var latest: [String: Xy_Md_V1_SymbolTick] = [:]
+            for batch in received where batch.seq <= snapshot.seq {
+                for tick in batch.ticks { latest[tick.symbol] = tick }
+            }
+            #expect(snapshot.seq >= 1 && Dictionary(uniqueKeysWithValues: snapshot.ticks.map { ($0.symbol, $0) }) == latest)
+        }
+        #expect(published[1].seq > published[0].seq)
+        await client.close()
+        await server.stop()
+    }
+
+    @Test("a user that may not publish the group fails at the first batch with the server's words")
+    func refused() async throws {
+        let limited = Permissions(publishAllow: ["xy.md.snapshot.get.*"], subscribeAllow: ["xy.>", "_INBOX.>"])
+        let server = try await NATSServer.start(.init(users: [.init(user: "cli", password: "pw", permissions: limited)]))
+        let result = try await XYCommand.run(["demo", "ticks", "-s", server.url, "--user", "cli", "--password", "pw", "--count", "100"])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("Permissions Violation for Publish to \"xy.md.tick.cli-demo\""), "\(result.stderr)")
         await server.stop()
     }
 

@@ -5,8 +5,8 @@ real services from the debug build (xy sim polygon, xy-realtime, xy-aggregator, 
 with its own NKey seed, on free loopback ports. Proves that data flows where
 deploy/nats/authorization.conf allows it (ticks reach the cli user, the aggregator creates its
 streams and answers snapshot requests, xy-realtime answers control requests, heartbeats arrive,
-and the gateway forwards ticks and snapshots to a WebSocket client) and that the server refuses
-each user what it should not do (permissions violations).
+and the gateway forwards ticks and snapshots to a WebSocket client, `xy demo ticks` under the demo
+user included) and that the server refuses each user what it should not do (permissions violations).
 
 Needs XY_BIN_DIR (debug build folder) and nats-py with nkeys (.venv). Run by `make test`.
 """
@@ -231,7 +231,7 @@ class LeastPrivilegeTests(unittest.TestCase):
     def test_generated_files_and_modes(self):
         work = self.stack.work
         users = sorted(p.stem for p in (work / "seeds").glob("*.nk"))
-        self.assertEqual(["aggregator", "cli", "gateway", "realtime"], users)
+        self.assertEqual(["aggregator", "cli", "demo", "gateway", "realtime"], users)
         for path in [*(work / "seeds").glob("*.nk"), work / "jwt" / "dev.pem", work / "dev.token"]:
             self.assertEqual(0o600, path.stat().st_mode & 0o777, path)
         self.assertEqual(3, len((work / "dev.token").read_text().strip().split(".")))
@@ -302,7 +302,52 @@ class LeastPrivilegeTests(unittest.TestCase):
         finally:
             ws.close()
 
+    def test_demo_ticks_reach_a_websocket_client_under_the_demo_user(self):
+        # The README's "publish demo ticks with a CLI" against this stack: `xy demo ticks` with the
+        # demo user's seed publishes its own group, answers its snapshot requests, and the gateway
+        # serves it to a browser's WebSocket like any group.
+        self.stack.start("demo", [str(self.stack.bin / "xy"), "demo", "ticks", "-s", self.stack.nats_url,
+                                  "--nkey", self.stack.seed("demo"), "--interval", "50ms", "--snapshot-interval", "2s"])
+        token = (self.stack.work / "dev.token").read_text().strip()
+        ws = WebSocket(self.stack.ports["gateway"], token)
+        try:
+            ws.send(json.dumps({"op": "subscribe", "subject": "xy.md.tick.cli-demo", "id": "1"}))
+            kinds = set()
+            seen = ""
+            deadline = time.monotonic() + 20
+            while not {"tick", "snapshot"} <= kinds and time.monotonic() < deadline:
+                message = ws.receive()
+                self.assertNotEqual("error", message.get("type"), message)
+                if message.get("subject") == "xy.md.tick.cli-demo" and message.get("type") in ("tick", "snapshot"):
+                    kinds.add(message["type"])
+                    seen += json.dumps(message)
+            self.assertEqual({"tick", "snapshot"}, kinds, self.stack.log("demo"))
+            self.assertIn("AAPL", seen)
+        finally:
+            ws.close()
+            self.stack.stop("demo")
+        for name in ("demo", "gateway"):
+            self.assertNotIn("ermissions", self.stack.log(name), f"{name} was refused something it needs")
+
+    def test_demo_ticks_under_the_cli_user_fail_with_the_servers_refusal(self):
+        result = self.cli("demo", "ticks", "--count", "100", timeout=30)
+        self.assertEqual(1, result.returncode, result.stderr)
+        self.assertIn('Permissions Violation for Publish to "xy.md.tick.cli-demo"', result.stderr)
+
     # --- what is refused -----------------------------------------------------------------------
+
+    def test_demo_user_cannot_touch_the_aggregators_groups_or_read_anything_else(self):
+        async def actions(nc):
+            await nc.publish("xy.md.tick.demo", b"forged")
+            await nc.publish("xy.md.snapshot.demo", b"forged")
+            await nc.publish("xy.exec.health", b"forged")
+            await nc.subscribe("xy.md.snapshot.get.demo")
+            await nc.subscribe("xy.md.tick.demo")
+            await nc.subscribe("xy.>")
+        self.assertRefused("demo", actions, 'Publish to "xy.md.tick.demo"', 'Publish to "xy.md.snapshot.demo"',
+                           'Publish to "xy.exec.health"', 'Subscription to "xy.md.snapshot.get.demo"',
+                           'Subscription to "xy.md.tick.demo"', 'Subscription to "xy.>"')
+
 
     def assertRefused(self, user, actions, *expected):
         errors = asyncio.run(violations(self.stack, user, actions))
@@ -359,10 +404,11 @@ class LeastPrivilegeTests(unittest.TestCase):
     def test_cli_reads_but_cannot_publish_data_or_change_streams(self):
         async def actions(nc):
             await nc.publish("xy.md.tick.demo", b"forged")
+            await nc.publish("xy.md.tick.cli-demo", b"forged")
             await nc.publish("xy.exec.health", b"forged")
             await nc.publish("$JS.API.STREAM.DELETE.XY_TICKS", b"")
-        self.assertRefused("cli", actions, 'Publish to "xy.md.tick.demo"', 'Publish to "xy.exec.health"',
-                           'Publish to "$JS.API.STREAM.DELETE.XY_TICKS"')
+        self.assertRefused("cli", actions, 'Publish to "xy.md.tick.demo"', 'Publish to "xy.md.tick.cli-demo"',
+                           'Publish to "xy.exec.health"', 'Publish to "$JS.API.STREAM.DELETE.XY_TICKS"')
 
     def test_nobody_connects_without_a_key(self):
         async def ignore(error):

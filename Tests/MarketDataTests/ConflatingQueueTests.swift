@@ -76,7 +76,7 @@ struct ConflatingQueueTests {
         var state = MarketState()
         var batcher = TickBatcher(group: "demo")
         for (step, symbol) in ["AAPL", "MSFT"].enumerated() {
-            if case .applied(let index) = state.apply(Events.trade(symbol, price: 10, size: 1, timeNs: Int64(step))) {
+            if case .applied(let index) = state.apply(Events.trade(symbol, price: 10, size: 1, timeNs: Int64(step) + 1)) {
                 batcher.markChanged(index)
             }
             let made = batcher.makeBatch(from: state, publishTimeNs: 0)

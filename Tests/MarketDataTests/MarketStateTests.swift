@@ -105,16 +105,17 @@ struct MarketStateTests {
         #expect(state.apply(Events.aggregate("AAPL", open: 1, high: 1, low: 1, close: 1, dayVolume: 1, timeNs: 10_500)) == .stale(index: 0))
     }
 
-    @Test("events without a symbol or kind, and trades at a price that is not positive, are invalid")
+    @Test("events without a symbol or kind, and trades at a price that is not positive, are refused with their reason")
     func invalid() {
         var state = MarketState()
         var empty = Xy_Md_V1_MarketEvent()
         empty.symbol = "AAPL"
-        #expect(state.apply(empty) == .invalid)
-        #expect(state.apply(Events.trade("", price: 1, size: 1, timeNs: 1)) == .invalid)
-        #expect(state.apply(Events.trade("AAPL", price: 0, size: 1, timeNs: 1)) == .invalid)
-        #expect(state.apply(Events.trade("AAPL", price: .nan, size: 1, timeNs: 1)) == .invalid)
-        #expect(state.apply(Events.trade("AAPL", price: 1, size: -1, timeNs: 1)) == .invalid)
+        empty.eventTimeNs = 1
+        #expect(state.apply(empty) == .invalid(.malformed))
+        #expect(state.apply(Events.trade("", price: 1, size: 1, timeNs: 1)) == .invalid(.malformed))
+        #expect(state.apply(Events.trade("AAPL", price: 0, size: 1, timeNs: 1)) == .invalid(.price))
+        #expect(state.apply(Events.trade("AAPL", price: .nan, size: 1, timeNs: 1)) == .invalid(.price))
+        #expect(state.apply(Events.trade("AAPL", price: 1, size: -1, timeNs: 1)) == .invalid(.size))
         #expect(state.counters.applied == 0 && state.counters.stale == 0 && state.counters.invalid == 5)
         #expect(state.symbols.isEmpty)
     }

@@ -13,7 +13,7 @@ struct TickBatcherTests {
         #expect(batcher.nextSeq == 1)
 
         for step in 1...5 {
-            if case .applied(let index) = state.apply(Events.trade("AAPL", price: 100 + Double(step), size: 1, timeNs: Int64(step))) {
+            if case .applied(let index) = state.apply(Events.trade("AAPL", price: 100 + Double(step), size: 1, timeNs: Int64(step) + 1)) {
                 batcher.markChanged(index)
             }
             let made = batcher.makeBatch(from: state, publishTimeNs: Int64(step) * 33)
@@ -47,7 +47,7 @@ struct TickBatcherTests {
             Events.trade("MSFT", price: 401, size: 2, timeNs: 3),
             Events.quote("AAPL", bid: 99, bidSize: 1, ask: 101, askSize: 1, timeNs: 4),
             Events.trade("MSFT", price: 402, size: 3, timeNs: 5),
-            Events.trade("MSFT", price: 1, size: 3, timeNs: 0),  // stale: not marked
+            Events.trade("MSFT", price: 1, size: 3, timeNs: 1),  // stale: not marked
         ]
         for event in events {
             if case .applied(let index) = state.apply(event) { batcher.markChanged(index) }
@@ -77,7 +77,7 @@ struct TickBatcherTests {
         var batcher = TickBatcher(group: "demo")
         var batches: [Xy_Md_V1_TickBatch] = []
         for (step, symbol) in ["AAPL", "MSFT", "AAPL"].enumerated() {
-            if case .applied(let index) = state.apply(Events.trade(symbol, price: 10 + Double(step), size: 1, timeNs: Int64(step))) {
+            if case .applied(let index) = state.apply(Events.trade(symbol, price: 10 + Double(step), size: 1, timeNs: Int64(step) + 1)) {
                 batcher.markChanged(index)
             }
             let made = batcher.makeBatch(from: state, publishTimeNs: Int64(step))
