@@ -39,6 +39,8 @@ public struct GatewayConfiguration: Sendable {
     /// How long a group's producer may send nothing before its subscribers hear `stale` (XYW008);
     /// xy-aggregator snapshots every group every 2–5 s, so three missed snapshots by default.
     public var producerSilence: Duration
+    /// How often freed heap memory is given back to the system (after bursts and floods).
+    public var memoryTrimInterval: Duration
 
     // MARK: before the upgrade (issue 15): deadlines and connection caps
 
@@ -76,6 +78,8 @@ public struct GatewayConfiguration: Sendable {
         "WS_TLS_CERT", help: "Certificate chain (PEM) for WSS/HTTPS; with WS_TLS_KEY.")
     public static let tlsKeyVariable = EnvironmentVariable(
         "WS_TLS_KEY", secret: true, help: "Private key (PEM) for WSS/HTTPS; with WS_TLS_CERT.")
+    public static let memoryTrimIntervalVariable = EnvironmentVariable(
+        "WS_MEMORY_TRIM_INTERVAL", default: "15s", help: "How often heap memory freed after a burst is returned to the system (malloc_trim).")
     public static let producerSilenceVariable = EnvironmentVariable(
         "WS_PRODUCER_SILENCE", default: "15s",
         help: "A group whose producer sends no batch or snapshot for this long is reported stale to its subscribers (XYW008).")
@@ -118,7 +122,7 @@ public struct GatewayConfiguration: Sendable {
     public static let variables: [EnvironmentVariable] = authenticationVariables + [
         maxSubsVariable, queueMaxMessagesVariable, queueMaxBytesVariable, backpressureVariable, slowConsumerVariable,
         pingIntervalVariable, idleTimeoutVariable, staticDirectoryVariable, tlsCertificateVariable, tlsKeyVariable,
-        snapshotTimeoutVariable, socketSendBufferVariable, closeTimeoutVariable, producerSilenceVariable,
+        snapshotTimeoutVariable, socketSendBufferVariable, closeTimeoutVariable, producerSilenceVariable, memoryTrimIntervalVariable,
         requestTimeoutVariable, keepAliveTimeoutVariable, maxConnectionsPerAddressVariable, maxConnectionsPerSubjectVariable,
         trustedProxiesVariable,
     ]
@@ -140,6 +144,7 @@ public struct GatewayConfiguration: Sendable {
         socketSendBuffer = nil
         closeTimeout = .seconds(5)
         producerSilence = .seconds(15)
+        memoryTrimInterval = .seconds(15)
         requestTimeout = .seconds(10)
         keepAliveTimeout = .seconds(15)
         maxConnectionsPerAddress = 256
@@ -174,6 +179,7 @@ public struct GatewayConfiguration: Sendable {
         snapshotRequestTimeout = try environment.duration(Self.snapshotTimeoutVariable)
         closeTimeout = try environment.duration(Self.closeTimeoutVariable)
         producerSilence = try environment.duration(Self.producerSilenceVariable)
+        memoryTrimInterval = try environment.duration(Self.memoryTrimIntervalVariable)
         if try environment.string(Self.socketSendBufferVariable) != nil {
             socketSendBuffer = try environment.integer(Self.socketSendBufferVariable, in: 4096...(64 << 20))
         }

@@ -91,6 +91,8 @@ try await ServiceRuntime.run(
             onEvent: { hub.connectionEvent($0) }),
         HealthHeartbeat(client: nats, serviceName: serviceName, instance: service.instance, version: NATSClient.version, interval: service.healthInterval, readiness: readiness, logger: logger),
         server,
+        // A burst of connections or a flood leaves freed buffers in malloc's arenas: give them back.
+        MemoryReclaimer(interval: gatewayConfiguration.memoryTrimInterval, logger: logger),
     ],
     configuration: service,
     logger: logger

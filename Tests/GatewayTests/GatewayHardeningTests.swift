@@ -204,4 +204,40 @@ struct GatewayHardeningTests {
             #expect(orphan.object["subject"] as? String == "xy.md.tick.nobody")
         }
     }
+
+    @Test("after a burst (batches queued for clients that stopped reading, then gone) the gateway gives the memory back")
+    func memoryAfterBurst() async throws {
+        try await withHarness([
+            "WS_MEMORY_TRIM_INTERVAL": "1s", "WS_BACKPRESSURE": "drop_oldest", "WS_QUEUE_MAX_MSGS": "100000",
+            "WS_QUEUE_MAX_BYTES": "268435456", "WS_SLOW_CONSUMER_MS": "120000", "WS_PING_INTERVAL": "120s",
+            "WS_SOCKET_SEND_BUFFER": "4096",
+        ]) { harness in
+            let group = ScriptedGroup(client: harness.client, symbols: (0..<200).map { "S\($0)" })
+            try group.respond()
+            try group.publishBatch()
+            try await harness.client.flush()
+            var clients: [WebSocketConnection] = []
+            for _ in 0..<4 {
+                let client = try await harness.connectedClient(receiveBufferSize: 4096)
+                try await client.send(text: #"{"op":"subscribe","subject":"xy.md.tick.demo"}"#)
+                _ = try await client.envelope(ofType: "snapshot")
+                try await client.stopReading()
+                clients.append(client)
+            }
+            let baseline = rssKiB(harness)
+            // 1,000 batches of 200 symbols wait in the stalled clients' queues (shared buffers).
+            for _ in 0..<1000 { try group.publishBatch() }
+            try await harness.client.flush()
+            var peak = baseline
+            try await harness.eventually("the burst is held") {
+                peak = max(peak, rssKiB(harness))
+                return peak - baseline > 24 * 1024
+            }
+            for client in clients { await client.close() }
+            try await harness.eventually("connections gone") { try harness.metric("xy_ws_active_connections") == 0 }
+            try await harness.eventually("memory given back") {
+                rssKiB(harness) - baseline < (peak - baseline) / 2
+            }
+        }
+    }
 }
