@@ -40,6 +40,11 @@ final class ConnectionLimiter: Sendable {
         }
     }
 
+    /// Whether `scope` is capped at all (an uncapped scope counts nothing).
+    func counts(_ scope: Scope) -> Bool {
+        cap(scope) > 0
+    }
+
     /// Gives back one count taken by ``acquire(_:_:)``.
     func release(_ scope: Scope, _ value: String) {
         guard cap(scope) > 0 else { return }

@@ -31,7 +31,7 @@ struct GatewayConnectionPipeline: Sendable {
         if let sslContext { try sync.addHandler(NIOSSLServerHandler(context: sslContext)) }
         let admission = ConnectionAdmission(peer: channel.remoteAddress?.ipAddress ?? "", limiter: limiter, resolver: resolver)
         let bound = NIOLoopBound(admission, eventLoop: channel.eventLoop)
-        channel.closeFuture.whenComplete { _ in bound.value.close() }
+        admission.releaseCounts(on: channel)
         try sync.configureHTTPServerPipeline(
             withServerUpgrade: (upgraders: [makeUpgrader(admission: bound)], completionHandler: { context in
                 let pipeline = context.pipeline.syncOperations
@@ -59,10 +59,12 @@ struct GatewayConnectionPipeline: Sendable {
                 if let refusal = admission.value.admit(head) {
                     return channel.eventLoop.makeFailedFuture(UpgradeRefusal.limit(refusal))
                 }
+                admission.value.releaseCounts(on: channel)
                 return authenticate(channel, head).hop(to: channel.eventLoop).flatMapThrowing { upgrade in
                     if let refusal = admission.value.admit(subject: upgrade.claims.subject) {
                         throw UpgradeRefusal.limit(refusal)
                     }
+                    admission.value.releaseCounts(on: channel)
                     accepted.value.upgrade = upgrade
                     var extra = HTTPHeaders()
                     if let subprotocol = upgrade.responseSubprotocol { extra.add(name: "Sec-WebSocket-Protocol", value: subprotocol) }

@@ -104,6 +104,8 @@ final class GatewayHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                     refusal = .badRequest(problem)
                 } else if let limit = admission?.admit(head) {
                     refusal = .limit(limit)
+                } else {
+                    admission?.releaseCounts(on: context.channel)
                 }
             case .auth, .badRequest, .limit:
                 break

@@ -27,6 +27,8 @@ public final class GatewayServer: Service, @unchecked Sendable {
     private let logger: Logger
     private let onListening: @Sendable (Int) async -> Void
     private let sessionCounter = ManagedAtomic<UInt64>(0)
+    /// What every connection's session shares (one instance, not a copy per connection).
+    private let sessionSettings: WebSocketSession.Settings
     /// Connections per client address and per token subject (XYW006).
     private let limiter: ConnectionLimiter
     private let instance: String
@@ -43,6 +45,7 @@ public final class GatewayServer: Service, @unchecked Sendable {
         self.host = host
         self.port = port
         self.configuration = configuration
+        self.sessionSettings = WebSocketSession.Settings(configuration)
         self.authenticator = authenticator
         self.hub = hub
         self.sessionEvents = sessionEvents
@@ -141,9 +144,9 @@ public final class GatewayServer: Service, @unchecked Sendable {
                 guard let shard = self.hub.shard(for: channel.eventLoop) else { throw ChannelError.inappropriateOperationForState }
                 let id = self.sessionCounter.loadThenWrappingIncrement(ordering: .relaxed)
                 let session = WebSocketSession(
-                    hub: self.hub, shard: shard, configuration: self.configuration, upgrade: upgrade,
+                    hub: self.hub, shard: shard, settings: self.sessionSettings, upgrade: upgrade,
                     sessionEvents: self.sessionEvents, sessionID: "\(self.instance)-\(id)",
-                    remoteAddress: clientAddress, logger: self.logger)
+                    remoteAddress: clientAddress)
                 try channel.pipeline.syncOperations.addHandler(session)
             }
         )

@@ -18,39 +18,6 @@ extension WebSocketSession {
     /// Generic over the topic's identity so tests use plain values (`String`) where the handler
     /// uses `ObjectIdentifier(Topic)`.
     struct StateMachine<TopicID: Hashable> {
-        /// The limits the machine enforces.
-        struct Settings: Sendable {
-            var maxSubscriptions: Int
-            var maxStrikes: Int = 20
-            var queueMaxMessages: Int
-            var queueMaxBytes: Int
-            var backpressure: GatewayConfiguration.BackpressurePolicy
-            /// Closing an idle connection (no subscription, nothing read) after this long.
-            var idleTimeout: Duration
-            /// Replies queued behind a full socket before the connection stops reading requests.
-            var controlPauseAt: Int = 64
-            /// Replies queued (reading already paused) at which the connection is closed instead.
-            var controlCloseAt: Int = 256
-            /// Heartbeat pings left unanswered before the connection is closed.
-            var missedPongsAllowed: Int = 2
-
-            init(_ configuration: GatewayConfiguration, maxSubscriptions: Int) {
-                self.maxSubscriptions = maxSubscriptions
-                self.queueMaxMessages = configuration.queueMaxMessages
-                self.queueMaxBytes = configuration.queueMaxBytes
-                self.backpressure = configuration.backpressure
-                self.idleTimeout = configuration.idleTimeout
-            }
-
-            init(maxSubscriptions: Int, queueMaxMessages: Int, queueMaxBytes: Int, backpressure: GatewayConfiguration.BackpressurePolicy, idleTimeout: Duration) {
-                self.maxSubscriptions = maxSubscriptions
-                self.queueMaxMessages = queueMaxMessages
-                self.queueMaxBytes = queueMaxBytes
-                self.backpressure = backpressure
-                self.idleTimeout = idleTimeout
-            }
-        }
-
         /// A WebSocket close frame: status code and reason.
         struct CloseFrame: Hashable, Sendable {
             var code: UInt16
@@ -59,7 +26,7 @@ extension WebSocketSession {
 
         enum State: Hashable {
             case open
-            case draining(CloseFrame)
+            case draining(CloseFrame, cause: CloseCause)
             case closing(CloseFrame)
             case closed
         }
@@ -140,6 +107,12 @@ extension WebSocketSession {
             case dropped(Drops)
         }
 
+        /// The box ``queue`` lives in.
+        final class QueueBox {
+            var queue: ConflatingQueue<QueueKey, Outbound>?
+            init(_ queue: ConflatingQueue<QueueKey, Outbound>?) { self.queue = queue }
+        }
+
         /// A queued data frame's key: conflatable ticks share one per subject, group and base
         /// (`serial` 0), so a batch never merges into one queued before the snapshot that follows it.
         struct QueueKey: Hashable {
@@ -172,7 +145,22 @@ extension WebSocketSession {
         private var topicsBySubject: [String: TopicID] = [:]
         /// Replies and pings, written ahead of data.
         private var control: Deque<Outbound> = []
-        private var queue: ConflatingQueue<QueueKey, Outbound>?
+        /// The data queue, kept out of line: most connections never queue, and an idle
+        /// connection's size is what 10,000 of them cost.
+        private var queueBox: QueueBox?
+        private var queue: ConflatingQueue<QueueKey, Outbound>? {
+            get { queueBox?.queue }
+            _modify {
+                // Copy on write, so the machine stays a value.
+                if queueBox == nil {
+                    queueBox = QueueBox(nil)
+                } else if !isKnownUniquelyReferenced(&queueBox!) {
+                    queueBox = QueueBox(queueBox!.queue)
+                }
+                yield &queueBox!.queue
+                if queueBox!.queue == nil { queueBox = nil }
+            }
+        }
         private var queuedBytes = 0
         private var queueSerial: UInt64 = 0
         /// Subject and group pairs that lost frames to the queue policy: resnapshot once drained.
@@ -188,9 +176,10 @@ extension WebSocketSession {
         private var dataSincePong = false
         private var lastInbound: ContinuousClock.Instant
 
-        init(settings: Settings, now: ContinuousClock.Instant, authorize: @escaping ClientRequestRules.Authorizer) {
+        /// `maxSubscriptions` is this connection's (the token's `max_subs`, else the gateway's).
+        init(settings: Settings, maxSubscriptions: Int, now: ContinuousClock.Instant, authorize: @escaping ClientRequestRules.Authorizer) {
             self.settings = settings
-            self.rules = ClientRequestRules(maxSubscriptions: settings.maxSubscriptions, maxStrikes: settings.maxStrikes, authorize: authorize)
+            self.rules = ClientRequestRules(maxSubscriptions: maxSubscriptions, maxStrikes: settings.maxStrikes, authorize: authorize)
             self.lastInbound = now
         }
 
@@ -521,7 +510,7 @@ extension WebSocketSession {
             case .closing, .closed: return nil
             }
             if let next = control.popFirst() { return next }
-            while let next = queue?.dequeue() {
+            while queueBox != nil, let next = queue?.dequeue() {
                 queuedBytes -= Self.size(of: next.element)
                 if next.key.group != nil, !lost.isEmpty, lost.contains(next.key.group0) {
                     continue
@@ -542,7 +531,7 @@ extension WebSocketSession {
             let empty = control.isEmpty && (queue?.isEmpty ?? true)
             if empty {
                 // An empty queue holds its storage; a burst's memory goes back.
-                queue = nil
+                queueBox = nil
                 queuedBytes = 0
                 bases.removeAll()
             }
@@ -560,10 +549,10 @@ extension WebSocketSession {
                         actions.append(.resnapshot(topic, subject: entry.subject, group: group))
                     }
                 }
-            case .draining(let frame):
+            case .draining(let frame, let cause):
                 if empty, writable {
                     state = .closing(frame)
-                    actions.append(.sendClose(frame, cause: drainingCause ?? .policy))
+                    actions.append(.sendClose(frame, cause: cause))
                 }
             case .closing, .closed:
                 break
@@ -664,7 +653,7 @@ extension WebSocketSession {
             topicsBySubject.removeAll()
             _ = rules.closed()
             control.removeAll()
-            queue = nil
+            queueBox = nil
             queuedBytes = 0
             lost.removeAll()
             bases.removeAll()
@@ -672,8 +661,6 @@ extension WebSocketSession {
         }
 
         // MARK: closing
-
-        private var drainingCause: CloseCause?
 
         private var isDraining: Bool {
             if case .draining = state { return true }
@@ -709,14 +696,13 @@ extension WebSocketSession {
                 actions.append(.resumeReading)
             }
             if orderly, queuedCount > 0 {
-                state = .draining(frame)
-                drainingCause = cause
+                state = .draining(frame, cause: cause)
                 actions += [.armCloseDeadline, .drain]
                 return actions
             }
             let dropped = Drops(oldest: queue?.count ?? 0)
             control.removeAll()
-            queue = nil
+            queueBox = nil
             queuedBytes = 0
             lost.removeAll()
             bases.removeAll()

@@ -24,12 +24,14 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
 
     private let hub: FanoutHub
     private let shard: LoopShard
-    private let configuration: GatewayConfiguration
-    private let upgrade: AuthenticatedUpgrade
+    private let settings: Settings
+    /// The token's `sub` (session events).
+    private let subject: String
+    /// The token's `exp` plus leeway: the session ends then.
+    private let validUntil: Date
     private let encoding: FrameEncoding
     private let sessionEvents: SessionEventPublisher
     private let metrics: GatewayMetrics
-    private let logger: Logger
     let sessionID: String
     let remoteAddress: String
 
@@ -40,9 +42,9 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
     /// When each topic was subscribed, until its first frame (the first-message histogram).
     private var subscribedAt: [ObjectIdentifier: NIODeadline] = [:]
     private var heartbeat: RepeatedTask?
-    private var slowConsumerTimer: Scheduled<Void>?
-    private var closeDeadline: Scheduled<Void>?
-    private var tokenExpiry: Scheduled<Void>?
+    /// The one-shot timers, allocated the first time one is armed: most connections never arm
+    /// one, and an idle connection's size is what 10,000 of them cost.
+    private var timers: Timers?
     private var needsFlush = false
     private var flushRequested = false
     private var unflushedBytes = 0
@@ -54,22 +56,22 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
     static let eagerFlushBytes = 256 * 1024
 
     init(
-        hub: FanoutHub, shard: LoopShard, configuration: GatewayConfiguration, upgrade: AuthenticatedUpgrade,
-        sessionEvents: SessionEventPublisher, sessionID: String, remoteAddress: String, logger: Logger
+        hub: FanoutHub, shard: LoopShard, settings: Settings, upgrade: AuthenticatedUpgrade,
+        sessionEvents: SessionEventPublisher, sessionID: String, remoteAddress: String
     ) {
         self.hub = hub
         self.shard = shard
-        self.configuration = configuration
-        self.upgrade = upgrade
+        self.settings = settings
+        self.subject = upgrade.claims.subject
+        self.validUntil = upgrade.validUntil
         self.encoding = FrameEncoding(subprotocol: upgrade.applicationSubprotocol)
         self.sessionEvents = sessionEvents
         self.metrics = hub.metrics
         self.sessionID = sessionID
         self.remoteAddress = remoteAddress
-        self.logger = logger
         let grants = upgrade.grants
         self.machine = Machine(
-            settings: .init(configuration, maxSubscriptions: upgrade.claims.maxSubscriptions ?? configuration.maxSubscriptions),
+            settings: settings, maxSubscriptions: upgrade.claims.maxSubscriptions ?? settings.defaultMaxSubscriptions,
             now: .now
         ) { subject in
             do throws(GatewayAuthError) {
@@ -93,20 +95,16 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
         hub.clients.wrappingIncrement(ordering: .relaxed)
         let loop = context.eventLoop.assumeIsolated()
         perform(machine.writabilityChanged(context.channel.isWritable))
-        let interval = TimeAmount(configuration.pingInterval)
+        let interval = TimeAmount(settings.pingInterval)
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         heartbeat = context.eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
             let session = bound.value
             session.perform(session.machine.heartbeat(now: .now))
+            session.armTokenExpiryIfDue()
             session.flushNow()
         }
-        let remaining = upgrade.validUntil.timeIntervalSinceNow
-        tokenExpiry = loop.scheduleTask(in: .nanoseconds(Int64(max(0, min(remaining, 365 * 86_400)) * 1e9))) { [weak self] in
-            guard let self else { return }
-            self.perform(self.machine.tokenExpired())
-            self.flushNow()
-        }
-        sessionEvents.publish(.connected, session: self, subject: upgrade.claims.subject, reason: "")
+        armTokenExpiryIfDue()
+        sessionEvents.publish(.connected, session: self, subject: subject, reason: "")
         if !hub.isNATSConnected {
             sendShared(hub.encoder.control(.init(.status, code: XYErrorCode.natsUnavailable.rawValue, state: "degraded"), nowNs: Self.now()))
             flushNow()
@@ -128,12 +126,12 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
         tornDown = true
         heartbeat?.cancel()
         heartbeat = nil
-        slowConsumerTimer?.cancel()
-        slowConsumerTimer = nil
-        closeDeadline?.cancel()
-        closeDeadline = nil
-        tokenExpiry?.cancel()
-        tokenExpiry = nil
+        timers?.slowConsumer?.cancel()
+        timers?.slowConsumer = nil
+        timers?.closeDeadline?.cancel()
+        timers?.closeDeadline = nil
+        timers?.tokenExpiry?.cancel()
+        timers?.tokenExpiry = nil
         for id in machine.channelClosed() {
             if let topic = topics.removeValue(forKey: id) {
                 hub.unsubscribe(self, topic: topic, encoding: encoding, shard: shard)
@@ -144,7 +142,7 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
         shard.remove(self)
         metrics.activeConnections.decrement()
         hub.clients.wrappingDecrement(ordering: .relaxed)
-        sessionEvents.publish(.disconnected, session: self, subject: upgrade.claims.subject, reason: closeReason)
+        sessionEvents.publish(.disconnected, session: self, subject: subject, reason: closeReason)
     }
 
     // MARK: inbound
@@ -202,7 +200,7 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
         case NIOWebSocketError.invalidFrameLength, NIOWebSocketFrameAggregator.Error.accumulatedFrameSizeIsTooLarge:
             metrics.closedByPolicy.increment()
             closeReason = "\(XYErrorCode.malformedClientMessage) message too large"
-            perform(machine.protocolViolation(code: 1009, reason: "message larger than \(configuration.maxInboundMessageBytes) bytes"))
+            perform(machine.protocolViolation(code: 1009, reason: "message larger than \(settings.maxInboundMessageBytes) bytes"))
         case let violation as WebSocketFrameValidator.Violation:
             closeReason = "protocol error: \(violation.reason)"
             perform(machine.protocolViolation(code: 1002, reason: violation.reason))
@@ -273,8 +271,8 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
                 self.perform(self.machine.closeWritten())
             }
         case .closeChannel:
-            closeDeadline?.cancel()
-            closeDeadline = nil
+            timers?.closeDeadline?.cancel()
+            timers?.closeDeadline = nil
             context.close(promise: nil)
         case .shutdownOutput:
             // The close deadline stays armed: a client that never closes its side is closed then.
@@ -284,20 +282,20 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
                 self?.context?.close(promise: nil)
             }
         case .armSlowConsumerTimer:
-            slowConsumerTimer?.cancel()
-            slowConsumerTimer = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(configuration.slowConsumerTimeout)) { [weak self] in
+            timers?.slowConsumer?.cancel()
+            armedTimers.slowConsumer = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(settings.slowConsumerTimeout)) { [weak self] in
                 guard let self else { return }
-                self.slowConsumerTimer = nil
+                self.timers?.slowConsumer = nil
                 self.perform(self.machine.slowConsumerTimerFired())
             }
         case .cancelSlowConsumerTimer:
-            slowConsumerTimer?.cancel()
-            slowConsumerTimer = nil
+            timers?.slowConsumer?.cancel()
+            timers?.slowConsumer = nil
         case .armCloseDeadline:
-            guard closeDeadline == nil else { return }
-            closeDeadline = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(configuration.closeTimeout)) { [weak self] in
+            guard timers?.closeDeadline == nil else { return }
+            armedTimers.closeDeadline = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(settings.closeTimeout)) { [weak self] in
                 guard let self else { return }
-                self.closeDeadline = nil
+                self.timers?.closeDeadline = nil
                 self.perform(self.machine.closeDeadlineFired())
             }
         case .stopReading:
@@ -310,6 +308,21 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
             drain()
         case .dropped(let drops):
             count(drops)
+        }
+    }
+
+    /// Arms the token-expiry timer once `exp` (plus leeway) falls before the next heartbeat: an
+    /// exact close without a timer per connection for the hours a token usually lives (the
+    /// heartbeat already wakes each connection).
+    private func armTokenExpiryIfDue() {
+        guard timers?.tokenExpiry == nil, machine.isOpen, let context else { return }
+        let remaining = validUntil.timeIntervalSinceNow
+        let interval = Double(settings.pingInterval.components.seconds) + Double(settings.pingInterval.components.attoseconds) * 1e-18
+        guard remaining <= interval * 1.5 else { return }
+        armedTimers.tokenExpiry = context.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(Int64(max(0, remaining) * 1e9))) { [weak self] in
+            guard let self else { return }
+            self.perform(self.machine.tokenExpired())
+            self.flushNow()
         }
     }
 
@@ -345,14 +358,14 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
             metrics.droppedSlowConsumer.increment(by: dropped)
             hub.noteError(XYErrorCode.backpressure.rawValue)
             closeReason = "\(XYErrorCode.backpressure) slow consumer"
-            logger.warning("slow consumer closed", metadata: [
+            hub.logger.warning("slow consumer closed", metadata: [
                 "code": "\(XYErrorCode.backpressure)", "session": "\(sessionID)", "queued": "\(dropped)",
             ])
         case .controlOverflow:
             metrics.closedByPolicy.increment()
             hub.noteError(XYErrorCode.backpressure.rawValue)
             closeReason = "\(XYErrorCode.backpressure) replies not read"
-            logger.warning("connection closed: requests faster than it reads replies", metadata: [
+            hub.logger.warning("connection closed: requests faster than it reads replies", metadata: [
                 "code": "\(XYErrorCode.backpressure)", "session": "\(sessionID)",
             ])
         case .missedPongs:
@@ -463,4 +476,19 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     static func now() -> Int64 { Int64(WallClock.unixNow()) }
+
+    /// The connection's timers, made when the first is armed.
+    private var armedTimers: Timers {
+        if let timers { return timers }
+        let made = Timers()
+        timers = made
+        return made
+    }
+
+    /// The one-shot timers of a connection.
+    private final class Timers {
+        var slowConsumer: Scheduled<Void>?
+        var closeDeadline: Scheduled<Void>?
+        var tokenExpiry: Scheduled<Void>?
+    }
 }

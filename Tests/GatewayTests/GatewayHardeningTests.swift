@@ -198,8 +198,12 @@ struct GatewayHardeningTests {
             #expect(live.data["state"] as? String == "live")
 
             // A group with no producer at all: its snapshot request has no responder.
+            // (demo, silent again after its one batch, may report in between: skip its statuses)
             try await client.send(text: #"{"op":"subscribe","subject":"xy.md.tick.nobody"}"#)
-            let orphan = try await client.envelope(ofType: "status", timeout: .seconds(10))
+            var orphan = try await client.envelope(ofType: "status", timeout: .seconds(10))
+            while orphan.object["subject"] as? String == "xy.md.tick.demo" {
+                orphan = try await client.envelope(ofType: "status", timeout: .seconds(10))
+            }
             #expect(orphan.data["state"] as? String == "stale")
             #expect(orphan.object["subject"] as? String == "xy.md.tick.nobody")
         }

@@ -39,8 +39,8 @@ struct WebSocketSessionChannelTests {
                 claims: claims, source: .header, applicationSubprotocol: "xy.v1.json", responseSubprotocol: "xy.v1.json",
                 grants: claims.subjectGrants())
             let session = WebSocketSession(
-                hub: hub, shard: hub.shard(for: loop)!, configuration: configuration, upgrade: upgrade,
-                sessionEvents: SessionEventPublisher(nats: nil, instance: "test"), sessionID: "s1", remoteAddress: "", logger: Logger(label: "test"))
+                hub: hub, shard: hub.shard(for: loop)!, settings: WebSocketSession.Settings(configuration), upgrade: upgrade,
+                sessionEvents: SessionEventPublisher(nats: nil, instance: "test"), sessionID: "s1", remoteAddress: "")
             try channel.pipeline.syncOperations.addHandler(WebSocketFrameValidator())
             try channel.pipeline.syncOperations.addHandler(session)
             try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).get()

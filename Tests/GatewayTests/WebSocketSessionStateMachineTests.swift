@@ -17,10 +17,8 @@ struct WebSocketSessionStateMachineTests {
         now: ContinuousClock.Instant = .now
     ) -> Machine {
         Machine(
-            settings: .init(
-                maxSubscriptions: maxSubscriptions, queueMaxMessages: queueMaxMessages, queueMaxBytes: 1 << 20,
-                backpressure: backpressure, idleTimeout: .seconds(60)),
-            now: now
+            settings: .init(queueMaxMessages: queueMaxMessages, queueMaxBytes: 1 << 20, backpressure: backpressure, idleTimeout: .seconds(60)),
+            maxSubscriptions: maxSubscriptions, now: now
         ) { subject in
             subject.hasPrefix("xy.md.") ? nil : (code: .subjectDenied, message: "not granted")
         }
@@ -301,7 +299,7 @@ struct WebSocketSessionStateMachineTests {
         _ = machine.writabilityChanged(false)
         _ = machine.deliver(.tick(tick(11)), topic: "T")
         #expect(kinds(machine.tokenExpired()) == ["cancelSlowConsumer", "armCloseDeadline", "drain"])
-        guard case .draining(let frame) = machine.state else { Issue.record("not draining"); return }
+        guard case .draining(let frame, .tokenExpired) = machine.state else { Issue.record("not draining"); return }
         #expect(frame.code == 4001)
         #expect(frame.reason.hasPrefix("XYW005"))
         // Draining: nothing new.
