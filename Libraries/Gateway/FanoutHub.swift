@@ -552,35 +552,49 @@ public final class FanoutHub: @unchecked Sendable {
             let quiet = topic.lock.withLock {
                 topic.lastHeard.filter { nowNs > $0.value && nowNs - $0.value > limit && !topic.silent.contains($0.key) }.map(\.key)
             }
-            for group in quiet { producerSilent(topic, group: group) }
+            for group in quiet { producerSilent(topic, group: group, unheardSince: nowNs - limit) }
         }
     }
 
-    /// Tells the topic's subscribers that `group` has gone stale (once, until it is heard again).
-    private func producerSilent(_ topic: Topic, group: String) {
-        let newly = topic.lock.withLock { !topic.closed && topic.silent.insert(group).inserted }
+    /// Tells the topic's subscribers that `group` has gone stale (once, until it is heard again);
+    /// `unheardSince`: only if nothing arrived after that instant (a batch may have come since
+    /// the watch looked).
+    private func producerSilent(_ topic: Topic, group: String, unheardSince: UInt64? = nil) {
+        let status = producerStatus(topic, group: group, silent: true)
+        // Marked and dispatched under the topic's lock, so a `live` for a batch that arrives
+        // meanwhile is queued after this `stale`, never before it.
+        let newly = topic.lock.withLock { () -> Bool in
+            if let unheardSince, let heard = topic.lastHeard[group], heard > unheardSince { return false }
+            guard !topic.closed, topic.silent.insert(group).inserted else { return false }
+            for index in topic.activeShardsLocked() { dispatch(.frames(status), topic: topic, shard: index) }
+            return true
+        }
         guard newly else { return }
         metrics.producerSilences.increment()
         noteError(XYErrorCode.producerSilent.rawValue)
         logger.warning("a group's producer is silent; subscribers are told the data is stale", metadata: [
             "code": "\(XYErrorCode.producerSilent)", "subject": "\(topic.subject)", "group": "\(group)",
         ])
-        deliver(.frames(producerStatus(topic, group: group, silent: true)), topic: topic)
     }
 
     /// Tells the topic's subscribers that `group`'s producer speaks again.
     private func producerRecovered(_ topic: Topic, group: String) {
+        let status = producerStatus(topic, group: group, silent: false)
+        topic.lock.withLock {
+            for index in topic.activeShardsLocked() { dispatch(.frames(status), topic: topic, shard: index) }
+        }
         logger.notice("a silent group's producer is back", metadata: ["subject": "\(topic.subject)", "group": "\(group)"])
-        deliver(.frames(producerStatus(topic, group: group, silent: false)), topic: topic)
     }
 
     /// The `status` frame of a group's producer: `stale` (XYW008) or `live`.
     private func producerStatus(_ topic: Topic, group: String, silent: Bool) -> EncodedFrames {
+        // The group's own subject, also on a wildcard topic: the client tells groups apart.
+        let subject = Topic.tickSubject(group: group)
         let control = silent
             ? MessageEncoder.Control(
-                .status, subject: topic.subject, code: XYErrorCode.producerSilent.rawValue,
+                .status, subject: subject, code: XYErrorCode.producerSilent.rawValue,
                 message: "no data for group \(group) from its producer", state: "stale")
-            : MessageEncoder.Control(.status, subject: topic.subject, state: "live")
+            : MessageEncoder.Control(.status, subject: subject, state: "live")
         return encoder.control(control, nowNs: Int64(WallClock.unixNow()))
     }
 
@@ -595,12 +609,14 @@ public final class FanoutHub: @unchecked Sendable {
             noteError(XYErrorCode.natsUnavailable.rawValue)
             broadcastStatus(.init(.status, code: XYErrorCode.natsUnavailable.rawValue, state: "degraded"))
         case .connected, .reconnected:
-            guard !natsUp.exchange(true, ordering: .relaxed) else { return }
-            // The silence clocks start again: nothing could arrive while NATS was away.
+            guard !natsUp.load(ordering: .relaxed) else { return }
+            // The silence clocks start again (nothing could arrive while NATS was away), before the
+            // watch may look again.
             let now = NIODeadline.now().uptimeNanoseconds
             for topic in lock.withLock({ Array(topics.values) }) {
                 topic.lock.withLock { for group in topic.lastHeard.keys { topic.lastHeard[group] = now } }
             }
+            guard !natsUp.exchange(true, ordering: .relaxed) else { return }
             broadcastStatus(.init(.status, state: "live"))
             let held: [(Topic, [String])] = lock.withLock {
                 topics.values.filter { $0.kind == .ticks }.map { topic in

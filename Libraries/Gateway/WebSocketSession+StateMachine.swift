@@ -338,15 +338,34 @@ extension WebSocketSession {
                 guard repair || held[topic]?.positions[snapshot.group] == nil else { return .ignore }
                 var drops = Drops()
                 let group = snapshot.group
-                // A base replaces whatever the group lost: it is the repair.
-                lost.remove(QueueKey(subject: subject, group: group, serial: 0))
+                let group0 = QueueKey(subject: subject, group: group, serial: 0)
+                // A base replaces whatever the group lost or still has queued before it.
+                lost.remove(group0)
+                if queueBox != nil {
+                    for superseded in queue!.remove(where: { $0.group0 == group0 }) { queuedBytes -= Self.size(of: superseded) }
+                }
                 queueSerial &+= 1
-                bases[QueueKey(subject: subject, group: group, serial: 0)] = queueSerial
-                add(.snapshot(snapshot), key: nextKey(subject, group: group), size: snapshot.json.readableBytes, drops: &drops)
+                bases[group0] = queueSerial
+                // The base and its replay always go in whole (at most two entries: the replay merged),
+                // so they never evict each other and a resnapshot cannot overflow into another one.
+                add(.snapshot(snapshot), key: nextKey(subject, group: group), size: snapshot.json.readableBytes, bounded: true, drops: &drops)
                 var last = snapshot.seq
+                var merged: Xy_Md_V1_TickBatch?
+                var single: TickItem?
                 for item in replay where item.epoch == snapshot.epoch && item.seq > last {
-                    add(.tick(item), key: key(subject, group: group, conflatable: true), size: item.json.readableBytes, drops: &drops)
+                    if merged == nil, single == nil {
+                        single = item
+                    } else {
+                        if merged == nil, let first = single { merged = first.batch }
+                        merged!.merge(next: item.batch)
+                        single = nil
+                    }
                     last = item.seq
+                }
+                if let single {
+                    add(.tick(single), key: nextKey(subject, group: group), size: single.json.readableBytes, bounded: false, drops: &drops)
+                } else if let merged {
+                    add(.merged(merged), key: nextKey(subject, group: group), size: Self.size(of: .merged(merged)), bounded: false, drops: &drops)
                 }
                 held[topic]!.positions[group] = Position(epoch: snapshot.epoch, seq: last)
                 return .queued(drops)
@@ -402,14 +421,16 @@ extension WebSocketSession {
         }
 
         /// Queues under the backpressure policy and its byte bound.
-        private mutating func add(_ outbound: Outbound, key: QueueKey, size: Int, drops: inout Drops) {
+        /// `bounded` false: the byte bound makes no room by evicting (the replay right after its base).
+        private mutating func add(_ outbound: Outbound, key: QueueKey, size: Int, bounded: Bool = true, drops: inout Drops) {
             if queue == nil {
+                // Room for a base and its replay at least.
                 queue = try? ConflatingQueue(
-                    capacity: settings.queueMaxMessages,
+                    capacity: max(2, settings.queueMaxMessages),
                     policy: settings.backpressure == .dropNewest ? .dropNewest : .dropOldest)
             }
             guard queue != nil else { return }
-            while queuedBytes + size > settings.queueMaxBytes, !(queue?.isEmpty ?? true) {
+            while bounded, queuedBytes + size > settings.queueMaxBytes, !(queue?.isEmpty ?? true) {
                 if settings.backpressure == .dropNewest {
                     dropped(key, newest: true, drops: &drops)
                     return
@@ -463,6 +484,9 @@ extension WebSocketSession {
         private mutating func forgetQueued(subject: String) {
             lost = lost.filter { $0.subject != subject }
             bases = bases.filter { $0.key.subject != subject }
+            if queueBox != nil {
+                for removed in queue!.remove(where: { $0.subject == subject }) { queuedBytes -= Self.size(of: removed) }
+            }
         }
 
         private static func size(of outbound: Outbound) -> Int {
@@ -494,7 +518,7 @@ extension WebSocketSession {
                 return
             }
             control.append(outbound)
-            if control.count >= settings.controlPauseAt, !readingPaused {
+            if control.count >= settings.controlPauseAt, !readingPaused, case .open = state {
                 readingPaused = true
                 actions.append(.stopReading)
             }

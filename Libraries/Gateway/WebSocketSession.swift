@@ -402,11 +402,11 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
             if machine.writable { drain() }
             metrics.sendQueueSize.record(machine.queuedCount)
         }
-        if subscribedAt[key] != nil {
-            switch delivery {
-            case .snapshot, .frames: recordFirstMessage(key)
-            case .tick: break
-            }
+        switch delivery {
+        case .snapshot, .frames:
+            if !subscribedAt.isEmpty { recordFirstMessage(key) }
+        case .tick:
+            break
         }
         return true
     }
@@ -460,9 +460,14 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
     private func drain() {
         guard context != nil, !draining else { return }
         draining = true
-        while let next = machine.nextToWrite() { write(next) }
+        // A resnapshot the drained queue calls for is queued while `draining` holds, and written
+        // by the next round: a loop, never a recursion, and bounded.
+        for _ in 0..<4 {
+            while let next = machine.nextToWrite() { write(next) }
+            perform(machine.drained())
+            guard machine.writable, machine.queuedCount > 0 else { break }
+        }
         draining = false
-        perform(machine.drained())
         flushNow()
     }
 

@@ -111,6 +111,18 @@ public struct ConflatingQueue<Key: Hashable, Element> {
         return (key, element)
     }
 
+    /// Removes the elements whose key matches (a consumer let go of a subject, or a fresh base
+    /// supersedes what was queued before it), keeping the order of the rest; returns them.
+    public mutating func remove(where matches: (Key) -> Bool) -> [Element] {
+        var removed: [Element] = []
+        order.removeAll { key in
+            guard matches(key) else { return false }
+            if let element = elements.removeValue(forKey: key) { removed.append(element) }
+            return true
+        }
+        return removed
+    }
+
     /// Empties the queue (the consumer went away); counters stay.
     public mutating func removeAll() {
         order.removeAll()

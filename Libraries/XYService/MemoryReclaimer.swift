@@ -17,7 +17,11 @@ public struct MemoryReclaimer: Service {
     }
 
     public func run() async throws {
-        guard let trim = Self.trim else { return }
+        guard let trim = Self.trim else {
+            // Nothing to do here, but a service that returns would stop the whole group.
+            try? await gracefulShutdown()
+            return
+        }
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do { try await Task.sleep(for: self.interval) } catch { return }

@@ -13,11 +13,11 @@ struct WebSocketSessionStateMachineTests {
     private static let tickSubject = "xy.md.tick.demo"
 
     private func machine(
-        backpressure: GatewayConfiguration.BackpressurePolicy = .conflate, queueMaxMessages: Int = 256, maxSubscriptions: Int = 8,
-        now: ContinuousClock.Instant = .now
+        backpressure: GatewayConfiguration.BackpressurePolicy = .conflate, queueMaxMessages: Int = 256, queueMaxBytes: Int = 1 << 20,
+        maxSubscriptions: Int = 8, now: ContinuousClock.Instant = .now
     ) -> Machine {
         Machine(
-            settings: .init(queueMaxMessages: queueMaxMessages, queueMaxBytes: 1 << 20, backpressure: backpressure, idleTimeout: .seconds(60)),
+            settings: .init(queueMaxMessages: queueMaxMessages, queueMaxBytes: queueMaxBytes, backpressure: backpressure, idleTimeout: .seconds(60)),
             maxSubscriptions: maxSubscriptions, now: now
         ) { subject in
             subject.hasPrefix("xy.md.") ? nil : (code: .subjectDenied, message: "not granted")
@@ -45,8 +45,8 @@ struct WebSocketSessionStateMachineTests {
     }
 
     /// A machine holding the demo ticks topic (as "T") at seq 10 of epoch 7, everything written.
-    private func following(_ backpressure: GatewayConfiguration.BackpressurePolicy = .conflate, queueMaxMessages: Int = 256) -> Machine {
-        var machine = machine(backpressure: backpressure, queueMaxMessages: queueMaxMessages)
+    private func following(_ backpressure: GatewayConfiguration.BackpressurePolicy = .conflate, queueMaxMessages: Int = 256, queueMaxBytes: Int = 1 << 20) -> Machine {
+        var machine = machine(backpressure: backpressure, queueMaxMessages: queueMaxMessages, queueMaxBytes: queueMaxBytes)
         #expect(kinds(machine.received(.subscribe(subject: Self.tickSubject, id: "1"))) == ["subscribe"])
         #expect(kinds(machine.subscribed(Self.tickSubject, topic: "T", id: "1")) == ["write:reply"])
         guard case .queued = machine.deliver(.snapshot(snapshot(10), replay: [], repair: false), topic: "T") else {
@@ -157,7 +157,7 @@ struct WebSocketSessionStateMachineTests {
         #expect(written(machine.deliver(.tick(tick(15)), topic: "T")) == "tick 15")
     }
 
-    @Test("a batch queued after a snapshot never merges into one queued before it (nor across epochs)")
+    @Test("a new base supersedes what was queued before it; a batch after it never merges across it (nor across epochs)")
     func noMergeAcrossEpochs() {
         var machine = following()
         _ = machine.writabilityChanged(false)
@@ -165,8 +165,8 @@ struct WebSocketSessionStateMachineTests {
         _ = machine.deliver(.snapshot(snapshot(1, epoch: 8), replay: [], repair: true), topic: "T")
         _ = machine.deliver(.tick(tick(2, epoch: 8)), topic: "T")
         _ = machine.writabilityChanged(true)
-        // The old run's batch, the new base, the new run's batch: in that order, none merged.
-        #expect(writes(&machine) == ["tick 11", "snapshot 1", "tick 2"])
+        // The old run's queued batch is superseded by the new base; the new run's batch follows it, unmerged.
+        #expect(writes(&machine) == ["snapshot 1", "tick 2"])
     }
 
     @Test("drop_oldest and drop_newest: a group that lost frames gets a fresh snapshot once the queue drains, never a hole", arguments: [
@@ -365,5 +365,31 @@ struct WebSocketSessionStateMachineTests {
         ] {
             guard case .failure = ClientSubject.kind(of: bad) else { Issue.record("accepted \(bad)"); continue }
         }
+    }
+
+    @Test("a base and its replay always fit, even over the queue's bounds: a resnapshot never overflows into another one", arguments: [
+        GatewayConfiguration.BackpressurePolicy.conflate, .dropOldest, .dropNewest,
+    ])
+    func baseAlwaysFits(policy: GatewayConfiguration.BackpressurePolicy) {
+        var machine = following(policy, queueMaxMessages: 1, queueMaxBytes: 16)
+        _ = machine.writabilityChanged(false)
+        // Frames queued before the new base are superseded by it.
+        _ = machine.deliver(.tick(tick(11)), topic: "T")
+        _ = machine.deliver(.snapshot(snapshot(20), replay: [tick(19), tick(21), tick(22), tick(23)], repair: true), topic: "T")
+        _ = machine.writabilityChanged(true)
+        #expect(writes(&machine) == ["snapshot 20", "merged 21...23"])
+        #expect(kinds(machine.drained()).isEmpty)
+        #expect(machine.position(topic: "T", group: "demo") == .init(epoch: 7, seq: 23))
+    }
+
+    @Test("unsubscribe drops what was queued for the subject")
+    func unsubscribeDropsQueued() {
+        var machine = following()
+        _ = machine.writabilityChanged(false)
+        _ = machine.deliver(.tick(tick(11)), topic: "T")
+        #expect(machine.queuedCount == 1)
+        _ = machine.received(.unsubscribe(subject: Self.tickSubject, id: nil))
+        _ = machine.writabilityChanged(true)
+        #expect(writes(&machine) == ["reply unsubscribed"])
     }
 }
