@@ -27,6 +27,9 @@ export const DEFAULTS = Object.freeze({
     unauthorizedAfter: 2,     // failed upgrades in a row, with the server answering HTTP, before `unauthorized`
 });
 
+/** The close code with which the gateway ends a session whose token expired. */
+export const TOKEN_EXPIRED = 4001;
+
 export class XYConnection {
     /**
      * @param {{url: string, token: string}} options  plus any of DEFAULTS, and WebSocket / fetch
@@ -236,6 +239,12 @@ export class XYConnection {
             entry.sequencer?.expectSnapshot();
         }
         if (this.closed || this.clients.size === 0) return;
+        if (code === TOKEN_EXPIRED) {
+            // The gateway ended the session at the token's expiry: the same token would only be
+            // refused. Wait for a newer one (setToken reconnects), as for a refused upgrade.
+            this.setState('unauthorized', 'XYW005');
+            return;
+        }
         // A connection that the server keeps closing soon after it opens (slow consumer 4008,
         // policy 1008) backs off as a failed attempt would; one that lasted waits only the shortest time.
         if (opened) this.shortLived = Date.now() - this.openedAt < STABLE_AFTER ? this.shortLived + 1 : 0;

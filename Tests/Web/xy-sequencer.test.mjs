@@ -135,3 +135,19 @@ test('XYConnection: a subject whose producer is silent shows the connection stal
     assert.deepEqual(states.slice(-2), ['stale:XYW008', 'live']);
     connection.close();
 });
+
+test('XYConnection: a session the gateway ends at token expiry (4001) waits for a newer token, then reconnects with it', () => {
+    const jwt = (exp) => `e30.${Buffer.from(JSON.stringify({ exp })).toString('base64url')}.sig`;
+    const connection = new XYConnection({ url: 'ws://127.0.0.1:9/ws', token: jwt(1000), WebSocket: FakeSocket, snapshotTimeout: 60000 });
+    const states = [];
+    connection.attach('tab', (message) => { if (message.kind === 'state') states.push(`${message.state}${message.code ? ':' + message.code : ''}`); });
+    const first = FakeSocket.last;
+    first.onopen();
+    first.onclose({ code: 4001 });
+    assert.equal(connection.state, 'unauthorized');
+    assert.equal(states.at(-1), 'unauthorized:XYW005');
+    assert.equal(connection.retryTimer, null, 'no retry with the expired token');
+    connection.setToken(jwt(2000));
+    assert.notEqual(FakeSocket.last, first, 'a new socket with the renewed token');
+    connection.close();
+});
