@@ -37,6 +37,30 @@ struct DemoTicksCLITests {
         await server.stop()
     }
 
+    /// The next `count` messages of `subscription`, or a failure after `within` (never a hang).
+    private static func next(_ count: Int, of subscription: NATSSubscription, within: Duration) async throws -> [NATSMessage] {
+        try await withThrowingTaskGroup(of: [NATSMessage]?.self) { group in
+            group.addTask {
+                var messages: [NATSMessage] = []
+                for try await message in subscription {
+                    messages.append(message)
+                    if messages.count == count { break }
+                }
+                return messages
+            }
+            group.addTask {
+                try await Task.sleep(for: within)
+                return nil
+            }
+            let first = try await group.next() ?? nil
+            group.cancelAll()
+            guard let messages = first, messages.count == count else {
+                throw ManagedProcessError("fewer than \(count) messages on \(subscription.subject) within \(within)")
+            }
+            return messages
+        }
+    }
+
     @Test("its own group by default; periodic snapshots continue the batches' seq; snapshot requests are answered")
     func snapshots() async throws {
         let server = try await NATSServer.start()
@@ -45,33 +69,28 @@ struct DemoTicksCLITests {
         let snapshots = try client.subscribe("xy.md.snapshot.cli-demo")
         try await client.flush()
 
-        let demo = try XYCommand.start(["demo", "ticks", "-s", server.url, "--interval", "20ms", "--snapshot-interval", "200ms",
-                                        "--count", "60", "--symbols", "AAPL,MSFT,SPY", "--seed", "7"])
-        var received: [Xy_Md_V1_TickBatch] = []
-        for try await message in batches {
-            received.append(try Xy_Md_V1_TickBatch(serializedBytes: Array(message.payload.readableBytesView)))
-            if received.count == 10 { break }
+        // 300 batches at 20 ms: about six seconds, so the responder is up for the request below
+        // and several snapshots go out even on a loaded machine.
+        let demo = try XYCommand.start(["demo", "ticks", "-s", server.url, "--interval", "20ms", "--snapshot-interval", "100ms",
+                                        "--count", "300", "--symbols", "AAPL,MSFT,SPY", "--seed", "7"])
+        var received = try await Self.next(10, of: batches, within: .seconds(30)).map {
+            try Xy_Md_V1_TickBatch(serializedBytes: Array($0.payload.readableBytesView))
         }
-        // The responder is up once batches flow.
         let reply = try await client.request("xy.md.snapshot.get.cli-demo", payload: ByteBuffer(), timeout: .seconds(5))
         #expect(reply.headers?[Subjects.schemaHeader] == "xy.md.v1.Snapshot")
         let answered = try Xy_Md_V1_Snapshot(serializedBytes: Array(reply.payload.readableBytesView))
         #expect(answered.group == "cli-demo" && answered.epoch == received[0].epoch && answered.seq >= 10)
         #expect(Set(answered.ticks.map(\.symbol)) == ["AAPL", "MSFT", "SPY"])
 
-        var published: [Xy_Md_V1_Snapshot] = []
-        for try await message in snapshots {
-            #expect(message.headers?[Subjects.schemaHeader] == "xy.md.v1.Snapshot")
-            published.append(try Xy_Md_V1_Snapshot(serializedBytes: Array(message.payload.readableBytesView)))
-            if published.count == 2 { break }
-        }
-        let result = try await demo.wait(timeout: .seconds(20))
+        let publishedMessages = try await Self.next(2, of: snapshots, within: .seconds(30))
+        for message in publishedMessages { #expect(message.headers?[Subjects.schemaHeader] == "xy.md.v1.Snapshot") }
+        let published = try publishedMessages.map { try Xy_Md_V1_Snapshot(serializedBytes: Array($0.payload.readableBytesView)) }
+        let result = try await demo.wait(timeout: .seconds(30))
         #expect(result.status == 0, "\(result.stderr)")
-        for try await message in batches {
-            received.append(try Xy_Md_V1_TickBatch(serializedBytes: Array(message.payload.readableBytesView)))
-            if received.count == 60 { break }
+        received += try await Self.next(290, of: batches, within: .seconds(30)).map {
+            try Xy_Md_V1_TickBatch(serializedBytes: Array($0.payload.readableBytesView))
         }
-        #expect(received.map(\.seq) == Array(1...60))
+        #expect(received.map(\.seq) == Array(1...300))
         for snapshot in published {
             #expect(snapshot.group == "cli-demo" && snapshot.epoch == received[0].epoch)
             // A snapshot is the state after the batch it names: batches 1…seq rebuild it exactly.
