@@ -441,7 +441,17 @@ export class XYConnection {
         if (data.state === 'degraded') {
             this.setState('degraded', data.code);
         } else if (data.state === 'live') {
+            const wasDegraded = this.state === 'degraded';
             this.setState('live');
+            if (wasDegraded) {
+                // The gateway has NATS again and sends every group a fresh snapshot: take it as the
+                // base even if its seq is not above ours (nothing moved while NATS was away).
+                for (const [subject, entry] of this.subjects) {
+                    if (!entry.sequencer || entry.refused) continue;
+                    entry.sequencer.expectSnapshot();
+                    this.watchSnapshot(subject, entry);
+                }
+            }
             // Subscriptions the gateway could not make without NATS: ask again now.
             for (const [subject, entry] of this.subjects) {
                 if (entry.retryWhenLive) {

@@ -151,3 +151,20 @@ test('XYConnection: a session the gateway ends at token expiry (4001) waits for 
     assert.notEqual(FakeSocket.last, first, 'a new socket with the renewed token');
     connection.close();
 });
+
+test('XYConnection: after the gateway says live again (NATS back), its fresh snapshot is the base even at the same seq', () => {
+    const connection = new XYConnection({ url: 'ws://127.0.0.1:9/ws', token: 't', WebSocket: FakeSocket, snapshotTimeout: 60000 });
+    const posted = [];
+    connection.attach('tab', (message) => posted.push(message));
+    const socket = FakeSocket.last;
+    socket.onopen();
+    connection.subscribe('tab', 'xy.md.tick.demo');
+    const envelope = (type, data, subject = 'xy.md.tick.demo') => JSON.stringify({ type, subject, seq: data.seq ?? 0, epoch: data.epoch ?? '0', ts: '', source: 'gw', data });
+    socket.onmessage({ data: envelope('snapshot', { group: 'demo', seq: 40, epoch: '100', time: 1, ticks: [] }) });
+    socket.onmessage({ data: envelope('status', { state: 'degraded', code: 'XYW004' }, '') });
+    socket.onmessage({ data: envelope('status', { state: 'live' }, '') });
+    socket.onmessage({ data: envelope('snapshot', { group: 'demo', seq: 40, epoch: '100', time: 2, ticks: [] }) });
+    const snapshots = posted.filter((m) => m.kind === 'message' && m.message.type === 'snapshot');
+    assert.equal(snapshots.length, 2, 'the fresh snapshot after the outage reaches the page');
+    connection.close();
+});
