@@ -1,6 +1,7 @@
 import Foundation
 import GatewayClient
 import NATSTestSupport
+import NIOConcurrencyHelpers
 import NIOCore
 import Testing
 import XYContracts
@@ -158,10 +159,17 @@ struct GatewayHardeningTests {
             try await stalled.send(text: #"{"op":"subscribe","subject":"xy.md.tick.demo"}"#)
             _ = try await stalled.envelope(ofType: "snapshot")
             try await stalled.stopReading()
-            // Data owed to it after it stopped reading (one burst: a publishing task could be starved
-            // on a busy test pool, and what matters is data written since the client's last pong).
-            for _ in 0..<50 { try group.publishBatch() }
-            try await harness.client.flush()
+            // Data keeps coming after it stopped reading: a read already pending when reading stopped
+            // may still answer one ping, so the data owed must also come after that pong. Published
+            // from a Dispatch queue: a task could be starved on a busy test pool.
+            let publishing = NIOLockedValueBox(true)
+            defer { publishing.withLockedValue { $0 = false } }
+            DispatchQueue(label: "slow-consumer-publisher").async {
+                for _ in 0..<400 where publishing.withLockedValue({ $0 }) {
+                    _ = try? group.publishBatch()
+                    usleep(50_000)
+                }
+            }
             try await harness.eventually("closed as a slow consumer") { (try harness.metric("xy_ws_slow_consumers_total") ?? 0) >= 1 }
             #expect(!harness.gateway.log.contains("missed pongs"))
             // The client reads again (its side may already have seen the server's FIN, and read
