@@ -3,7 +3,8 @@
 #   make deps    install what is missing (apt-get as root) and the Python venv (.venv)
 #   make build   debug build of the whole package
 #   make test    deps, docs-check, the Web modules under node --test (Tests/Web), then every test
-#                target in parallel against the real nats-server, then
+#                target in parallel against the real nats-server (scripts/swift-test.sh: stopped after
+#                XY_TEST_TIMEOUT seconds, default 1200, naming the tests still running), then
 #                compose-check (compose.yaml against the schema and the executables),
 #                deploy-check (the least-privilege NATS configuration with the real services)
 #                and the browser tests (make test-browser), then make up-down-check
@@ -56,7 +57,7 @@ build:
 
 test: deps docs-check contracts-check
 	node --test Tests/Web/
-	$(SWIFT) test $(SWIFTPM_FLAGS) --parallel
+	@SWIFT="$(SWIFT)" scripts/swift-test.sh $(SWIFTPM_FLAGS)
 	@$(MAKE) --no-print-directory compose-check deploy-check test-browser up-down-check
 
 # Tests/Docs: README.md is the front door and docs/ the reference behind it; a renamed page or

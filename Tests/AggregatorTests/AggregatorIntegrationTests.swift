@@ -381,7 +381,8 @@ import XYService
         process.standardError = stderr
         process.standardOutput = Pipe()
         try process.run()
-        process.waitUntilExit()
+        // Polled, not waitUntilExit: a blocked thread of the cooperative pool stalls every other test.
+        while process.isRunning { try await Task.sleep(for: .milliseconds(10)) }
         let text = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(process.terminationStatus == 2)
         #expect(text.contains(variable), "stderr: \(text)")

@@ -32,30 +32,34 @@ struct XYCommand {
         env.removeValue(forKey: "NATS_URL")
         for (key, value) in environment { env[key] = value }
         process.environment = env
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
+        // Output goes to files, not pipes: a pipe needs a reader, and a reader blocked in read(2)
+        // on Swift's cooperative pool (two threads on a two-core machine) stalls every other test.
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("xy-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let out = directory.appendingPathComponent("stdout")
+        let err = directory.appendingPathComponent("stderr")
+        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
+        process.standardOutput = try FileHandle(forWritingTo: out)
+        process.standardError = try FileHandle(forWritingTo: err)
         try process.run()
-        return Running(process: process, out: out, err: err)
+        return Running(process: process, directory: directory)
     }
 
+    /// A started `xy`; its output is read once it has exited.
     final class Running: @unchecked Sendable {
         let process: Process
-        let out: Pipe
-        let err: Pipe
+        let directory: URL
 
-        init(process: Process, out: Pipe, err: Pipe) {
+        init(process: Process, directory: URL) {
             self.process = process
-            self.out = out
-            self.err = err
+            self.directory = directory
         }
 
+        /// Waits (sleeping, never blocking a thread) until `xy` exits; kills it after `timeout`.
         func wait(timeout: Duration) async throws -> Result {
+            defer { try? FileManager.default.removeItem(at: directory) }
             let deadline = ContinuousClock.now + timeout
-            // Read while waiting so a chatty process never blocks on a full pipe.
-            async let stdout = Task.detached { String(decoding: self.out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self) }.value
-            async let stderr = Task.detached { String(decoding: self.err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self) }.value
             while process.isRunning {
                 if ContinuousClock.now > deadline {
                     process.terminate()
@@ -63,7 +67,10 @@ struct XYCommand {
                 }
                 try await Task.sleep(for: .milliseconds(20))
             }
-            return Result(status: process.terminationStatus, stdout: await stdout, stderr: await stderr)
+            func read(_ name: String) -> String {
+                (try? String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8)) ?? ""
+            }
+            return Result(status: process.terminationStatus, stdout: read("stdout"), stderr: read("stderr"))
         }
     }
 }

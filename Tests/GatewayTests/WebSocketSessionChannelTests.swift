@@ -16,17 +16,17 @@ import XYContracts
 @Suite("WebSocketSession on EmbeddedChannel")
 struct WebSocketSessionChannelTests {
     /// A session on an embedded channel and what it needs.
+    ///
+    /// `EmbeddedEventLoop` is not thread-safe and checks that it is used from the thread that made
+    /// it; an async test hops threads at every `await`. So a fixture is made and used inside one
+    /// synchronous stretch (``withFixture``), and only the nats-server under it is async.
     final class Fixture {
-        let server: NATSServer
-        let nats: NATSClient
         let loop = EmbeddedEventLoop()
         let channel: EmbeddedChannel
         let hub: FanoutHub
         let configuration: GatewayConfiguration
 
-        init(configuration: GatewayConfiguration = GatewayConfiguration(), expiresIn: TimeInterval = 3600) async throws {
-            server = try await NATSServer.start(.init())
-            nats = try await NATSClient.connect(url: server.url)
+        init(nats: NATSClient, configuration: GatewayConfiguration, expiresIn: TimeInterval) throws {
             self.configuration = configuration
             hub = FanoutHub(
                 nats: nats, loops: [loop], encoder: MessageEncoder(source: "test"), metrics: GatewayMetrics(),
@@ -43,13 +43,7 @@ struct WebSocketSessionChannelTests {
                 sessionEvents: SessionEventPublisher(nats: nil, instance: "test"), sessionID: "s1", remoteAddress: "")
             try channel.pipeline.syncOperations.addHandler(WebSocketFrameValidator())
             try channel.pipeline.syncOperations.addHandler(session)
-            try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).get()
-        }
-
-        func stop() async {
-            _ = try? channel.finish()
-            try? await nats.close()
-            await server.stop()
+            try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         }
 
         /// Sends a client frame (masked unless told otherwise).
@@ -86,18 +80,28 @@ struct WebSocketSessionChannelTests {
         }
     }
 
+    /// Runs `body` on a fresh fixture over a real nats-server; `body` is synchronous so that the
+    /// embedded loop stays on the thread that created it.
     private func withFixture(
         _ configuration: GatewayConfiguration = GatewayConfiguration(), expiresIn: TimeInterval = 3600,
-        _ body: (Fixture) async throws -> Void
+        _ body: (Fixture) throws -> Void
     ) async throws {
-        let fixture = try await Fixture(configuration: configuration, expiresIn: expiresIn)
+        let server = try await NATSServer.start(.init())
+        let nats: NATSClient
         do {
-            try await body(fixture)
+            nats = try await NATSClient.connect(url: server.url)
         } catch {
-            await fixture.stop()
+            await server.stop()
             throw error
         }
-        await fixture.stop()
+        let outcome = Result {
+            let fixture = try Fixture(nats: nats, configuration: configuration, expiresIn: expiresIn)
+            defer { _ = try? fixture.channel.finish() }
+            try body(fixture)
+        }
+        await nats.close()
+        await server.stop()
+        try outcome.get()
     }
 
     @Test("a ping request is answered with a pong reply; a WebSocket ping with a pong carrying its payload")
