@@ -20,6 +20,8 @@
 #   make contracts         regenerate the Swift and Python code from Contracts/ (commits nothing)
 #   make contracts-lint    lint Contracts/ (buf STANDARD rules plus xy's)
 #   make contracts-accept  record the current Contracts/ as the baseline CI checks against
+#   make contracts-check-full  also rebuild protoc-gen-swift and regenerate to compare (make test
+#                checks Contracts/generated.lock instead, building no generator)
 #   make fuzz    libFuzzer + AddressSanitizer on the NATS protocol parser (FUZZ_SECONDS, default 60)
 #
 # SCRATCH=.build-foo keeps a private build directory; SWIFT_FLAGS adds swift build/test flags.
@@ -47,7 +49,7 @@ BENCH_RUNS ?= 3
 FUZZ_SECONDS ?= 60
 FUZZ_SCRATCH ?= .build-fuzz
 
-.PHONY: deps build test docs-check test-browser up down up-down-check compose-check deploy-check bench bench-realtime bench-aggregator bench-aggregator-e2e bench-gateway fuzz contracts contracts-lint contracts-accept contracts-check
+.PHONY: deps build test docs-check test-browser up down up-down-check compose-check deploy-check bench bench-realtime bench-aggregator bench-aggregator-e2e bench-gateway fuzz contracts contracts-lint contracts-accept contracts-check contracts-check-full
 
 deps:
 	@scripts/deps.sh
@@ -177,11 +179,17 @@ contracts-accept: deps
 	$(SWIFT) build $(SWIFTPM_FLAGS)
 	$(XY_DEBUG) contracts accept
 
-# Run by `make test`: lint, compatibility with Contracts/baseline.binpb, and generated code that
-# matches the .proto files (the debug protoc-gen-swift writes the same bytes as the release one).
+# Run by `make test`: lint, compatibility with Contracts/baseline.binpb, and generated code that is
+# what Contracts/generated.lock says it was made from (the .proto files, swift-protobuf's resolved
+# version and protoc's, plus a digest of the generated files), with no generator built in CI.
 contracts-check: deps
 	$(SWIFT) build $(SWIFTPM_FLAGS)
 	$(XY_DEBUG) contracts lint
 	$(XY_DEBUG) contracts check
+	scripts/contracts.sh check-lock
+
+# The full proof, for a change to the generator or its version: build the debug protoc-gen-swift
+# (the same bytes as the release one), regenerate into a temporary folder and compare (~4 min).
+contracts-check-full: contracts-check
 	$(PGS_BUILD)
 	scripts/contracts.sh check-generated $(PGS_SCRATCH)/debug/protoc-gen-swift

@@ -3,21 +3,65 @@
 #   Libraries/XYContracts/Generated/*.pb.swift   (protoc-gen-swift, public visibility)
 #   Tests/Interop/generated/xy/**/*_pb2.py        (protoc --python_out, for the Python peer)
 #
-#   scripts/contracts.sh generate PLUGIN          rewrite both folders (make contracts)
+#   scripts/contracts.sh generate PLUGIN          rewrite both folders and Contracts/generated.lock
+#                                                 (make contracts)
 #   scripts/contracts.sh check-generated PLUGIN   regenerate into a temporary folder and fail
-#                                                 when the committed files differ (make test)
-# PLUGIN is a built protoc-gen-swift. Neither command commits anything.
+#                                                 when the committed files differ (make contracts-check-full)
+#   scripts/contracts.sh check-lock               without building anything: fail when the .proto
+#                                                 files, swift-protobuf's resolved version or protoc's
+#                                                 version differ from what Contracts/generated.lock
+#                                                 says the code was generated from, or the generated
+#                                                 files differ from what it recorded (make test)
+# PLUGIN is a built protoc-gen-swift. No command commits anything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 swift_out="Libraries/XYContracts/Generated"
 python_out="Tests/Interop/generated"
+lock="Contracts/generated.lock"
 
-usage() { echo "usage: $0 generate|check-generated PATH/TO/protoc-gen-swift" >&2; exit 2; }
+usage() { echo "usage: $0 generate|check-generated PATH/TO/protoc-gen-swift, or $0 check-lock" >&2; exit 2; }
+command -v protoc >/dev/null || { echo "contracts: protoc not found: apt-get install -y protobuf-compiler" >&2; exit 2; }
+
+# digest FILES...: one sha256 over the names and contents of FILES (given in a fixed order).
+digest() {
+    local file
+    for file in "$@"; do printf '%s %s\n' "$file" "$(sha256sum <"$file" | cut -d' ' -f1)"; done | sha256sum | cut -d' ' -f1
+}
+
+# The lock's lines: what the generated code came from, and the generated code itself.
+lock_lines() {
+    local protobuf
+    protobuf="$(python3 -c 'import json, sys
+pins = json.load(open("Package.resolved"))["pins"]
+print(next(p["state"].get("version") or p["state"]["revision"] for p in pins if p["identity"] == "swift-protobuf"))')"
+    mapfile -t protos < <(find Contracts -name '*.proto' | LC_ALL=C sort)
+    mapfile -t outputs < <(find "$swift_out" "$python_out" -type f -not -path '*/__pycache__/*' | LC_ALL=C sort)
+    echo "swift-protobuf $protobuf"
+    echo "protoc $(protoc --version | cut -d' ' -f2)"
+    echo "proto-files $(digest "${protos[@]}")"
+    echo "generated-files $(digest "${outputs[@]}")"
+}
+
+if [[ "${1:-}" == "check-lock" ]]; then
+    [[ $# -eq 1 ]] || usage
+    [[ -f Package.resolved ]] || { echo "contracts: no Package.resolved: run 'swift package resolve' first" >&2; exit 2; }
+    [[ -f "$lock" ]] || { echo "contracts: $lock is missing: run 'make contracts' and commit the result" >&2; exit 1; }
+    expected="$(grep -v '^#' "$lock")"
+    actual="$(lock_lines)"
+    if [[ "$expected" != "$actual" ]]; then
+        echo "contracts: the generated code is not what $lock records (a .proto, swift-protobuf or protoc changed," >&2
+        echo "or a generated file was edited by hand); run 'make contracts' and commit the result:" >&2
+        diff <(echo "$expected") <(echo "$actual") | sed 's/^/  /' >&2 || true
+        exit 1
+    fi
+    echo "contracts: generated Swift and Python are current ($lock)"
+    exit 0
+fi
+
 [[ $# -eq 2 ]] || usage
 plugin="$(realpath "$2")"
 [[ -x "$plugin" ]] || { echo "contracts: $2 is not an executable protoc-gen-swift" >&2; exit 2; }
-command -v protoc >/dev/null || { echo "contracts: protoc not found: apt-get install -y protobuf-compiler" >&2; exit 2; }
 
 # generate SWIFT_DIR PYTHON_DIR: both folders from scratch, files in a fixed order.
 generate() {
@@ -35,7 +79,10 @@ generate() {
 case "$1" in
 generate)
     generate "$swift_out" "$python_out"
-    echo "contracts: regenerated $swift_out and $python_out (commit them with the .proto change)"
+    { echo "# Written by 'make contracts' (scripts/contracts.sh): what the generated code was made from, and"
+      echo "# a digest of it. 'make test' compares it with the tree instead of building protoc-gen-swift."
+      lock_lines; } >"$lock"
+    echo "contracts: regenerated $swift_out, $python_out and $lock (commit them with the .proto change)"
     ;;
 check-generated)
     scratch="$(mktemp -d)"
