@@ -1,5 +1,6 @@
 import NATS
 import XYContracts
+import XYCore
 import XYService
 
 /// xy-aggregator's own settings (beside ``ServiceConfiguration``): the groups it knows and owns,

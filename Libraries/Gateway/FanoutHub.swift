@@ -10,7 +10,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import SwiftProtobuf
 import XYContracts
-import XYService
+import XYCore
 
 /// What a topic hands to the connections of one event loop.
 public enum Delivery: Sendable {
@@ -500,7 +500,7 @@ public final class FanoutHub: @unchecked Sendable {
         var request = Xy_Md_V1_SnapshotRequest()
         request.group = group
         let payload = ByteBuffer(bytes: (try? request.serializedBytes() as [UInt8]) ?? [])
-        let timeout = TimeAmount.nanoseconds(Int64(snapshotTimeout.components.seconds) * 1_000_000_000 + snapshotTimeout.components.attoseconds / 1_000_000_000)
+        let timeout = TimeAmount(snapshotTimeout)
         var attempt = 0
         while true {
             let wanted = topic.lock.withLock { !topic.closed && topic.snapshotRequests[group] != nil }
@@ -546,7 +546,7 @@ public final class FanoutHub: @unchecked Sendable {
     func checkProducers(nowNs: UInt64) {
         // Without NATS nothing can arrive; subscribers already hear XYW004.
         guard isNATSConnected else { return }
-        let limit = UInt64(producerSilence.components.seconds) * 1_000_000_000 + UInt64(producerSilence.components.attoseconds / 1_000_000_000)
+        let limit = UInt64(max(0, TimeAmount(producerSilence).nanoseconds))
         let held = lock.withLock { topics.values.filter { $0.kind == .ticks } }
         for topic in held {
             let quiet = topic.lock.withLock {

@@ -1,3 +1,5 @@
+import GatewayAuth
+import XYCore
 import XYService
 
 /// xy-gateway's own settings (beside ``ServiceConfiguration``, whose `HTTP_PORT` is the one port
@@ -109,15 +111,7 @@ public struct GatewayConfiguration: Sendable {
         help: "Reverse proxies (IP addresses or CIDR ranges, comma separated) whose X-Forwarded-For (rightmost untrusted entry) or X-Real-IP names the client address; from any other peer those headers are ignored and the socket's peer is the client.")
 
     /// Read by `GatewayAuthConfiguration`; listed for `--help`.
-    public static let authenticationVariables: [EnvironmentVariable] = [
-        EnvironmentVariable("JWT_PUBLIC_KEY", help: "Public key (PEM, inline or a file path) that verifies tokens; or JWT_JWKS_URL."),
-        EnvironmentVariable("JWT_JWKS_URL", help: "JWKS URL with the token keys by kid (refreshed periodically and on an unknown kid)."),
-        EnvironmentVariable("JWT_ISSUER", help: "Required iss claim, when set."),
-        EnvironmentVariable("JWT_AUDIENCE", help: "Required aud claim, when set."),
-        EnvironmentVariable("JWT_LEEWAY_SECONDS", default: "30", help: "Clock leeway for exp and nbf, 0 to 3600."),
-        EnvironmentVariable("WS_ALLOWED_ORIGINS", help: "Origins allowed to connect, comma separated, exact match."),
-        EnvironmentVariable("WS_SUBJECT_WHITELIST", default: "xy.md.*", help: "Subject prefixes clients may ever subscribe, comma separated."),
-    ]
+    public static let authenticationVariables = GatewayAuthConfiguration.variables
 
     public static let variables: [EnvironmentVariable] = authenticationVariables + [
         maxSubsVariable, queueMaxMessagesVariable, queueMaxBytesVariable, backpressureVariable, slowConsumerVariable,

@@ -10,7 +10,7 @@ import MarketData
 import NIOCore
 import NIOWebSocket
 import XYContracts
-import XYService
+import XYCore
 
 /// One browser connection after the upgrade, on its event loop. Every decision is
 /// ``StateMachine``'s; this handler turns socket events into machine events and performs the

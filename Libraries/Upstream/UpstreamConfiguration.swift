@@ -1,3 +1,4 @@
+import XYCore
 import XYService
 
 /// xy-realtime's own settings (beside ``ServiceConfiguration``): the vendor URL and key, what to

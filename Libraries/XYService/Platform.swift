@@ -32,16 +32,4 @@ enum Platform {
             }
         }
     }
-
-    /// Wall-clock nanoseconds since the Unix epoch.
-    static func wallClockNanoseconds() -> Int64 {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        return Int64(spec.tv_sec) * 1_000_000_000 + Int64(spec.tv_nsec)
-    }
-}
-
-/// Wall-clock nanoseconds since the Unix epoch: the time base of every `*_ns` field.
-public func wallClockNanoseconds() -> Int64 {
-    Platform.wallClockNanoseconds()
 }

@@ -72,8 +72,8 @@ struct Demo: ParsableCommand {
                 try? client.publish(reply, bytes: bytes, headers: snapshotHeaders)
             }
             let clock = ContinuousClock()
-            let step = Duration.nanoseconds(interval.amount.nanoseconds)
-            let snapshotStep = Duration.nanoseconds(max(1, snapshotInterval.amount.nanoseconds))
+            let step = interval.duration
+            let snapshotStep = max(.nanoseconds(1), snapshotInterval.duration)
             var deadline = clock.now
             var nextSnapshot = clock.now + snapshotStep
             var published = 0

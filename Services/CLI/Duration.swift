@@ -1,14 +1,16 @@
 import ArgumentParser
 import NIOCore
+import XYCore
 
-/// A duration written the way operators write them: `250us`, `500ms`, `2s`, `1m`, `1h`.
+/// A duration written the way operators write them (`250us`, `500ms`, `2s`, `1m`, `1h`), parsed by
+/// the same rules as the services' duration variables.
 struct DurationArgument: ExpressibleByArgument, Sendable, CustomStringConvertible {
     let amount: TimeAmount
     let text: String
 
     init?(argument: String) {
-        guard let parsed = Self.parse(argument) else { return nil }
-        self.amount = parsed
+        guard let parsed = Duration(parsing: argument) else { return nil }
+        self.amount = TimeAmount(parsed)
         self.text = argument
     }
 
@@ -17,17 +19,9 @@ struct DurationArgument: ExpressibleByArgument, Sendable, CustomStringConvertibl
         self.text = text
     }
 
+    /// The amount as a Swift `Duration`, for clocks and `Task.sleep`.
+    var duration: Duration { Duration(amount) }
+
     var description: String { text }
     var defaultValueDescription: String { text }
-
-    static func parse(_ text: String) -> TimeAmount? {
-        let units: [(String, Int64)] = [("us", 1_000), ("µs", 1_000), ("ms", 1_000_000), ("s", 1_000_000_000), ("m", 60_000_000_000), ("h", 3_600_000_000_000)]
-        for (suffix, nanos) in units where text.hasSuffix(suffix) {
-            let number = text.dropLast(suffix.count)
-            if suffix == "s", number.hasSuffix("m") || number.hasSuffix("u") || number.hasSuffix("µ") { continue }
-            guard let value = Double(number), value >= 0, value.isFinite else { return nil }
-            return .nanoseconds(Int64(value * Double(nanos)))
-        }
-        return nil
-    }
 }

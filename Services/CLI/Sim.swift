@@ -77,9 +77,9 @@ struct Sim: ParsableCommand {
             configuration.rate = rate
             configuration.seed = seed
             configuration.maxConnections = maxConnections
-            configuration.authTimeout = Self.duration(authTimeout)
-            configuration.dropEvery = dropEvery.map(Self.duration)
-            configuration.stallAfter = stallAfter.map(Self.duration)
+            configuration.authTimeout = authTimeout.duration
+            configuration.dropEvery = dropEvery?.duration
+            configuration.stallAfter = stallAfter?.duration
             configuration.rejectAuth = rejectAuth
             configuration.malformedEvery = malformedEvery
             configuration.maxEventsPerFrame = eventsPerFrame
@@ -102,10 +102,6 @@ struct Sim: ParsableCommand {
             let host = String(listen[..<colon])
             guard !host.isEmpty, let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port) else { return nil }
             return (host, port)
-        }
-
-        private static func duration(_ argument: DurationArgument) -> Duration {
-            .nanoseconds(argument.amount.nanoseconds)
         }
     }
 }

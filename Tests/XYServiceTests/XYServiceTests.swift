@@ -5,6 +5,7 @@ import NIOCore
 import SwiftProtobuf
 import Testing
 import XYContracts
+import XYCore
 @testable import XYService
 
 @Suite("Service configuration from the environment")
@@ -65,26 +66,6 @@ struct ServiceConfigurationTests {
             _ = try ServiceConfiguration(serviceName: "xy-test", defaultHTTPPort: 1, environment: EnvironmentReader(["NATS_TLS_CERT": "/etc/hostname"]))
         } throws: { error in
             (error as? ConfigurationError)?.variable == "NATS_TLS_KEY"
-        }
-    }
-
-    @Test("durations in the units operators write")
-    func durations() {
-        #expect(EnvironmentReader.parseDuration("250ms") == .milliseconds(250))
-        #expect(EnvironmentReader.parseDuration("1.5s") == .milliseconds(1500))
-        #expect(EnvironmentReader.parseDuration("2m") == .seconds(120))
-        #expect(EnvironmentReader.parseDuration("3") == .seconds(3))
-        #expect(EnvironmentReader.parseDuration("-1s") == nil)
-        #expect(EnvironmentReader.parseDuration("fast") == nil)
-    }
-
-    @Test("a secret's value is never repeated in an error")
-    func secretNotEchoed() {
-        let secret = EnvironmentVariable("TOKEN_TTL", secret: true, help: "")
-        #expect {
-            _ = try EnvironmentReader(["TOKEN_TTL": "hunter2hunter2"]).integer(secret, in: 0...10)
-        } throws: { error in
-            !"\(error)".contains("hunter2")
         }
     }
 
