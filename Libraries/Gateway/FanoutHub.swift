@@ -1,9 +1,4 @@
 import Atomics
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Logging
 import NATS
 import NIOConcurrencyHelpers
@@ -137,7 +132,7 @@ final class LoopShard: @unchecked Sendable {
         if written > 0 {
             metrics.forwarded.increment(by: Int64(written))
             if case .tick(let item) = delivery, item.batch.publishTimeNs > 0 {
-                let latency = Int64(WallClock.unixNow()) - item.batch.publishTimeNs
+                let latency = wallClockNanoseconds() - item.batch.publishTimeNs
                 if latency >= 0 { metrics.endToEndLatency.recordNanoseconds(latency) }
             }
         }
@@ -162,15 +157,6 @@ final class LoopShard: @unchecked Sendable {
         let sessions = pendingFlush
         pendingFlush.removeAll(keepingCapacity: true)
         for session in sessions { session.flushNow() }
-    }
-}
-
-/// Unix wall-clock nanoseconds (CLOCK_REALTIME): latencies compare with publish times stamped by other processes.
-enum WallClock {
-    static func unixNow() -> UInt64 {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
     }
 }
 
@@ -351,7 +337,7 @@ public final class FanoutHub: @unchecked Sendable {
     // MARK: messages (NATS event loop)
 
     private func received(_ message: NATSMessage, topic: Topic) {
-        let now = Int64(WallClock.unixNow())
+        let now = wallClockNanoseconds()
         do {
             switch topic.kind {
             case .ticks where message.subject.hasPrefix("xy.md.snapshot."):
@@ -511,7 +497,7 @@ public final class FanoutHub: @unchecked Sendable {
                     throw NATSError(.noResponders, "snapshot request answered with status \(status)")
                 }
                 let snapshot = try Xy_Md_V1_Snapshot(serializedBytes: Array(reply.payload.readableBytesView))
-                snapshotArrived(snapshot, topic: topic, fromRequest: true, nowNs: Int64(WallClock.unixNow()))
+                snapshotArrived(snapshot, topic: topic, fromRequest: true, nowNs: wallClockNanoseconds())
                 let done = topic.lock.withLock { topic.snapshotRequests[group] == nil }
                 if done { return }
             } catch {
@@ -595,7 +581,7 @@ public final class FanoutHub: @unchecked Sendable {
                 .status, subject: subject, code: XYErrorCode.producerSilent.rawValue,
                 message: "no data for group \(group) from its producer", state: "stale")
             : MessageEncoder.Control(.status, subject: subject, state: "live")
-        return encoder.control(control, nowNs: Int64(WallClock.unixNow()))
+        return encoder.control(control, nowNs: wallClockNanoseconds())
     }
 
     // MARK: NATS connection state
@@ -632,7 +618,7 @@ public final class FanoutHub: @unchecked Sendable {
     }
 
     private func broadcastStatus(_ control: MessageEncoder.Control) {
-        let frames = encoder.control(control, nowNs: Int64(WallClock.unixNow()))
+        let frames = encoder.control(control, nowNs: wallClockNanoseconds())
         for shard in shards {
             shard.loop.execute { shard.broadcast(frames) }
         }

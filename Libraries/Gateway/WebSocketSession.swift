@@ -480,7 +480,7 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
         return context?.channel.closeFuture
     }
 
-    static func now() -> Int64 { Int64(WallClock.unixNow()) }
+    static func now() -> Int64 { wallClockNanoseconds() }
 
     /// The connection's timers, made when the first is armed.
     private var armedTimers: Timers {
