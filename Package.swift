@@ -427,6 +427,7 @@ let package = Package(
                 "XYContracts",
                 "NATS",
                 "NATSTestSupport",
+                "XYCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],

@@ -32,7 +32,8 @@ public struct GatewayConfiguration: Sendable {
     /// How long the gateway waits for `xy.md.snapshot.get.<group>`.
     public var snapshotRequestTimeout: Duration
     /// Largest inbound WebSocket message (frames and fragments together); larger closes with 1009.
-    public var maxInboundMessageBytes: Int
+    /// No variable: this is the only place it is set.
+    public var maxInboundMessageBytes = 1 << 20
     /// `SO_SNDBUF` of each client socket; nil leaves it to the kernel's autotuning.
     public var socketSendBuffer: Int?
     /// How long a connection that is closing may take to write its close frame (and, for an
@@ -121,33 +122,14 @@ public struct GatewayConfiguration: Sendable {
         trustedProxiesVariable,
     ]
 
-    /// Defaults, for tests.
+    /// Every setting at its variable's default, except that no static files are served (tests).
     public init() {
-        maxSubscriptions = 64
-        queueMaxMessages = 256
-        queueMaxBytes = 4 << 20
-        backpressure = .conflate
-        slowConsumerTimeout = .seconds(5)
-        pingInterval = .seconds(15)
-        idleTimeout = .seconds(300)
+        self = EnvironmentReader.defaults(Self.init(environment:))
         staticDirectory = nil
-        tlsCertificateFile = nil
-        tlsKeyFile = nil
-        snapshotRequestTimeout = .seconds(2)
-        maxInboundMessageBytes = 1 << 20
-        socketSendBuffer = nil
-        closeTimeout = .seconds(5)
-        producerSilence = .seconds(15)
-        memoryTrimInterval = .seconds(15)
-        requestTimeout = .seconds(10)
-        keepAliveTimeout = .seconds(15)
-        maxConnectionsPerAddress = 256
-        maxConnectionsPerSubject = 32
-        trustedProxies = []
     }
 
+    /// Reads and checks every gateway variable; the first bad one throws, naming it.
     public init(environment: EnvironmentReader) throws(ConfigurationError) {
-        self.init()
         maxSubscriptions = try environment.integer(Self.maxSubsVariable, in: 1...10_000)
         queueMaxMessages = try environment.integer(Self.queueMaxMessagesVariable, in: 1...1_000_000)
         queueMaxBytes = try environment.integer(Self.queueMaxBytesVariable, in: 4096...(1 << 30))

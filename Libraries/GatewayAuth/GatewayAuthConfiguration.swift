@@ -52,11 +52,8 @@ public struct GatewayAuthConfiguration: Sendable, Equatable {
 
     /// `keySource` with every other setting at its variable's default.
     public init(keySource: KeySource) {
-        do {
-            try self.init(keySource: keySource, environment: EnvironmentReader([:]))
-        } catch {
-            // Only a default that does not parse gets here: a bug in this file, which the tests read.
-            preconditionFailure("a default of GatewayAuthConfiguration does not parse: \(error)")
+        self = EnvironmentReader.defaults { environment throws(ConfigurationError) in
+            try Self(keySource: keySource, environment: environment)
         }
     }
 

@@ -76,6 +76,20 @@ public struct EnvironmentReader: Sendable {
         return path
     }
 
+    /// A configuration read from an empty environment, so every setting takes its variable's
+    /// default: how a configuration's plain initializer gets its defaults without writing them a
+    /// second time. A default that does not parse is a bug in the code, not in any input (each
+    /// configuration's tests read its defaults), so it stops the process.
+    public static func defaults<Configuration>(
+        _ read: (EnvironmentReader) throws(ConfigurationError) -> Configuration
+    ) -> Configuration {
+        do {
+            return try read(EnvironmentReader([:]))
+        } catch {
+            preconditionFailure("a configuration default does not parse: \(error)")
+        }
+    }
+
     /// How a value appears in an error message: quoted, or redacted when the variable is secret.
     public func shown(_ text: String, _ variable: EnvironmentVariable) -> String {
         variable.isSecret ? "a value (redacted)" : "'\(text)'"

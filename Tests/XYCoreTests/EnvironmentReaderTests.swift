@@ -54,3 +54,26 @@ struct EnvironmentReaderTests {
         #expect(throws: ConfigurationError.self) { try EnvironmentReader(["INTERVAL": "0s"]).duration(interval) }
     }
 }
+
+@Suite("Configuration defaults")
+struct ConfigurationDefaultsTests {
+    static let interval = EnvironmentVariable("INTERVAL", default: "250ms", help: "")
+
+    @Test("a configuration read from no environment holds its variables' defaults")
+    func defaults() {
+        let read = EnvironmentReader.defaults { environment throws(ConfigurationError) in
+            try environment.duration(Self.interval)
+        }
+        #expect(read == .milliseconds(250))
+    }
+
+    @Test("a default that does not parse stops the process instead of running misconfigured")
+    func badDefaultStops() async {
+        await #expect(processExitsWith: .failure) {
+            let broken = EnvironmentVariable("BROKEN", default: "soon", help: "")
+            _ = EnvironmentReader.defaults { environment throws(ConfigurationError) in
+                try environment.duration(broken)
+            }
+        }
+    }
+}
