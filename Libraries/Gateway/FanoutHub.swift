@@ -512,7 +512,7 @@ public final class FanoutHub: @unchecked Sendable {
                 }
             }
             attempt += 1
-            try? await Task.sleep(for: .milliseconds(min(2000, 100 * attempt)))
+            try? await Task.sleep(for: Backoff(initial: .milliseconds(100), cap: .seconds(2)).delay(attempt: attempt - 1, unitRandom: .random(in: 0..<1)))
         }
     }
 

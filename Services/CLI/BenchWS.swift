@@ -5,6 +5,7 @@ import MarketData
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import XYCore
 
 /// `xy bench ws`: K WebSocket clients on one subject, against xy-gateway (`xy.v1.proto`) or
 /// nats-server's own WebSocket listener (NATS protocol over WebSocket), with the batch's publish
@@ -69,7 +70,7 @@ struct BenchWS: AsyncParsableCommand {
                             } catch {
                                 attempt += 1
                                 if attempt > 5 { throw ValidationError("connect failed 6 times: \(error)") }
-                                try await Task.sleep(for: .milliseconds(100 * attempt))
+                                try await Task.sleep(for: Backoff(initial: .milliseconds(100), cap: .seconds(1)).delay(attempt: attempt - 1, unitRandom: .random(in: 0..<1)))
                             }
                         }
                     }
