@@ -114,7 +114,6 @@ let package = Package(
             name: "XYService",
             dependencies: [
                 "NATS",
-                "NKeys",
                 "XYContracts",
                 "XYCore",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),

@@ -1,9 +1,8 @@
 import NATS
 import XYContracts
 import XYCore
-import XYService
 
-/// xy-aggregator's own settings (beside ``ServiceConfiguration``): the groups it knows and owns,
+/// xy-aggregator's own settings (beside `ServiceConfiguration` (XYService)): the groups it knows and owns,
 /// the batch and snapshot cadence, the bar grace window and the JetStream limits.
 public struct AggregatorConfiguration: Sendable {
     /// A named set of symbols: one `seq`, one `xy.md.tick.<name>` subject.

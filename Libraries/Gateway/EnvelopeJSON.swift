@@ -1,7 +1,6 @@
 import NIOCore
 import XYContracts
 import XYCore
-import XYService
 
 /// The one envelope every server message has on the JSON subprotocol (`xy.v1.json`):
 /// `{"type","subject","seq","epoch","ts","source","data"}`, written straight into a `ByteBuffer`

@@ -1,8 +1,7 @@
 import GatewayAuth
 import XYCore
-import XYService
 
-/// xy-gateway's own settings (beside ``ServiceConfiguration``, whose `HTTP_PORT` is the one port
+/// xy-gateway's own settings (beside `ServiceConfiguration` (XYService), whose `HTTP_PORT` is the one port
 /// serving WebSockets, `/metrics`, `/healthz` and the demo files). Authentication settings are
 /// read by `GatewayAuthConfiguration`; their variables are listed here for `--help`.
 public struct GatewayConfiguration: Sendable {

@@ -1,7 +1,6 @@
 import XYCore
-import XYService
 
-/// xy-realtime's own settings (beside ``ServiceConfiguration``): the vendor URL and key, what to
+/// xy-realtime's own settings (beside `ServiceConfiguration` (XYService)): the vendor URL and key, what to
 /// subscribe, and the timing of reconnects and liveness checks.
 public struct UpstreamConfiguration: Sendable {
     /// `ws://127.0.0.1:9100/stocks` or `wss://socket.massive.com/stocks`.

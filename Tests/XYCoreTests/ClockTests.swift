@@ -26,4 +26,12 @@ struct ClockTests {
         while ContinuousClock.now - continuous < .milliseconds(2) {}
         #expect(monotonicNanoseconds() - start >= 2_000_000)
     }
+
+    @Test("timestamps are UTC ISO 8601 with milliseconds, before 1970 and on leap days too")
+    func timestamps() {
+        #expect(ISO8601.string(nanoseconds: 0) == "1970-01-01T00:00:00.000Z")
+        #expect(ISO8601.string(nanoseconds: 1_700_000_000_123_000_000) == "2023-11-14T22:13:20.123Z")
+        #expect(ISO8601.string(nanoseconds: 951_782_400_000_000_000) == "2000-02-29T00:00:00.000Z")
+        #expect(ISO8601.string(nanoseconds: -1_000_000) == "1969-12-31T23:59:59.999Z")
+    }
 }

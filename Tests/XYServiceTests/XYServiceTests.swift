@@ -107,13 +107,6 @@ struct JSONLogHandlerTests {
         #expect(uncoded.contains("\"code\":null"))
         #expect(uncoded.contains(#"quote \" and \n newline"#))
     }
-
-    @Test("timestamps are UTC ISO 8601 with milliseconds")
-    func timestamps() {
-        #expect(ISO8601.string(nanoseconds: 0) == "1970-01-01T00:00:00.000Z")
-        #expect(ISO8601.string(nanoseconds: 1_700_000_000_123_000_000) == "2023-11-14T22:13:20.123Z")
-        #expect(ISO8601.string(nanoseconds: 951_782_400_000_000_000) == "2000-02-29T00:00:00.000Z")
-    }
 }
 
 @Suite("Readiness and /healthz bodies")
