@@ -4,7 +4,9 @@ import XYCore
 
 /// A duration written the way operators write them (`250us`, `500ms`, `2s`, `1m`, `1h`), parsed by
 /// the same rules as the services' duration variables.
-struct DurationArgument: ExpressibleByArgument, Sendable, CustomStringConvertible {
+///
+/// A default is written once, as the text `--help` shows (`var timeout: DurationArgument = "5s"`).
+struct DurationArgument: ExpressibleByArgument, ExpressibleByStringLiteral, Sendable, CustomStringConvertible {
     let amount: TimeAmount
     let text: String
 
@@ -14,9 +16,10 @@ struct DurationArgument: ExpressibleByArgument, Sendable, CustomStringConvertibl
         self.text = argument
     }
 
-    init(_ amount: TimeAmount, text: String) {
-        self.amount = amount
-        self.text = text
+    /// A default in the code; a literal that does not parse is a bug the CLI tests run into at once.
+    init(stringLiteral text: String) {
+        guard let parsed = Self(argument: text) else { preconditionFailure("not a duration: \(text)") }
+        self = parsed
     }
 
     /// The amount as a Swift `Duration`, for clocks and `Task.sleep`.

@@ -41,7 +41,7 @@ struct Sim: ParsableCommand {
         var maxConnections: Int = 1
 
         @Option(name: .customLong("auth-timeout"), help: "Time a client has to authenticate (e.g. 5s).")
-        var authTimeout: DurationArgument = DurationArgument(.seconds(5), text: "5s")
+        var authTimeout: DurationArgument = "5s"
 
         @Option(name: .customLong("drop-every"), help: "Fault: close every connection this long after it opened (e.g. 3s).")
         var dropEvery: DurationArgument?
