@@ -4,6 +4,13 @@
 ///
 /// A value with no state: the caller counts attempts and passes the randomness in, so a state
 /// machine stays a pure function and tests pass a seeded generator (or a fixed fraction).
+///
+/// ```swift
+/// // A reconnect wait doubling from 250 ms up to 30 s, spread ±10 %.
+/// let backoff = Backoff(initial: .milliseconds(250), cap: .seconds(30), jitter: .proportional(0.1))
+/// var random = SystemRandomNumberGenerator()
+/// let wait = TimeAmount(backoff.delay(attempt: failures, using: &random))  // NIO's TimeAmount(_: Duration)
+/// ```
 public struct Backoff: Sendable, Hashable {
     /// How the ceiling of an attempt is turned into the delay actually waited.
     public enum Jitter: Sendable, Hashable {
@@ -14,7 +21,7 @@ public struct Backoff: Sendable, Hashable {
         /// Half the ceiling for sure plus a uniform half: never sooner than half, still spread.
         case equal
         /// The ceiling times a uniform factor in [1 - fraction, 1 + fraction] (fraction clamped to
-        /// 0...1), as nats.go does with its reconnect jitter; may exceed `cap` by that fraction.
+        /// 0...1), as the NATS client's `reconnectJitter` does; may exceed `cap` by that fraction.
         case proportional(Double)
     }
 
