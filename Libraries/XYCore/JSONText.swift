@@ -4,7 +4,10 @@
 public enum JSONText {
     /// Appends `text` as a quoted, escaped JSON string.
     public static func appendString(_ text: some StringProtocol, to out: inout String) {
-        writeQuoted(text) { run in out += String(decoding: run, as: UTF8.self) }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(text.utf8.count + 2)
+        writeQuoted(text) { run in bytes.append(contentsOf: run) }
+        out += String(decoding: bytes, as: UTF8.self)
     }
 
     /// A quoted, escaped JSON string.

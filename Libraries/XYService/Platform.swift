@@ -8,10 +8,6 @@ import Darwin
 
 /// The few operating-system facts the runtime needs, without pulling Foundation into every file.
 enum Platform {
-    static func isReadableFile(_ path: String) -> Bool {
-        access(path, R_OK) == 0
-    }
-
     static func hostName() -> String {
         var buffer = [CChar](repeating: 0, count: 256)
         guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
