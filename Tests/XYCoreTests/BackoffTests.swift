@@ -1,20 +1,6 @@
 import Testing
 import XYCore
 
-/// A generator whose whole sequence is fixed by its seed (SplitMix64), so a jittered delay is
-/// the same on every run.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var mixed = state
-        mixed = (mixed ^ (mixed >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        mixed = (mixed ^ (mixed >> 27)) &* 0x94D0_49BB_1331_11EB
-        return mixed ^ (mixed >> 31)
-    }
-}
-
 @Suite("Backoff")
 struct BackoffTests {
     @Test("the ceiling grows by the multiplier from initial and stops at cap")
@@ -59,8 +45,8 @@ struct BackoffTests {
     @Test("a seeded generator gives the same jittered delays every run, spread within the band")
     func seeded() {
         let backoff = Backoff(initial: .milliseconds(100), cap: .seconds(10), jitter: .equal)
-        var first = SeededGenerator(state: 42)
-        var second = SeededGenerator(state: 42)
+        var first = SplitMix64(seed: 42)
+        var second = SplitMix64(seed: 42)
         let delays = (0..<12).map { backoff.delay(attempt: $0, using: &first) }
         #expect(delays == (0..<12).map { backoff.delay(attempt: $0, using: &second) })
         for (attempt, delay) in delays.enumerated() {
@@ -68,14 +54,23 @@ struct BackoffTests {
             #expect(delay >= ceiling / 2 && delay <= ceiling)
         }
         // Different clients (seeds) do not wait in step.
-        var other = SeededGenerator(state: 7)
+        var other = SplitMix64(seed: 7)
         #expect(delays != (0..<12).map { backoff.delay(attempt: $0, using: &other) })
     }
 
     @Test("no jitter draws nothing from the generator")
     func noJitterDrawsNothing() {
-        var generator = SeededGenerator(state: 1)
+        var generator = SplitMix64(seed: 1)
         _ = Backoff(initial: .seconds(1), cap: .seconds(2), jitter: .none).delay(attempt: 1, using: &generator)
-        #expect(generator.state == 1)
+        #expect(generator == SplitMix64(seed: 1))
+    }
+
+    @Test("SplitMix64 gives the reference sequence, so a seed replays on every platform")
+    func splitMixReference() {
+        var generator = SplitMix64(seed: 0)
+        #expect(generator.next() == 0xE220_A839_7B1D_CDAF)
+        var a = SplitMix64(seed: 99)
+        var b = SplitMix64(seed: 99)
+        #expect((0..<100).map { _ in a.next() } == (0..<100).map { _ in b.next() })
     }
 }
