@@ -9,6 +9,7 @@ let package = Package(
         .executable(name: "xy", targets: ["CLI"]),
         .library(name: "NATS", targets: ["NATS"]),
         .library(name: "NKeys", targets: ["NKeys"]),
+        .library(name: "XYCore", targets: ["XYCore"]),
         .library(name: "XYContracts", targets: ["XYContracts"]),
         .library(name: "XYService", targets: ["XYService"]),
         .library(name: "Upstream", targets: ["Upstream"]),
@@ -48,15 +49,24 @@ let package = Package(
             pkgConfig: "libsodium",
             providers: [.apt(["libsodium-dev"])]
         ),
+        // The one home of the small utilities every other module used to write for itself: error
+        // codes, the environment reader, backoff, base64url, JSON string escaping, clocks.
+        // A leaf: the standard library only, so pure state machines can use it without pulling
+        // a server runtime in.
+        .target(
+            name: "XYCore",
+            path: "Libraries/XYCore"
+        ),
         .target(
             name: "NKeys",
-            dependencies: ["CSodium"],
+            dependencies: ["CSodium", "XYCore"],
             path: "Libraries/NKeys"
         ),
         .target(
             name: "NATS",
             dependencies: [
                 "NKeys",
+                "XYCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -104,8 +114,8 @@ let package = Package(
             name: "XYService",
             dependencies: [
                 "NATS",
-                "NKeys",
                 "XYContracts",
+                "XYCore",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -120,6 +130,7 @@ let package = Package(
         .target(
             name: "PolygonSim",
             dependencies: [
+                "XYCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),
@@ -134,6 +145,7 @@ let package = Package(
             dependencies: [
                 "NATS",
                 "XYContracts",
+                "XYCore",
                 "XYService",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "WSClient", package: "swift-websocket"),
@@ -152,6 +164,7 @@ let package = Package(
             dependencies: [
                 "NATS",
                 "Upstream",
+                "XYCore",
                 "XYService",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -161,6 +174,7 @@ let package = Package(
         .target(
             name: "GatewayAuth",
             dependencies: [
+                "XYCore",
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -177,6 +191,7 @@ let package = Package(
                 "MarketData",
                 "NATS",
                 "XYContracts",
+                "XYCore",
                 "XYService",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -209,6 +224,7 @@ let package = Package(
                 "Gateway",
                 "GatewayAuth",
                 "NATS",
+                "XYCore",
                 "XYService",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -222,6 +238,7 @@ let package = Package(
                 "MarketData",
                 "NATS",
                 "XYContracts",
+                "XYCore",
                 "XYService",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
@@ -236,6 +253,7 @@ let package = Package(
             dependencies: [
                 "Aggregator",
                 "NATS",
+                "XYCore",
                 "XYService",
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -252,6 +270,7 @@ let package = Package(
                 "XYContractsCheck",
                 "PolygonSim",
                 "MarketData",   // ProtobufWireReader, for `xy bench events`
+                "XYCore",       // duration parsing shared with the services' variables
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -298,12 +317,17 @@ let package = Package(
         ),
         .testTarget(
             name: "NATSTestSupportTests",
-            dependencies: ["NATSTestSupport", "NKeys"],
+            dependencies: ["NATSTestSupport", "NKeys", "XYCore"],
             path: "Tests/NATSTestSupportTests"
         ),
         .testTarget(
+            name: "XYCoreTests",
+            dependencies: ["XYCore"],
+            path: "Tests/XYCoreTests"
+        ),
+        .testTarget(
             name: "NKeysTests",
-            dependencies: ["NKeys"],
+            dependencies: ["NKeys", "XYCore"],
             path: "Tests/NKeysTests"
         ),
         .testTarget(
@@ -342,7 +366,7 @@ let package = Package(
                 "NATS",
                 "NATSTestSupport",
                 "XYContracts",
-                "XYService",
+                "XYCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 // The handler tier: the HTTP handler, the upgrade pipeline and WebSocketSession on EmbeddedChannel.
                 .product(name: "NIOEmbedded", package: "swift-nio"),
@@ -359,6 +383,7 @@ let package = Package(
             name: "GatewayAuthTests",
             dependencies: [
                 "GatewayAuth",
+                "XYCore",
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -384,6 +409,7 @@ let package = Package(
             name: "XYServiceTests",
             dependencies: [
                 "XYService",
+                "XYCore",
                 "NATS",
                 "NATSTestSupport",
                 "XYContracts",
@@ -400,6 +426,7 @@ let package = Package(
                 "XYContracts",
                 "NATS",
                 "NATSTestSupport",
+                "XYCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
@@ -424,6 +451,7 @@ let package = Package(
                 "NATS",
                 "NATSTestSupport",
                 "XYContracts",
+                "XYCore",
                 "XYService",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

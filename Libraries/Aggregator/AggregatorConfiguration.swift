@@ -1,8 +1,8 @@
 import NATS
 import XYContracts
-import XYService
+import XYCore
 
-/// xy-aggregator's own settings (beside ``ServiceConfiguration``): the groups it knows and owns,
+/// xy-aggregator's own settings (beside `ServiceConfiguration` (XYService)): the groups it knows and owns,
 /// the batch and snapshot cadence, the bar grace window and the JetStream limits.
 public struct AggregatorConfiguration: Sendable {
     /// A named set of symbols: one `seq`, one `xy.md.tick.<name>` subject.
@@ -73,21 +73,22 @@ public struct AggregatorConfiguration: Sendable {
         eventFutureSkewVariable, ticksMaxAgeVariable, ticksMaxBytesVariable, barsMaxAgeVariable, streamReplicasVariable,
     ]
 
+    /// Each setting as given, or else at its variable's default.
     public init(
-        groups: [Group] = [Group(name: "demo", symbols: defaultSymbols)], tickInterval: Duration = .milliseconds(33),
-        snapshotInterval: Duration = .seconds(3), barGrace: Duration = .seconds(5), eventFutureSkew: Duration = .seconds(5),
-        ticksMaxAge: Duration = .seconds(86_400),
-        ticksMaxBytes: Int64 = 1 << 30, barsMaxAge: Duration = .seconds(30 * 86_400), streamReplicas: Int = 1
+        groups: [Group]? = nil, tickInterval: Duration? = nil, snapshotInterval: Duration? = nil, barGrace: Duration? = nil,
+        eventFutureSkew: Duration? = nil, ticksMaxAge: Duration? = nil, ticksMaxBytes: Int64? = nil, barsMaxAge: Duration? = nil,
+        streamReplicas: Int? = nil
     ) {
-        self.groups = groups
-        self.tickInterval = tickInterval
-        self.snapshotInterval = snapshotInterval
-        self.barGrace = barGrace
-        self.eventFutureSkew = eventFutureSkew
-        self.ticksMaxAge = ticksMaxAge
-        self.ticksMaxBytes = ticksMaxBytes
-        self.barsMaxAge = barsMaxAge
-        self.streamReplicas = streamReplicas
+        self = EnvironmentReader.defaults(Self.init(environment:))
+        if let groups { self.groups = groups }
+        if let tickInterval { self.tickInterval = tickInterval }
+        if let snapshotInterval { self.snapshotInterval = snapshotInterval }
+        if let barGrace { self.barGrace = barGrace }
+        if let eventFutureSkew { self.eventFutureSkew = eventFutureSkew }
+        if let ticksMaxAge { self.ticksMaxAge = ticksMaxAge }
+        if let ticksMaxBytes { self.ticksMaxBytes = ticksMaxBytes }
+        if let barsMaxAge { self.barsMaxAge = barsMaxAge }
+        if let streamReplicas { self.streamReplicas = streamReplicas }
     }
 
     /// Reads and checks every aggregator variable; the first bad one throws, naming it.

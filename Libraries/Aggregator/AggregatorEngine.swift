@@ -5,6 +5,7 @@ import NATS
 import NIOCore
 import SwiftProtobuf
 import XYContracts
+import XYCore
 import XYService
 
 /// The aggregator's core: every owned group's `MarketState` and `TickBatcher`, the bar builder,
@@ -472,8 +473,7 @@ public final class AggregatorEngine: @unchecked Sendable {
     }
 
     static func nanoseconds(_ duration: Duration) -> UInt64 {
-        let (seconds, attoseconds) = duration.components
-        return UInt64(max(0, seconds * 1_000_000_000 + attoseconds / 1_000_000_000))
+        UInt64(max(0, TimeAmount(duration).nanoseconds))
     }
 }
 

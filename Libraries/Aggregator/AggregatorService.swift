@@ -1,6 +1,7 @@
 import Logging
 import NATS
 import ServiceLifecycle
+import XYCore
 import XYService
 
 /// xy-aggregator as one `Service`: creates or updates `XY_TICKS`, `XY_BARS` and `XY_BAR_STATE`,

@@ -21,7 +21,7 @@ public enum AggregatorStreams {
     public static func ticksConfiguration(_ configuration: AggregatorConfiguration) -> StreamConfiguration {
         var stream = StreamConfiguration(name: ticks, subjects: ticksSubjects)
         stream.description = "xy-aggregator tick batches and snapshots per group"
-        stream.maxAge = timeAmount(configuration.ticksMaxAge)
+        stream.maxAge = TimeAmount(configuration.ticksMaxAge)
         stream.maxBytes = configuration.ticksMaxBytes
         stream.allowDirect = true
         stream.discard = .old
@@ -34,7 +34,7 @@ public enum AggregatorStreams {
     public static func barsConfiguration(_ configuration: AggregatorConfiguration) -> StreamConfiguration {
         var stream = StreamConfiguration(name: bars, subjects: ["xy.md.bar.>"])
         stream.description = "xy-aggregator 1-minute bars per symbol"
-        stream.maxAge = timeAmount(configuration.barsMaxAge)
+        stream.maxAge = TimeAmount(configuration.barsMaxAge)
         stream.allowDirect = true
         stream.discard = .old
         stream.duplicateWindow = .minutes(2)
@@ -52,10 +52,5 @@ public enum AggregatorStreams {
         stream.allowDirect = true
         stream.discard = .old
         return stream
-    }
-
-    static func timeAmount(_ duration: Duration) -> TimeAmount {
-        let (seconds, attoseconds) = duration.components
-        return .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
 }

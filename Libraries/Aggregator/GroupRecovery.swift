@@ -2,7 +2,7 @@ import Logging
 import MarketData
 import NATS
 import XYContracts
-import XYService
+import XYCore
 
 /// What a group resumes from after a restart: the state rebuilt from its last snapshot in
 /// `XY_TICKS` and the batches stored after it, the seq of the last batch, and the epoch (the

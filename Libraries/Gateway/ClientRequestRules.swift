@@ -1,4 +1,4 @@
-import XYService
+import XYCore
 
 /// The request rules of one browser connection: which subjects it holds, its quota, how much
 /// abuse it has shown. The connection's state machine (``WebSocketSession/StateMachine``) asks

@@ -1,6 +1,6 @@
 import NIOCore
 import XYContracts
-import XYService
+import XYCore
 
 /// The one envelope every server message has on the JSON subprotocol (`xy.v1.json`):
 /// `{"type","subject","seq","epoch","ts","source","data"}`, written straight into a `ByteBuffer`
@@ -190,24 +190,7 @@ public enum EnvelopeJSON {
     /// A JSON string with the escapes RFC 8259 requires; subjects and symbols are ASCII, but a
     /// message text may not be.
     static func writeString(_ text: String, to out: inout ByteBuffer) {
-        out.writeStaticString("\"")
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): out.writeStaticString("\\\"")
-            case UInt8(ascii: "\\"): out.writeStaticString("\\\\")
-            case 0x0A: out.writeStaticString("\\n")
-            case 0x0D: out.writeStaticString("\\r")
-            case 0x09: out.writeStaticString("\\t")
-            case 0..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                out.writeStaticString("\\u00")
-                out.writeInteger(hex[Int(byte >> 4)])
-                out.writeInteger(hex[Int(byte & 0xF)])
-            default:
-                out.writeInteger(byte)
-            }
-        }
-        out.writeStaticString("\"")
+        JSONText.writeQuoted(text) { out.writeBytes($0) }
     }
 
     /// `ts`: UTC ISO 8601 with milliseconds, as the log lines write it.

@@ -1,16 +1,11 @@
 import Atomics
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Logging
 import NATS
 import NIOConcurrencyHelpers
 import NIOCore
 import SwiftProtobuf
 import XYContracts
-import XYService
+import XYCore
 
 /// What a topic hands to the connections of one event loop.
 public enum Delivery: Sendable {
@@ -137,7 +132,7 @@ final class LoopShard: @unchecked Sendable {
         if written > 0 {
             metrics.forwarded.increment(by: Int64(written))
             if case .tick(let item) = delivery, item.batch.publishTimeNs > 0 {
-                let latency = Int64(WallClock.unixNow()) - item.batch.publishTimeNs
+                let latency = wallClockNanoseconds() - item.batch.publishTimeNs
                 if latency >= 0 { metrics.endToEndLatency.recordNanoseconds(latency) }
             }
         }
@@ -162,15 +157,6 @@ final class LoopShard: @unchecked Sendable {
         let sessions = pendingFlush
         pendingFlush.removeAll(keepingCapacity: true)
         for session in sessions { session.flushNow() }
-    }
-}
-
-/// Unix wall-clock nanoseconds (CLOCK_REALTIME): latencies compare with publish times stamped by other processes.
-enum WallClock {
-    static func unixNow() -> UInt64 {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
     }
 }
 
@@ -351,7 +337,7 @@ public final class FanoutHub: @unchecked Sendable {
     // MARK: messages (NATS event loop)
 
     private func received(_ message: NATSMessage, topic: Topic) {
-        let now = Int64(WallClock.unixNow())
+        let now = wallClockNanoseconds()
         do {
             switch topic.kind {
             case .ticks where message.subject.hasPrefix("xy.md.snapshot."):
@@ -500,7 +486,7 @@ public final class FanoutHub: @unchecked Sendable {
         var request = Xy_Md_V1_SnapshotRequest()
         request.group = group
         let payload = ByteBuffer(bytes: (try? request.serializedBytes() as [UInt8]) ?? [])
-        let timeout = TimeAmount.nanoseconds(Int64(snapshotTimeout.components.seconds) * 1_000_000_000 + snapshotTimeout.components.attoseconds / 1_000_000_000)
+        let timeout = TimeAmount(snapshotTimeout)
         var attempt = 0
         while true {
             let wanted = topic.lock.withLock { !topic.closed && topic.snapshotRequests[group] != nil }
@@ -511,7 +497,7 @@ public final class FanoutHub: @unchecked Sendable {
                     throw NATSError(.noResponders, "snapshot request answered with status \(status)")
                 }
                 let snapshot = try Xy_Md_V1_Snapshot(serializedBytes: Array(reply.payload.readableBytesView))
-                snapshotArrived(snapshot, topic: topic, fromRequest: true, nowNs: Int64(WallClock.unixNow()))
+                snapshotArrived(snapshot, topic: topic, fromRequest: true, nowNs: wallClockNanoseconds())
                 let done = topic.lock.withLock { topic.snapshotRequests[group] == nil }
                 if done { return }
             } catch {
@@ -526,7 +512,7 @@ public final class FanoutHub: @unchecked Sendable {
                 }
             }
             attempt += 1
-            try? await Task.sleep(for: .milliseconds(min(2000, 100 * attempt)))
+            try? await Task.sleep(for: Backoff(initial: .milliseconds(100), cap: .seconds(2)).delay(attempt: attempt - 1, unitRandom: .random(in: 0..<1)))
         }
     }
 
@@ -546,7 +532,7 @@ public final class FanoutHub: @unchecked Sendable {
     func checkProducers(nowNs: UInt64) {
         // Without NATS nothing can arrive; subscribers already hear XYW004.
         guard isNATSConnected else { return }
-        let limit = UInt64(producerSilence.components.seconds) * 1_000_000_000 + UInt64(producerSilence.components.attoseconds / 1_000_000_000)
+        let limit = UInt64(max(0, TimeAmount(producerSilence).nanoseconds))
         let held = lock.withLock { topics.values.filter { $0.kind == .ticks } }
         for topic in held {
             let quiet = topic.lock.withLock {
@@ -595,7 +581,7 @@ public final class FanoutHub: @unchecked Sendable {
                 .status, subject: subject, code: XYErrorCode.producerSilent.rawValue,
                 message: "no data for group \(group) from its producer", state: "stale")
             : MessageEncoder.Control(.status, subject: subject, state: "live")
-        return encoder.control(control, nowNs: Int64(WallClock.unixNow()))
+        return encoder.control(control, nowNs: wallClockNanoseconds())
     }
 
     // MARK: NATS connection state
@@ -632,7 +618,7 @@ public final class FanoutHub: @unchecked Sendable {
     }
 
     private func broadcastStatus(_ control: MessageEncoder.Control) {
-        let frames = encoder.control(control, nowNs: Int64(WallClock.unixNow()))
+        let frames = encoder.control(control, nowNs: wallClockNanoseconds())
         for shard in shards {
             shard.loop.execute { shard.broadcast(frames) }
         }

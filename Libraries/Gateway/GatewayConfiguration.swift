@@ -1,6 +1,7 @@
-import XYService
+import GatewayAuth
+import XYCore
 
-/// xy-gateway's own settings (beside ``ServiceConfiguration``, whose `HTTP_PORT` is the one port
+/// xy-gateway's own settings (beside `ServiceConfiguration` (XYService), whose `HTTP_PORT` is the one port
 /// serving WebSockets, `/metrics`, `/healthz` and the demo files). Authentication settings are
 /// read by `GatewayAuthConfiguration`; their variables are listed here for `--help`.
 public struct GatewayConfiguration: Sendable {
@@ -30,7 +31,8 @@ public struct GatewayConfiguration: Sendable {
     /// How long the gateway waits for `xy.md.snapshot.get.<group>`.
     public var snapshotRequestTimeout: Duration
     /// Largest inbound WebSocket message (frames and fragments together); larger closes with 1009.
-    public var maxInboundMessageBytes: Int
+    /// No variable: this is the only place it is set.
+    public var maxInboundMessageBytes = 1 << 20
     /// `SO_SNDBUF` of each client socket; nil leaves it to the kernel's autotuning.
     public var socketSendBuffer: Int?
     /// How long a connection that is closing may take to write its close frame (and, for an
@@ -109,15 +111,7 @@ public struct GatewayConfiguration: Sendable {
         help: "Reverse proxies (IP addresses or CIDR ranges, comma separated) whose X-Forwarded-For (rightmost untrusted entry) or X-Real-IP names the client address; from any other peer those headers are ignored and the socket's peer is the client.")
 
     /// Read by `GatewayAuthConfiguration`; listed for `--help`.
-    public static let authenticationVariables: [EnvironmentVariable] = [
-        EnvironmentVariable("JWT_PUBLIC_KEY", help: "Public key (PEM, inline or a file path) that verifies tokens; or JWT_JWKS_URL."),
-        EnvironmentVariable("JWT_JWKS_URL", help: "JWKS URL with the token keys by kid (refreshed periodically and on an unknown kid)."),
-        EnvironmentVariable("JWT_ISSUER", help: "Required iss claim, when set."),
-        EnvironmentVariable("JWT_AUDIENCE", help: "Required aud claim, when set."),
-        EnvironmentVariable("JWT_LEEWAY_SECONDS", default: "30", help: "Clock leeway for exp and nbf, 0 to 3600."),
-        EnvironmentVariable("WS_ALLOWED_ORIGINS", help: "Origins allowed to connect, comma separated, exact match."),
-        EnvironmentVariable("WS_SUBJECT_WHITELIST", default: "xy.md.*", help: "Subject prefixes clients may ever subscribe, comma separated."),
-    ]
+    public static let authenticationVariables = GatewayAuthConfiguration.variables
 
     public static let variables: [EnvironmentVariable] = authenticationVariables + [
         maxSubsVariable, queueMaxMessagesVariable, queueMaxBytesVariable, backpressureVariable, slowConsumerVariable,
@@ -127,33 +121,14 @@ public struct GatewayConfiguration: Sendable {
         trustedProxiesVariable,
     ]
 
-    /// Defaults, for tests.
+    /// Every setting at its variable's default, except that no static files are served (tests).
     public init() {
-        maxSubscriptions = 64
-        queueMaxMessages = 256
-        queueMaxBytes = 4 << 20
-        backpressure = .conflate
-        slowConsumerTimeout = .seconds(5)
-        pingInterval = .seconds(15)
-        idleTimeout = .seconds(300)
+        self = EnvironmentReader.defaults(Self.init(environment:))
         staticDirectory = nil
-        tlsCertificateFile = nil
-        tlsKeyFile = nil
-        snapshotRequestTimeout = .seconds(2)
-        maxInboundMessageBytes = 1 << 20
-        socketSendBuffer = nil
-        closeTimeout = .seconds(5)
-        producerSilence = .seconds(15)
-        memoryTrimInterval = .seconds(15)
-        requestTimeout = .seconds(10)
-        keepAliveTimeout = .seconds(15)
-        maxConnectionsPerAddress = 256
-        maxConnectionsPerSubject = 32
-        trustedProxies = []
     }
 
+    /// Reads and checks every gateway variable; the first bad one throws, naming it.
     public init(environment: EnvironmentReader) throws(ConfigurationError) {
-        self.init()
         maxSubscriptions = try environment.integer(Self.maxSubsVariable, in: 1...10_000)
         queueMaxMessages = try environment.integer(Self.queueMaxMessagesVariable, in: 1...1_000_000)
         queueMaxBytes = try environment.integer(Self.queueMaxBytesVariable, in: 4096...(1 << 30))

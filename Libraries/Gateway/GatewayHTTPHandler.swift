@@ -8,7 +8,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
-import XYService
+import XYCore
 
 /// What the plain-HTTP side of the gateway's port serves besides WebSockets.
 struct HTTPRoutes: Sendable {

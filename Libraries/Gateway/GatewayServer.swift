@@ -7,6 +7,7 @@ import NIOHTTP1
 import NIOPosix
 import NIOSSL
 import ServiceLifecycle
+import XYCore
 import XYService
 
 /// The gateway's one listener (`HTTP_PORT`): WebSocket upgrades authenticated before any frame,

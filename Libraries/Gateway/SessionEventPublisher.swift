@@ -3,6 +3,7 @@ import NATS
 import NIOCore
 import SwiftProtobuf
 import XYContracts
+import XYCore
 
 /// Publishes `xy.session.v1.SessionEvent` on `xy.session.connected` / `xy.session.disconnected`
 /// so xy-admin can list sessions; best effort (a session is never refused because NATS is down).
@@ -22,7 +23,7 @@ public struct SessionEventPublisher: Sendable {
         event.sessionID = session.sessionID
         event.tokenSubject = subject
         event.remoteAddress = session.remoteAddress
-        event.timeNs = Int64(WallClock.unixNow())
+        event.timeNs = wallClockNanoseconds()
         event.reason = reason
         event.gatewayInstance = instance
         guard let bytes: [UInt8] = try? event.serializedBytes() else { return }

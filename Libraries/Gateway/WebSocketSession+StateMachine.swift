@@ -2,7 +2,7 @@ import DequeModule
 import MarketData
 import NIOCore
 import XYContracts
-import XYService
+import XYCore
 
 extension WebSocketSession {
     /// Every decision one browser connection makes, as a value with no I/O: what to write, queue,

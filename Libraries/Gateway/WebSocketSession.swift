@@ -10,7 +10,7 @@ import MarketData
 import NIOCore
 import NIOWebSocket
 import XYContracts
-import XYService
+import XYCore
 
 /// One browser connection after the upgrade, on its event loop. Every decision is
 /// ``StateMachine``'s; this handler turns socket events into machine events and performs the
@@ -480,7 +480,7 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
         return context?.channel.closeFuture
     }
 
-    static func now() -> Int64 { Int64(WallClock.unixNow()) }
+    static func now() -> Int64 { wallClockNanoseconds() }
 
     /// The connection's timers, made when the first is armed.
     private var armedTimers: Timers {

@@ -1,9 +1,11 @@
 import Foundation
+import XYCore
 
 /// The gateway's authentication settings, read from the environment in one place.
 ///
-/// Every property is documented and defaulted except the key source, which has no safe default:
-/// a gateway without keys would accept nobody, so it must be told where the keys are.
+/// Every setting has its variable below, and a variable's default is written there only (the
+/// properties start from those defaults). The key source has no safe default: a gateway without
+/// keys would accept nobody, so it must be told where the keys are.
 public struct GatewayAuthConfiguration: Sendable, Equatable {
     /// Where the public keys come from.
     public enum KeySource: Sendable, Equatable {
@@ -13,72 +15,89 @@ public struct GatewayAuthConfiguration: Sendable, Equatable {
         case jwksURL(String)
     }
 
+    public static let publicKeyVariable = EnvironmentVariable(
+        "JWT_PUBLIC_KEY", help: "Public key (PEM, inline or a file path) that verifies tokens; or JWT_JWKS_URL.")
+    public static let jwksURLVariable = EnvironmentVariable(
+        "JWT_JWKS_URL", help: "JWKS URL with the token keys by kid (refreshed periodically and on an unknown kid).")
+    public static let issuerVariable = EnvironmentVariable("JWT_ISSUER", help: "Required iss claim, when set.")
+    public static let audienceVariable = EnvironmentVariable("JWT_AUDIENCE", help: "Required aud claim, when set.")
+    public static let leewayVariable = EnvironmentVariable("JWT_LEEWAY_SECONDS", default: "30", help: "Clock leeway for exp and nbf, 0 to 3600.")
+    public static let allowedOriginsVariable = EnvironmentVariable(
+        "WS_ALLOWED_ORIGINS", help: "Origins allowed to connect, comma separated, exact match.")
+    public static let subjectWhitelistVariable = EnvironmentVariable(
+        "WS_SUBJECT_WHITELIST", default: SubjectGrants.defaultWhitelist.joined(separator: ","),
+        help: "Subject prefixes clients may ever subscribe, comma separated.")
+
+    /// Every variable this struct reads, in `--help` order.
+    public static let variables: [EnvironmentVariable] = [
+        publicKeyVariable, jwksURLVariable, issuerVariable, audienceVariable, leewayVariable, allowedOriginsVariable,
+        subjectWhitelistVariable,
+    ]
+
     public var keySource: KeySource
     /// The required `iss` (`JWT_ISSUER`); nil accepts any.
     public var issuer: String?
     /// An `aud` tokens must list (`JWT_AUDIENCE`); nil accepts any.
     public var audience: String?
-    /// Clock skew tolerated on `exp`/`nbf` (`JWT_LEEWAY_SECONDS`, default 30).
-    public var leeway: Duration = .seconds(30)
+    /// Clock skew tolerated on `exp`/`nbf` (`JWT_LEEWAY_SECONDS`).
+    public var leeway: Duration
     /// Allowed browser origins (`WS_ALLOWED_ORIGINS`, CSV, exact match; empty allows none).
-    public var originPolicy = OriginPolicy(allowedOrigins: [])
-    /// Subject prefixes clients may use (`WS_SUBJECT_WHITELIST`, default `xy.md.*`).
-    public var subjectWhitelist = SubjectGrants.defaultWhitelist
-    /// How old JWKS keys may get before a background refresh.
+    public var originPolicy: OriginPolicy
+    /// Subject prefixes clients may use (`WS_SUBJECT_WHITELIST`).
+    public var subjectWhitelist: [String]
+    /// How old JWKS keys may get before a background refresh (no variable).
     public var jwksRefreshInterval: Duration = .seconds(300)
-    /// The least time between two JWKS fetches, whatever the unknown `kid`s.
+    /// The least time between two JWKS fetches, whatever the unknown `kid`s (no variable).
     public var jwksMinimumRefreshInterval: Duration = .seconds(10)
 
+    /// `keySource` with every other setting at its variable's default.
     public init(keySource: KeySource) {
-        self.keySource = keySource
+        self = EnvironmentReader.defaults { environment throws(ConfigurationError) in
+            try Self(keySource: keySource, environment: environment)
+        }
     }
 
     /// Reads `JWT_PUBLIC_KEY` or `JWT_JWKS_URL` (exactly one), `JWT_ISSUER`, `JWT_AUDIENCE`,
     /// `JWT_LEEWAY_SECONDS`, `WS_ALLOWED_ORIGINS` and `WS_SUBJECT_WHITELIST`; a bad value throws
     /// with the variable's name.
-    public init(environment: [String: String] = ProcessInfo.processInfo.environment) throws(GatewayAuthConfigurationError) {
-        func value(_ name: String) -> String? {
-            guard let raw = environment[name]?.trimmingCharacters(in: .whitespacesAndNewlines), !raw.isEmpty else { return nil }
-            return raw
-        }
-        switch (value("JWT_PUBLIC_KEY"), value("JWT_JWKS_URL")) {
+    public init(environment: EnvironmentReader) throws(ConfigurationError) {
+        let key = try environment.string(Self.publicKeyVariable)?.trimmingCharacters(in: .whitespacesAndNewlines)
+        let url = try environment.string(Self.jwksURLVariable)?.trimmingCharacters(in: .whitespacesAndNewlines)
+        switch (key.flatMap { $0.isEmpty ? nil : $0 }, url.flatMap { $0.isEmpty ? nil : $0 }) {
         case (.some, .some):
-            throw GatewayAuthConfigurationError(variable: "JWT_PUBLIC_KEY", message: "set JWT_PUBLIC_KEY or JWT_JWKS_URL, not both")
+            throw ConfigurationError(variable: Self.publicKeyVariable.name, reason: "set JWT_PUBLIC_KEY or JWT_JWKS_URL, not both")
         case (.none, .none):
-            throw GatewayAuthConfigurationError(variable: "JWT_JWKS_URL", message: "set JWT_JWKS_URL or JWT_PUBLIC_KEY")
+            throw ConfigurationError(variable: Self.jwksURLVariable.name, reason: "set JWT_JWKS_URL or JWT_PUBLIC_KEY")
         case (.some(let key), .none):
-            self.init(keySource: .publicKeyPEM(try Self.readPEM(key)))
+            try self.init(keySource: .publicKeyPEM(try Self.readPEM(key)), environment: environment)
         case (.none, .some(let url)):
             guard let components = URLComponents(string: url), ["http", "https"].contains(components.scheme?.lowercased() ?? ""),
                 components.host?.isEmpty == false
-            else { throw GatewayAuthConfigurationError(variable: "JWT_JWKS_URL", message: "not an http:// or https:// URL: \(url)") }
-            self.init(keySource: .jwksURL(url))
+            else { throw ConfigurationError(variable: Self.jwksURLVariable.name, reason: "not an http:// or https:// URL: \(url)") }
+            try self.init(keySource: .jwksURL(url), environment: environment)
         }
-        issuer = value("JWT_ISSUER")
-        audience = value("JWT_AUDIENCE")
-        if let leewayText = value("JWT_LEEWAY_SECONDS") {
-            guard let seconds = Int(leewayText), (0...3600).contains(seconds) else {
-                throw GatewayAuthConfigurationError(variable: "JWT_LEEWAY_SECONDS", message: "not a whole number of seconds from 0 to 3600: \(leewayText)")
-            }
-            leeway = .seconds(seconds)
-        }
-        if let origins = value("WS_ALLOWED_ORIGINS") {
-            originPolicy = OriginPolicy(csv: origins)
-        }
-        if let whitelist = value("WS_SUBJECT_WHITELIST") {
-            let entries = SubjectGrants.whitelist(csv: whitelist)
-            guard !entries.isEmpty, entries.allSatisfy(SubjectGrants.isValidPattern) else {
-                throw GatewayAuthConfigurationError(variable: "WS_SUBJECT_WHITELIST", message: "not a list of NATS subject patterns: \(whitelist)")
-            }
-            subjectWhitelist = entries
+    }
+
+    /// `keySource` and the settings besides the key, read from `environment`.
+    private init(keySource: KeySource, environment: EnvironmentReader) throws(ConfigurationError) {
+        self.keySource = keySource
+        issuer = try environment.string(Self.issuerVariable)
+        audience = try environment.string(Self.audienceVariable)
+        leeway = .seconds(try environment.integer(Self.leewayVariable, in: 0...3600))
+        originPolicy = OriginPolicy(allowedOrigins: Set(try environment.list(Self.allowedOriginsVariable)))
+        subjectWhitelist = try environment.list(Self.subjectWhitelistVariable)
+        guard !subjectWhitelist.isEmpty, subjectWhitelist.allSatisfy(SubjectGrants.isValidPattern) else {
+            throw ConfigurationError(
+                variable: Self.subjectWhitelistVariable.name,
+                reason: "not a list of NATS subject patterns: \(subjectWhitelist.joined(separator: ","))")
         }
     }
 
     /// An inline PEM (it contains `-----BEGIN`) or the PEM in the file the value names.
-    static func readPEM(_ value: String) throws(GatewayAuthConfigurationError) -> String {
+    static func readPEM(_ value: String) throws(ConfigurationError) -> String {
         if value.contains("-----BEGIN") { return value.replacingOccurrences(of: "\\n", with: "\n") }
         guard let text = try? String(contentsOfFile: value, encoding: .utf8) else {
-            throw GatewayAuthConfigurationError(variable: "JWT_PUBLIC_KEY", message: "neither an inline PEM nor a readable file: \(value)")
+            throw ConfigurationError(variable: publicKeyVariable.name, reason: "neither an inline PEM nor a readable file: \(value)")
         }
         return text
     }

@@ -1,4 +1,5 @@
 import Foundation
+import XYCore
 
 /// Why the gateway refused an upgrade or a subscription.
 ///
@@ -6,24 +7,10 @@ import Foundation
 /// body, `jsonBody`, or a WebSocket error frame): enough to act on, nothing that helps an attacker
 /// probe the verifier, and never the token. The log gets `reason`, which says exactly what failed
 /// (expired, bad signature, unknown kid, …) so an operator can debug a refusal.
-/// A struct with an extensible `Code`, so adding a refusal never breaks a caller's `switch`.
+/// Its code is the shared ``XYErrorCode``, so the gateway reports refusals with the codes every service uses.
 public struct GatewayAuthError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// The stable error code of ARCHITECTURE.md ("XYW001" …), as logs and clients see it.
-    public struct Code: Hashable, Sendable, RawRepresentable, CustomStringConvertible {
-        public let rawValue: String
-        public init(rawValue: String) { self.rawValue = rawValue }
-        public var description: String { rawValue }
-
-        /// XYW001: no token, or an Origin that is not allowed.
-        public static let unauthorized = Code(rawValue: "XYW001")
-        /// XYW002: a subject denied by the ACL, or malformed.
-        public static let subjectDenied = Code(rawValue: "XYW002")
-        /// XYW005: a token that failed verification.
-        public static let invalidToken = Code(rawValue: "XYW005")
-    }
-
     /// The stable code (`XYW001`, `XYW002`, `XYW005`).
-    public var code: Code
+    public var code: XYErrorCode
     /// The HTTP status of the refusal at the upgrade (401 or 403).
     public var httpStatus: Int
     /// What the client is told: generic, never the detail, never the token.
@@ -31,7 +18,7 @@ public struct GatewayAuthError: Error, Sendable, Equatable, CustomStringConverti
     /// What the log is told: the precise cause. Never contains the token.
     public var reason: String
 
-    public init(code: Code, httpStatus: Int, message: String, reason: String) {
+    public init(code: XYErrorCode, httpStatus: Int, message: String, reason: String) {
         self.code = code
         self.httpStatus = httpStatus
         self.message = message
@@ -50,7 +37,7 @@ public struct GatewayAuthError: Error, Sendable, Equatable, CustomStringConverti
 
     /// A token that failed verification for any reason: 401 XYW005.
     public static func invalidToken(reason: String) -> Self {
-        Self(code: .invalidToken, httpStatus: 401, message: "invalid token", reason: reason)
+        Self(code: .jwtInvalid, httpStatus: 401, message: "invalid token", reason: reason)
     }
 
     /// A well-formed subject the ACL does not allow: 403 XYW002.

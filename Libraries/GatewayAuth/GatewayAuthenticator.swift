@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import XYCore
 
 /// The whole check at the WebSocket upgrade, in one call for the gateway's listener.
 ///
@@ -18,7 +19,7 @@ public struct GatewayAuthenticator: Sendable {
     }
 
     /// Builds the key store and verifier of `configuration`. A static key is parsed here (a bad
-    /// one throws `GatewayAuthConfigurationError` naming `JWT_PUBLIC_KEY`); a JWKS is fetched when
+    /// one throws a `ConfigurationError` naming `JWT_PUBLIC_KEY`); a JWKS is fetched when
     /// first needed; call `verifier.keys.load()` to fetch it at start and fail fast.
     public init(configuration: GatewayAuthConfiguration, fetcher: JWKSFetcher = JWKSFetcher(), logger: Logger = Logger(label: "xy.gateway.auth")) async throws {
         let store: GatewayKeyStore
@@ -27,7 +28,7 @@ public struct GatewayAuthenticator: Sendable {
             do {
                 store = GatewayKeyStore(key: try await VerificationKey.publicKeyPEM(pem))
             } catch {
-                throw GatewayAuthConfigurationError(variable: "JWT_PUBLIC_KEY", message: "\(error)")
+                throw ConfigurationError(variable: GatewayAuthConfiguration.publicKeyVariable.name, reason: "\(error)")
             }
         case .jwksURL(let url):
             store = GatewayKeyStore(

@@ -13,11 +13,6 @@ public struct OriginPolicy: Sendable, Equatable {
         self.allowedOrigins = allowedOrigins
     }
 
-    /// Parses `WS_ALLOWED_ORIGINS`: comma separated, blanks around entries ignored.
-    public init(csv: String) {
-        self.allowedOrigins = Set(csv.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
-    }
-
     /// Throws 403 XYW001 unless `origin` is allowed, or absent on a request with a bearer header.
     public func check(origin: String?, hasBearerHeader: Bool) throws(GatewayAuthError) {
         guard let origin else {

@@ -26,11 +26,6 @@ public struct SubjectGrants: Sendable, Equatable {
         self.grants = grants
     }
 
-    /// Parses `WS_SUBJECT_WHITELIST` (comma separated).
-    public static func whitelist(csv: String) -> [String] {
-        csv.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-    }
-
     /// Accepts `subject` or throws XYW002 (`malformed subject` or `subject denied`).
     public func authorize(_ subject: String) throws(GatewayAuthError) {
         guard let tokens = Self.clientSubjectTokens(subject) else {

@@ -1,5 +1,6 @@
 import Foundation
 import JWTKit
+import XYCore
 
 /// A private key that mints gateway tokens: for development (`xy token`) and tests.
 ///
@@ -78,9 +79,9 @@ public struct TokenSigningKey: Sendable {
             return .ecdsa(.es256, identifier: kid, x: parameters.x, y: parameters.y, curve: .p256)
         case .rs256(let key):
             let primitives = try key.publicKey.getKeyPrimitives()
-            return .rsa(.rs256, identifier: kid, modulus: Self.base64URL(primitives.modulus), exponent: Self.base64URL(primitives.publicExponent))
+            return .rsa(.rs256, identifier: kid, modulus: Base64URL.encode(primitives.modulus), exponent: Base64URL.encode(primitives.publicExponent))
         case .eddsa(let key):
-            return .octetKeyPair(.eddsa, identifier: kid, x: Self.base64URL(key.publicKey.rawRepresentation), y: nil, curve: .ed25519)
+            return .octetKeyPair(.eddsa, identifier: kid, x: Base64URL.encode(key.publicKey.rawRepresentation), y: nil, curve: .ed25519)
         }
     }
 
@@ -102,10 +103,5 @@ public struct TokenSigningKey: Sendable {
         var header = JWTHeader()
         if let keyID { header.kid = keyID }
         return try await collection.sign(payload, header: header)
-    }
-
-    static func base64URL(_ data: Data) -> String {
-        data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
     }
 }

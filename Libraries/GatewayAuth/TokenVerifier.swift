@@ -1,5 +1,6 @@
 import Foundation
 import JWTKit
+import XYCore
 
 /// Verifies a gateway token and returns its claims, or refuses it with a precise reason.
 ///
@@ -88,8 +89,9 @@ public struct TokenVerifier: Sendable {
         guard parts.count == 3, !parts[0].isEmpty, !parts[1].isEmpty else {
             throw .invalidToken(reason: "malformed token: not three base64url parts")
         }
-        guard let data = base64URLDecode(parts[0]),
-            let object = try? JSONSerialization.jsonObject(with: data), let fields = object as? [String: Any]
+        // JWS compact serialization has no padding (RFC 7515 section 2), so a `=` is refused.
+        guard !parts[0].contains("="), let bytes = Base64URL.decode(parts[0]),
+            let object = try? JSONSerialization.jsonObject(with: Data(bytes)), let fields = object as? [String: Any]
         else { throw .invalidToken(reason: "malformed token: header is not base64url JSON") }
         guard let alg = fields["alg"] as? String else { throw .invalidToken(reason: "malformed token: header has no alg") }
         if alg.lowercased() == "none" {
@@ -105,13 +107,6 @@ public struct TokenVerifier: Sendable {
         let kid = fields["kid"]
         guard kid == nil || kid is String else { throw .invalidToken(reason: "malformed token: kid is not a string") }
         return Header(alg: alg, kid: kid as? String)
-    }
-
-    static func base64URLDecode(_ text: Substring) -> Data? {
-        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        guard !base64.contains("=") else { return nil }
-        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
-        return Data(base64Encoded: base64)
     }
 }
 

@@ -7,6 +7,7 @@ import NIOCore
 import NIOPosix
 import NIOSSL
 import NKeys
+import XYCore
 
 /// Connecting, reconnecting with backoff, and closing. Every method here runs on `eventLoop`.
 extension NATSClient {

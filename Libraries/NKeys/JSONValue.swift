@@ -1,3 +1,5 @@
+import XYCore
+
 /// The JSON NATS JWT claims need, written with sorted keys (deterministic output) and parsed
 /// without Foundation; the parser bounds nesting so hostile tokens cannot exhaust the stack.
 enum JSONValue: Hashable, Sendable {
@@ -38,7 +40,7 @@ enum JSONValue: Hashable, Sendable {
         case .bool(let value): out += value ? "true" : "false"
         case .int(let value): out += String(value)
         case .double(let value): out += value.isFinite ? String(value) : "null"
-        case .string(let value): Self.writeString(value, to: &out)
+        case .string(let value): JSONText.appendString(value, to: &out)
         case .array(let values):
             out += "["
             for (index, value) in values.enumerated() {
@@ -50,30 +52,12 @@ enum JSONValue: Hashable, Sendable {
             out += "{"
             for (index, key) in members.keys.sorted().enumerated() {
                 if index > 0 { out += "," }
-                Self.writeString(key, to: &out)
+                JSONText.appendString(key, to: &out)
                 out += ":"
                 members[key]?.write(to: &out)
             }
             out += "}"
         }
-    }
-
-    private static func writeString(_ value: String, to out: inout String) {
-        out += "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        out += "\""
     }
 
     /// Parses one JSON document; nil when `bytes` is not exactly one valid value.

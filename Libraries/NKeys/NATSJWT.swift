@@ -1,3 +1,5 @@
+import XYCore
+
 /// Issues and checks NATS v2 JWTs (operator, account, user), enough to run `nats-server`
 /// in operator mode with a MEMORY resolver and to hand users creds files.
 ///

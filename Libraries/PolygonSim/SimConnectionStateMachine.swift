@@ -1,4 +1,5 @@
 import Foundation
+import XYCore
 
 /// The vendor's side of one WebSocket connection: status messages, authentication, subscriptions,
 /// and when to close. Pure: each event returns the frames to send and whether to close, and the
@@ -97,19 +98,6 @@ public struct SimConnectionStateMachine: Sendable {
 
     /// One `[{"ev":"status",…}]` frame.
     public static func status(_ status: String, _ message: String) -> String {
-        "[{\"ev\":\"status\",\"status\":\(quoted(status)),\"message\":\(quoted(message))}]"
-    }
-
-    static func quoted(_ text: String) -> String {
-        var out = "\""
-        for character in text.unicodeScalars {
-            switch character {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            default:
-                if character.value < 0x20 { out += " " } else { out.unicodeScalars.append(character) }
-            }
-        }
-        return out + "\""
+        "[{\"ev\":\"status\",\"status\":\(JSONText.quoted(status)),\"message\":\(JSONText.quoted(message))}]"
     }
 }

@@ -1,12 +1,8 @@
 import Logging
 import NIOConcurrencyHelpers
 import ServiceLifecycle
+import XYCore
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// The simulator's market clock: advances the ``SimMarket`` at the configured rate, encodes each
 /// event once, and hands every connected client the same batch (each client picks what it
@@ -122,7 +118,7 @@ public final class SimFeed: Service, Sendable {
 
     /// Generates `count` events now and hands the batch to every client.
     func publish(count: Int) {
-        let now = Self.nowMilliseconds()
+        let now = wallClockNanoseconds() / 1_000_000
         let malformedEvery = configuration.malformedEvery
         state.withLockedValue { state in
             var bytes: [UInt8] = []
@@ -157,11 +153,5 @@ public final class SimFeed: Service, Sendable {
         case 1: "{\"ev\":\"ZZ\",\"sym\":\"\(symbol)\",\"t\":1}"
         default: "{\"ev\":\"T\",\"sym\":\"\(symbol)\",\"p\":1..5,,}"
         }
-    }
-
-    static func nowMilliseconds() -> Int64 {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
     }
 }

@@ -1,5 +1,6 @@
 import Hummingbird
 import NIOCore
+import XYCore
 
 /// The vendor's REST paths a client needs for history and first paint, answered from the same
 /// simulated market: aggregates over a range (bars derived deterministically from the seed) and
@@ -40,7 +41,7 @@ struct SimREST: Sendable {
             bucket += step
         }
         if descending { bars.reverse() }
-        let body = "{\"ticker\":\(SimConnectionStateMachine.quoted(ticker)),\"queryCount\":\(bars.count),\"resultsCount\":\(bars.count),\"adjusted\":true,\"results\":[\(bars.joined(separator: ","))],\"status\":\"OK\",\"request_id\":\"\(requestID())\",\"count\":\(bars.count)}"
+        let body = "{\"ticker\":\(JSONText.quoted(ticker)),\"queryCount\":\(bars.count),\"resultsCount\":\(bars.count),\"adjusted\":true,\"results\":[\(bars.joined(separator: ","))],\"status\":\"OK\",\"request_id\":\"\(requestID())\",\"count\":\(bars.count)}"
         return json(200, body)
     }
 
@@ -61,7 +62,7 @@ struct SimREST: Sendable {
         let change = state.priceCents - state.previousCloseCents
         let percent = state.previousCloseCents == 0 ? 0 : Double(change) * 100 / Double(state.previousCloseCents)
         let previous = state.previousCloseCents
-        var out = "{\"ticker\":\(SimConnectionStateMachine.quoted(state.symbol))"
+        var out = "{\"ticker\":\(JSONText.quoted(state.symbol))"
         out += ",\"day\":{\"o\":\(fixed(state.dayOpenCents, 2)),\"h\":\(fixed(state.dayHighCents, 2)),\"l\":\(fixed(state.dayLowCents, 2)),\"c\":\(fixed(state.priceCents, 2)),\"v\":\(state.dayVolume),\"vw\":\(fixed(state.dayVWAPTenThousandths, 4))}"
         out += ",\"min\":{\"av\":\(state.dayVolume),\"o\":\(fixed(minute.openCents, 2)),\"h\":\(fixed(minute.highCents, 2)),\"l\":\(fixed(minute.lowCents, 2)),\"c\":\(fixed(minute.closeCents, 2)),\"v\":\(minute.volume),\"vw\":\(fixed(minute.vwapTenThousandths, 4)),\"t\":\(minute.startMilliseconds),\"n\":\(minute.trades)}"
         out += ",\"prevDay\":{\"o\":\(fixed(previous, 2)),\"h\":\(fixed(previous + 25, 2)),\"l\":\(fixed(max(1, previous - 25), 2)),\"c\":\(fixed(previous, 2)),\"v\":1000000,\"vw\":\(fixed(previous * 100, 4))}"
@@ -96,7 +97,7 @@ struct SimREST: Sendable {
     }
 
     private func error(_ status: Int, _ message: String) -> Response {
-        json(status, "{\"status\":\"ERROR\",\"request_id\":\"\(requestID())\",\"error\":\(SimConnectionStateMachine.quoted(message))}")
+        json(status, "{\"status\":\"ERROR\",\"request_id\":\"\(requestID())\",\"error\":\(JSONText.quoted(message))}")
     }
 
     private func json(_ status: Int, _ body: String) -> Response {

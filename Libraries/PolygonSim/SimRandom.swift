@@ -1,18 +1,16 @@
-/// SplitMix64: a tiny, fast, seedable generator whose output is the same on every platform and
-/// Swift version, which `SystemRandomNumberGenerator` and hashing-based seeds are not.
+import XYCore
+
+/// The simulator's seeded randomness: XYCore's ``SplitMix64`` (the same output on every platform,
+/// so a seed replays a market) plus the two helpers the simulation needs.
 public struct SimRandom: RandomNumberGenerator, Sendable, Hashable {
-    private var state: UInt64
+    private var generator: SplitMix64
 
     public init(seed: UInt64) {
-        state = seed
+        generator = SplitMix64(seed: seed)
     }
 
     public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
+        generator.next()
     }
 
     /// A value in `0..<bound` (bound > 0), without modulo bias worth caring about for a simulation.

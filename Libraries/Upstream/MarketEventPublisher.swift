@@ -2,7 +2,7 @@ import Logging
 import NATS
 import NIOCore
 import XYContracts
-import XYService
+import XYCore
 
 /// The hot path: one vendor frame in, one NATS message per event out on `xy.md.event.<SYMBOL>`,
 /// with malformed and unknown elements counted, logged (throttled, with their code) and skipped.

@@ -6,6 +6,7 @@ import NIOCore
 import NIOPosix
 import ServiceLifecycle
 import WSClient
+import XYCore
 import XYService
 
 /// xy-realtime's upstream: holds the vendor WebSocket, drives the
@@ -102,7 +103,7 @@ public final class UpstreamClient: Service, Sendable {
             guard !Task.isCancelled else { return }
             guard let plan = machine.withLockedValue({ $0.connectionClosed(opened: opened.load(ordering: .relaxed), random: Double.random(in: 0..<1, using: &random)) }) else { return }
             metrics.reconnects.increment()
-            let delayMilliseconds = plan.delay.components.seconds * 1000 + plan.delay.components.attoseconds / 1_000_000_000_000_000
+            let delayMilliseconds = TimeAmount(plan.delay).nanoseconds / 1_000_000
             let metadata: Logger.Metadata = [
                 "code": "\(plan.failure.code)", "failure": "\(plan.failure)", "retry_in_ms": "\(delayMilliseconds)",
                 "error": "\(closeError ?? "none")", "url": "\(configuration.url)",
@@ -132,7 +133,7 @@ public final class UpstreamClient: Service, Sendable {
                 while !Task.isCancelled {
                     do { try await Task.sleep(for: check) } catch { return }
                     let idle = Self.monotonicNanoseconds() - self.lastFrame.load(ordering: .relaxed)
-                    guard idle > silence.nanoseconds else { continue }
+                    guard idle > TimeAmount(silence).nanoseconds else { continue }
                     let actions = self.machine.withLockedValue { $0.silenceDetected() }
                     if !actions.isEmpty {
                         self.logger.warning("no data from the vendor; recycling the connection", metadata: ["code": "\(XYErrorCode.upstreamSilent)", "silent_ms": "\(idle / 1_000_000)"])
@@ -221,6 +222,6 @@ public final class UpstreamClient: Service, Sendable {
     }
 
     static func monotonicNanoseconds() -> Int64 {
-        Int64(MonotonicClock.nanoseconds())
+        Int64(XYCore.monotonicNanoseconds())
     }
 }

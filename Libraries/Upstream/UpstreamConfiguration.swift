@@ -1,6 +1,6 @@
-import XYService
+import XYCore
 
-/// xy-realtime's own settings (beside ``ServiceConfiguration``): the vendor URL and key, what to
+/// xy-realtime's own settings (beside `ServiceConfiguration` (XYService)): the vendor URL and key, what to
 /// subscribe, and the timing of reconnects and liveness checks.
 public struct UpstreamConfiguration: Sendable {
     /// `ws://127.0.0.1:9100/stocks` or `wss://socket.massive.com/stocks`.
@@ -44,33 +44,41 @@ public struct UpstreamConfiguration: Sendable {
         backoffMaximumVariable, authRetryVariable, maxConnectionsRetryVariable, silenceTimeoutVariable, pingIntervalVariable, sourceVariable,
     ]
 
+    /// `url` and `apiKey`, and each other setting as given or else at its variable's default.
     public init(
-        url: String, apiKey: String, symbols: [String] = ["*"], channels: [String] = ["T", "Q", "AM"], maxSymbols: Int = 1000,
-        backoffInitial: Duration = .milliseconds(250), backoffMaximum: Duration = .seconds(30), authRetryDelay: Duration = .seconds(60),
-        maxConnectionsRetryDelay: Duration = .seconds(30), silenceTimeout: Duration = .seconds(15), pingInterval: Duration = .seconds(10),
-        source: String = "polygon"
+        url: String, apiKey: String, symbols: [String]? = nil, channels: [String]? = nil, maxSymbols: Int? = nil,
+        backoffInitial: Duration? = nil, backoffMaximum: Duration? = nil, authRetryDelay: Duration? = nil,
+        maxConnectionsRetryDelay: Duration? = nil, silenceTimeout: Duration? = nil, pingInterval: Duration? = nil,
+        source: String? = nil
     ) {
-        self.url = url
-        self.apiKey = apiKey
-        self.symbols = symbols
-        self.channels = channels
-        self.maxSymbols = maxSymbols
-        self.backoffInitial = backoffInitial
-        self.backoffMaximum = backoffMaximum
-        self.authRetryDelay = authRetryDelay
-        self.maxConnectionsRetryDelay = maxConnectionsRetryDelay
-        self.silenceTimeout = silenceTimeout
-        self.pingInterval = pingInterval
-        self.source = source
+        self = EnvironmentReader.defaults { environment throws(ConfigurationError) in
+            try Self(url: url, apiKey: apiKey, environment: environment)
+        }
+        if let symbols { self.symbols = symbols }
+        if let channels { self.channels = channels }
+        if let maxSymbols { self.maxSymbols = maxSymbols }
+        if let backoffInitial { self.backoffInitial = backoffInitial }
+        if let backoffMaximum { self.backoffMaximum = backoffMaximum }
+        if let authRetryDelay { self.authRetryDelay = authRetryDelay }
+        if let maxConnectionsRetryDelay { self.maxConnectionsRetryDelay = maxConnectionsRetryDelay }
+        if let silenceTimeout { self.silenceTimeout = silenceTimeout }
+        if let pingInterval { self.pingInterval = pingInterval }
+        if let source { self.source = source }
     }
 
     /// Reads and checks every `UPSTREAM_*` variable; the first bad one throws, naming it.
     public init(environment: EnvironmentReader) throws(ConfigurationError) {
-        url = try environment.requiredString(Self.urlVariable)
+        let url = try environment.requiredString(Self.urlVariable)
         guard url.hasPrefix("ws://") || url.hasPrefix("wss://"), url.count > 6 else {
             throw ConfigurationError(variable: Self.urlVariable.name, reason: "must be a ws:// or wss:// URL, got '\(url)'")
         }
-        apiKey = try environment.requiredString(Self.apiKeyVariable)
+        try self.init(url: url, apiKey: try environment.requiredString(Self.apiKeyVariable), environment: environment)
+    }
+
+    /// The settings besides the vendor URL and key, read from `environment`.
+    private init(url: String, apiKey: String, environment: EnvironmentReader) throws(ConfigurationError) {
+        self.url = url
+        self.apiKey = apiKey
         symbols = try environment.list(Self.symbolsVariable).map { $0.uppercased() }
         if symbols.isEmpty { symbols = ["*"] }
         for symbol in symbols where symbol != "*" && !UpstreamInterest.isValidSymbol(symbol) {

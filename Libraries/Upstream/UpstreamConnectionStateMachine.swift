@@ -1,4 +1,4 @@
-import XYService
+import XYCore
 
 /// The life of the vendor connection: connect, greet, authenticate, subscribe the whole interest
 /// set, stream; on any failure pick the delay (exponential backoff with jitter, slow after
@@ -62,7 +62,9 @@ public struct UpstreamConnectionStateMachine: Sendable {
     public private(set) var state: State = .idle
     public private(set) var interest: UpstreamInterest
     public let channels: [String]
-    private var backoff: UpstreamBackoff
+    private let backoff: Backoff
+    /// Reconnects since the last authenticated session: the backoff attempt number.
+    private var failedAttempts = 0
     private let authRetryDelay: Duration
     private let maxConnectionsRetryDelay: Duration
     private var pendingFailure: Failure?
@@ -70,7 +72,7 @@ public struct UpstreamConnectionStateMachine: Sendable {
     public init(configuration: UpstreamConfiguration) {
         interest = UpstreamInterest(symbols: configuration.symbols, maximum: configuration.maxSymbols)
         channels = configuration.channels
-        backoff = UpstreamBackoff(initial: configuration.backoffInitial, maximum: configuration.backoffMaximum)
+        backoff = Backoff(initial: configuration.backoffInitial, cap: configuration.backoffMaximum, multiplier: 2, jitter: .equal)
         authRetryDelay = configuration.authRetryDelay
         maxConnectionsRetryDelay = configuration.maxConnectionsRetryDelay
     }
@@ -101,7 +103,7 @@ public struct UpstreamConnectionStateMachine: Sendable {
             return [.authenticate]
         case ("auth_success", .authenticating):
             state = .streaming
-            backoff.reset()
+            failedAttempts = 0
             if let params = interest.params(channels: channels) {
                 return [.markUp, .send(Self.message("subscribe", params))]
             }
@@ -140,7 +142,8 @@ public struct UpstreamConnectionStateMachine: Sendable {
         let failure = pendingFailure ?? (opened ? .closed : .connectFailed)
         pendingFailure = nil
         state = .waitingToReconnect
-        var delay = backoff.next(random: random)
+        var delay = backoff.delay(attempt: failedAttempts, unitRandom: random)
+        failedAttempts += 1
         switch failure {
         case .authFailed: delay = max(delay, authRetryDelay * (0.9 + 0.2 * random))
         case .maxConnections: delay = max(delay, maxConnectionsRetryDelay * (0.9 + 0.2 * random))

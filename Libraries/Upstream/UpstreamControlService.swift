@@ -3,7 +3,7 @@ import NATS
 import NIOCore
 import ServiceLifecycle
 import XYContracts
-import XYService
+import XYCore
 
 /// Answers `xy.ctl.upstream.subscribe` / `xy.ctl.upstream.unsubscribe` requests, so the union of
 /// what users watch is what the vendor is asked for.

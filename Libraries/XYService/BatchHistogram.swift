@@ -1,4 +1,5 @@
 import NIOConcurrencyHelpers
+import NIOCore
 
 /// A Prometheus histogram of durations fed a batch at a time: one lock per batch and a plain
 /// integer compare per value, for hot paths that observe every event. swift-prometheus's
@@ -25,7 +26,7 @@ public final class BatchHistogram: Sendable {
     /// `buckets` are the upper bounds (inclusive), in any order; a +Inf bucket is always added.
     public init(name: String, buckets: [Duration] = ServiceRuntime.durationBuckets) {
         self.name = name
-        self.bounds = buckets.map { Int64($0.components.seconds) * 1_000_000_000 + $0.components.attoseconds / 1_000_000_000 }.sorted()
+        self.bounds = buckets.map { TimeAmount($0).nanoseconds }.sorted()
         self.state = NIOLockedValueBox(State(counts: Array(repeating: 0, count: buckets.count + 1)))
     }
 

@@ -3,6 +3,7 @@ import NATS
 import ServiceLifecycle
 import SwiftProtobuf
 import XYContracts
+import XYCore
 
 /// Publishes one `xy.exec.v1.Health` on `xy.exec.health` every interval, so the admin page sees
 /// which instances run and whether they are ready; a last `STOPPING` beat goes out on shutdown.

@@ -1,4 +1,5 @@
 import Logging
+import XYCore
 
 /// A swift-log handler that writes one JSON object per line:
 /// `{"ts":"2026-01-02T03:04:05.678Z","level":"info","service":"xy-realtime","code":"XYW101","msg":"…",…metadata}`.

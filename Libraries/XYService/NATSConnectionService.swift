@@ -2,6 +2,7 @@ import Logging
 import Metrics
 import NATS
 import ServiceLifecycle
+import XYCore
 
 /// Owns a service's NATS connection for the life of the process: turns connection events into
 /// readiness (`nats` condition, code XYW004), logs and `xy_nats_reconnects_total`, and on graceful

@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import Prometheus
 import ServiceLifecycle
+import XYCore
 
 /// The HTTP listener every service runs on `HTTP_PORT`: `GET /metrics` (Prometheus text) and
 /// `GET /healthz` (JSON, 200 when ready, 503 with the unmet conditions otherwise).

@@ -8,10 +8,6 @@ import Darwin
 
 /// The few operating-system facts the runtime needs, without pulling Foundation into every file.
 enum Platform {
-    static func isReadableFile(_ path: String) -> Bool {
-        access(path, R_OK) == 0
-    }
-
     static func hostName() -> String {
         var buffer = [CChar](repeating: 0, count: 256)
         guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
@@ -32,16 +28,4 @@ enum Platform {
             }
         }
     }
-
-    /// Wall-clock nanoseconds since the Unix epoch.
-    static func wallClockNanoseconds() -> Int64 {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        return Int64(spec.tv_sec) * 1_000_000_000 + Int64(spec.tv_nsec)
-    }
-}
-
-/// Wall-clock nanoseconds since the Unix epoch: the time base of every `*_ns` field.
-public func wallClockNanoseconds() -> Int64 {
-    Platform.wallClockNanoseconds()
 }

@@ -1,4 +1,5 @@
 import NIOConcurrencyHelpers
+import XYCore
 
 /// Whether a service can do its work, as the sum of named conditions (`nats`, `upstream`, …):
 /// ready only when every condition is met. `/healthz` and the heartbeat both read it.

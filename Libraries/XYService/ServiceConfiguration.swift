@@ -1,5 +1,6 @@
 import Logging
 import NATS
+import XYCore
 
 /// What every xy service reads from its environment: NATS connection, HTTP listener, log level,
 /// heartbeat and shutdown timing. A service keeps its own extra settings in its own

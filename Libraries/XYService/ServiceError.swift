@@ -1,3 +1,5 @@
+import XYCore
+
 /// An error a service reports to its operator or its clients: a stable code plus a message that
 /// never contains a secret.
 ///

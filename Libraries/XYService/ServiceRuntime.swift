@@ -2,6 +2,7 @@ import Logging
 import Metrics
 import Prometheus
 import ServiceLifecycle
+import XYCore
 
 #if canImport(Glibc)
 import Glibc

@@ -3,6 +3,7 @@
 import Aggregator
 import Logging
 import NATS
+import XYCore
 import XYService
 
 let serviceName = "xy-aggregator"

@@ -4,10 +4,7 @@ import MarketData
 import NATS
 import NIOConcurrencyHelpers
 import NIOCore
-
-#if canImport(Glibc)
-import Glibc
-#endif
+import XYCore
 
 /// `xy bench events`: the far end of the proxy benchmark (`scripts/bench-realtime.sh`). Counts
 /// the MarketEvents arriving on `xy.md.event.*` for a while, finds events lost on the way from
@@ -46,9 +43,9 @@ struct BenchEvents: AsyncParsableCommand {
         let tally = NIOLockedValueBox(Tally())
         let warmupNanoseconds = UInt64(warmup * 1e9)
         // One clock read per message: the wall clock is the monotonic one plus this offset.
-        let wallOffset = Int64(bitPattern: Self.wallNow()) - Int64(bitPattern: Self.now())
+        let wallOffset = wallClockNanoseconds() - Int64(bitPattern: monotonicNanoseconds())
         let subscription = try client.subscribe("xy.md.event.*") { message in
-            let now = Self.now()
+            let now = monotonicNanoseconds()
             let fields = Self.fields(message.payload)
             tally.withLockedValue { tally in
                 let startedAt = tally.first ?? now
@@ -73,11 +70,11 @@ struct BenchEvents: AsyncParsableCommand {
         while ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(100))
             let (measuring, started) = tally.withLockedValue { ($0.measuring, $0.started) }
-            if measuring, Self.now() - started >= UInt64(seconds * 1e9) { break }
+            if measuring, monotonicNanoseconds() - started >= UInt64(seconds * 1e9) { break }
         }
         try? subscription.unsubscribe()
         let result = tally.withLockedValue { $0 }
-        let elapsed = Double(Self.now() - result.started) / 1e9
+        let elapsed = Double(monotonicNanoseconds() - result.started) / 1e9
         let rate = result.measuring ? Double(result.events) / elapsed : 0
         let ingest = result.ingest.sorted()
         let endToEnd = result.endToEnd.sorted()
@@ -137,17 +134,5 @@ struct BenchEvents: AsyncParsableCommand {
             }
         }
         return (sequence, eventTime, receiveTime)
-    }
-
-    static func now() -> UInt64 {
-        var spec = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &spec)
-        return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
-    }
-
-    static func wallNow() -> UInt64 {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
     }
 }

@@ -5,6 +5,7 @@ import MarketData
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import XYCore
 
 /// `xy bench ws`: K WebSocket clients on one subject, against xy-gateway (`xy.v1.proto`) or
 /// nats-server's own WebSocket listener (NATS protocol over WebSocket), with the batch's publish
@@ -38,7 +39,7 @@ struct BenchWS: AsyncParsableCommand {
         var connections: [(WebSocketConnection, ClientState)] = []
         connections.reserveCapacity(clients)
         let isNATS = nats
-        let connectStart = DispatchTime.now().uptimeNanoseconds
+        let connectStart = monotonicNanoseconds()
         var retries = 0
         var index = 0
         while index < clients {
@@ -69,7 +70,7 @@ struct BenchWS: AsyncParsableCommand {
                             } catch {
                                 attempt += 1
                                 if attempt > 5 { throw ValidationError("connect failed 6 times: \(error)") }
-                                try await Task.sleep(for: .milliseconds(100 * attempt))
+                                try await Task.sleep(for: Backoff(initial: .milliseconds(100), cap: .seconds(1)).delay(attempt: attempt - 1, unitRandom: .random(in: 0..<1)))
                             }
                         }
                     }
@@ -81,7 +82,7 @@ struct BenchWS: AsyncParsableCommand {
             }
             index += batch
         }
-        let connectSeconds = Double(DispatchTime.now().uptimeNanoseconds - connectStart) / 1e9
+        let connectSeconds = Double(monotonicNanoseconds() - connectStart) / 1e9
         FileHandle.standardError.write(Data(String(format: "bench ws: %d clients connected in %.1f s (%d retried connects)\n", clients, connectSeconds, retries).utf8))
         if idleOnly {
             try await Task.sleep(for: .seconds(2))
@@ -92,11 +93,11 @@ struct BenchWS: AsyncParsableCommand {
             for (connection, _) in connections { try? await connection.channel.close() }
             return
         }
-        let subscribeStart = DispatchTime.now().uptimeNanoseconds
+        let subscribeStart = monotonicNanoseconds()
         for (number, (connection, state)) in connections.enumerated() {
             if subscribeRate > 0 {
                 let due = subscribeStart + UInt64(number) * 1_000_000_000 / UInt64(subscribeRate)
-                let now = DispatchTime.now().uptimeNanoseconds
+                let now = monotonicNanoseconds()
                 if due > now + 1_000_000 { try await Task.sleep(for: .nanoseconds(Int(due - now))) }
             }
             state.markSubscribed()
@@ -109,9 +110,9 @@ struct BenchWS: AsyncParsableCommand {
         try await Task.sleep(for: .seconds(2))
         recorder.reset()
         let cpuBefore = pid.flatMap(Self.cpuTicks)
-        let start = DispatchTime.now().uptimeNanoseconds
+        let start = monotonicNanoseconds()
         try await Task.sleep(for: .seconds(duration))
-        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let elapsed = Double(monotonicNanoseconds() - start) / 1e9
         let cpuAfter = pid.flatMap(Self.cpuTicks)
         let result = recorder.summary()
         let rssAfter = pid.flatMap(Self.rssKiB)
@@ -155,7 +156,7 @@ final class ClientState: @unchecked Sendable {
     var gotFirst = false
     private let subscribed = NIOLockedValueBox<UInt64>(0)
 
-    func markSubscribed() { subscribed.withLockedValue { $0 = DispatchTime.now().uptimeNanoseconds } }
+    func markSubscribed() { subscribed.withLockedValue { $0 = monotonicNanoseconds() } }
     var subscribedAt: UInt64 { subscribed.withLockedValue { $0 } }
 }
 
@@ -173,9 +174,7 @@ final class LatencyRecorder: Sendable {
     }
 
     func received(_ message: WebSocketMessage, nats: Bool, state client: ClientState) {
-        var clock = timespec()
-        clock_gettime(CLOCK_REALTIME, &clock)
-        let now = Int64(clock.tv_sec) * 1_000_000_000 + Int64(clock.tv_nsec)
+        let now = wallClockNanoseconds()
         var publishTimes: [Int64] = []
         if nats {
             var incoming = message.payload
@@ -190,7 +189,7 @@ final class LatencyRecorder: Sendable {
         guard !publishTimes.isEmpty else { return }
         let first = !client.gotFirst
         client.gotFirst = true
-        let monotonic = DispatchTime.now().uptimeNanoseconds
+        let monotonic = monotonicNanoseconds()
         let subscribedAt = first ? client.subscribedAt : 0
         state.withLockedValue { state in
             if first, subscribedAt > 0, monotonic > subscribedAt { state.firstFrames.append(Int64(monotonic - subscribedAt)) }

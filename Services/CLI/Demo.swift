@@ -32,9 +32,9 @@ struct Demo: ParsableCommand {
         @OptionGroup var connection: ConnectionOptions
         @Option(help: "Group the batches belong to.") var group: String = "cli-demo"
         @Option(help: "Symbols, comma separated.") var symbols: String = "AAPL,MSFT,NVDA,AMZN,GOOG,META,TSLA,SPY"
-        @Option(help: "Time between batches.") var interval: DurationArgument = DurationArgument(.milliseconds(33), text: "33ms")
+        @Option(help: "Time between batches.") var interval: DurationArgument = "33ms"
         @Option(help: "Time between snapshots on xy.md.snapshot.<group>.")
-        var snapshotInterval: DurationArgument = DurationArgument(.seconds(3), text: "3s")
+        var snapshotInterval: DurationArgument = "3s"
         @Option(help: "Stop after this many batches (default: run until interrupted).") var count: Int?
         @Option(help: "seq of the first batch.") var firstSeq: UInt64 = 1
         @Option(help: "Random seed (default: from the clock).") var seed: UInt64?
@@ -72,8 +72,8 @@ struct Demo: ParsableCommand {
                 try? client.publish(reply, bytes: bytes, headers: snapshotHeaders)
             }
             let clock = ContinuousClock()
-            let step = Duration.nanoseconds(interval.amount.nanoseconds)
-            let snapshotStep = Duration.nanoseconds(max(1, snapshotInterval.amount.nanoseconds))
+            let step = interval.duration
+            let snapshotStep = max(.nanoseconds(1), snapshotInterval.duration)
             var deadline = clock.now
             var nextSnapshot = clock.now + snapshotStep
             var published = 0

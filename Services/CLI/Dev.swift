@@ -40,7 +40,7 @@ struct Dev: ParsableCommand {
         @Option(name: .customLong("token-sub"), help: "sub of the development token.") var tokenSub: String = "dev"
         @Option(name: .customLong("token-subjects"), help: "Subject patterns the token grants, comma separated.") var tokenSubjects: String = "xy.md.>"
         @Option(name: .customLong("token-ttl"), help: "Lifetime of the development token.")
-        var tokenTTL = DurationArgument(.hours(24), text: "24h")
+        var tokenTTL: DurationArgument = "24h"
         @Flag(name: .customLong("new-keys"), help: "Replace existing seeds and the signing key.") var newKeys = false
 
         func validate() throws {

@@ -28,10 +28,10 @@ struct JS: AsyncParsableCommand {
         @Option(help: "old or new: what to drop at a limit.") var discard: String = "old"
         @Option(name: .customLong("max-msgs"), help: "Message limit (-1 unlimited).") var maxMessages: Int64 = -1
         @Option(name: .customLong("max-bytes"), help: "Byte limit (-1 unlimited).") var maxBytes: Int64 = -1
-        @Option(name: .customLong("max-age"), help: "Age limit, e.g. 1h (0 unlimited).") var maxAge = DurationArgument(.zero, text: "0s")
+        @Option(name: .customLong("max-age"), help: "Age limit, e.g. 1h (0 unlimited).") var maxAge: DurationArgument = "0s"
         @Option(name: .customLong("max-msgs-per-subject"), help: "Per-subject limit (-1 unlimited).") var maxPerSubject: Int64 = -1
         @Option(help: "Replicas.") var replicas: Int = 1
-        @Option(name: .customLong("dupe-window"), help: "De-duplication window (0: server default, 2m).") var dupeWindow = DurationArgument(.zero, text: "0s")
+        @Option(name: .customLong("dupe-window"), help: "De-duplication window (0: server default, 2m).") var dupeWindow: DurationArgument = "0s"
         @Flag(name: .customLong("allow-direct"), help: "Allow direct get from any replica.") var allowDirect = false
         @Flag(help: "Update an existing stream instead of creating one.") var update = false
 
@@ -151,7 +151,7 @@ struct KV: AsyncParsableCommand {
         @OptionGroup var connection: ConnectionOptions
         @Argument(help: "Bucket.") var bucket: String
         @Option(help: "Revisions kept per key (1-64).") var history: Int = 1
-        @Option(help: "How long values live (0: forever).") var ttl = DurationArgument(.zero, text: "0s")
+        @Option(help: "How long values live (0: forever).") var ttl: DurationArgument = "0s"
         @Option(help: "file or memory.") var storage: String = "file"
         @Option(help: "Replicas.") var replicas: Int = 1
 

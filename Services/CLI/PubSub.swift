@@ -90,7 +90,7 @@ struct Req: AsyncParsableCommand {
     @OptionGroup var connection: ConnectionOptions
     @Argument(help: "Subject.") var subject: String
     @Argument(help: "Payload (text).") var payload: String = ""
-    @Option(help: "How long to wait for the reply.") var timeout = DurationArgument(.seconds(5), text: "5s")
+    @Option(help: "How long to wait for the reply.") var timeout: DurationArgument = "5s"
     @Option(name: .customLong("header"), help: "Header Key:Value (repeatable).") var headers: [String] = []
     @Flag(help: "Write the reply's bytes to stdout unchanged (no decoding, no newline), for pipes.") var raw = false
 

@@ -41,7 +41,7 @@ struct Sim: ParsableCommand {
         var maxConnections: Int = 1
 
         @Option(name: .customLong("auth-timeout"), help: "Time a client has to authenticate (e.g. 5s).")
-        var authTimeout: DurationArgument = DurationArgument(.seconds(5), text: "5s")
+        var authTimeout: DurationArgument = "5s"
 
         @Option(name: .customLong("drop-every"), help: "Fault: close every connection this long after it opened (e.g. 3s).")
         var dropEvery: DurationArgument?
@@ -77,9 +77,9 @@ struct Sim: ParsableCommand {
             configuration.rate = rate
             configuration.seed = seed
             configuration.maxConnections = maxConnections
-            configuration.authTimeout = Self.duration(authTimeout)
-            configuration.dropEvery = dropEvery.map(Self.duration)
-            configuration.stallAfter = stallAfter.map(Self.duration)
+            configuration.authTimeout = authTimeout.duration
+            configuration.dropEvery = dropEvery?.duration
+            configuration.stallAfter = stallAfter?.duration
             configuration.rejectAuth = rejectAuth
             configuration.malformedEvery = malformedEvery
             configuration.maxEventsPerFrame = eventsPerFrame
@@ -102,10 +102,6 @@ struct Sim: ParsableCommand {
             let host = String(listen[..<colon])
             guard !host.isEmpty, let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port) else { return nil }
             return (host, port)
-        }
-
-        private static func duration(_ argument: DurationArgument) -> Duration {
-            .nanoseconds(argument.amount.nanoseconds)
         }
     }
 }

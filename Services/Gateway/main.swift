@@ -7,6 +7,7 @@ import Logging
 import NATS
 import NIOCore
 import NIOPosix
+import XYCore
 import XYService
 
 let serviceName = "xy-gateway"
@@ -27,12 +28,8 @@ let authConfiguration: GatewayAuthConfiguration
 do {
     service = try ServiceConfiguration(serviceName: serviceName, defaultHTTPPort: defaultHTTPPort, environment: environment)
     gatewayConfiguration = try GatewayConfiguration(environment: environment)
-    do {
-        authConfiguration = try GatewayAuthConfiguration(environment: processEnvironment)
-    } catch {
-        throw ConfigurationError(variable: error.variable, reason: error.message)
-    }
-} catch let error as ConfigurationError {
+    authConfiguration = try GatewayAuthConfiguration(environment: environment)
+} catch {
     ServiceRuntime.exit(error, serviceName: serviceName)
 }
 

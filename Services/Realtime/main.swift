@@ -3,6 +3,7 @@
 import Logging
 import NATS
 import Upstream
+import XYCore
 import XYService
 
 let serviceName = "xy-realtime"

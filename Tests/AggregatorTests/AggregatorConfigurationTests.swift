@@ -1,6 +1,6 @@
 import Aggregator
 import Testing
-import XYService
+import XYCore
 
 @Suite struct AggregatorConfigurationTests {
     private func configuration(_ environment: [String: String]) throws(ConfigurationError) -> AggregatorConfiguration {

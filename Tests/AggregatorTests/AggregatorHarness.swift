@@ -7,6 +7,7 @@ import NIOCore
 import ServiceLifecycle
 import SwiftProtobuf
 import XYContracts
+import XYCore
 import XYService
 
 struct AggregatorTestError: Error, CustomStringConvertible {

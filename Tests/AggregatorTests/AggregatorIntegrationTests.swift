@@ -6,7 +6,7 @@ import NATSTestSupport
 import NIOCore
 import Testing
 import XYContracts
-import XYService
+import XYCore
 
 /// xy-aggregator against the real `nats-server -js`: events published as xy-realtime would,
 /// batches, snapshots and bars read back from NATS and JetStream.

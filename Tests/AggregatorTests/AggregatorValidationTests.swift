@@ -6,7 +6,7 @@ import NATSTestSupport
 import NIOCore
 import Testing
 import XYContracts
-import XYService
+import XYCore
 
 /// xy-aggregator against the real `nats-server -js` with events no vendor should send: they are
 /// counted by reason and never reach `xy.md.tick.*`, and the good events after them go through.

@@ -1,6 +1,7 @@
 import Foundation
 import GatewayAuth
 import Testing
+import XYCore
 
 @Suite("Authentication at the upgrade")
 struct GatewayAuthenticatorTests {
@@ -67,7 +68,8 @@ struct GatewayAuthenticatorTests {
         // An empty allow-list admits no browser.
         let closed = try await authenticator(origins: [])
         #expect(await refusal(closed, [("Origin", "https://app.xy"), ("Cookie", "xy_token=\(token)")])?.httpStatus == 403)
-        #expect(OriginPolicy(csv: " https://a.xy ,https://b.xy,,").allowedOrigins == ["https://a.xy", "https://b.xy"])
+        let listed = try GatewayAuthConfiguration(environment: EnvironmentReader(["JWT_JWKS_URL": "http://x", "WS_ALLOWED_ORIGINS": " https://a.xy ,https://b.xy,,"]))
+        #expect(listed.originPolicy.allowedOrigins == ["https://a.xy", "https://b.xy"])
     }
 
     @Test("an invalid token: 401 XYW005 with a generic message; the detail and the token stay out of the body")
@@ -87,16 +89,20 @@ struct GatewayAuthenticatorTests {
         try pem.write(to: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: file) }
 
-        let fromFile = try GatewayAuthConfiguration(environment: [
+        let fromFile = try GatewayAuthConfiguration(environment: EnvironmentReader([
             "JWT_PUBLIC_KEY": file.path, "JWT_ISSUER": "iss", "JWT_AUDIENCE": "aud", "JWT_LEEWAY_SECONDS": "5",
             "WS_ALLOWED_ORIGINS": "https://a.xy,https://b.xy", "WS_SUBJECT_WHITELIST": "xy.md.tick.*",
-        ])
+        ]))
         #expect(fromFile.keySource == .publicKeyPEM(pem))
         #expect(fromFile.issuer == "iss" && fromFile.audience == "aud" && fromFile.leeway == .seconds(5))
         #expect(fromFile.originPolicy.allowedOrigins == ["https://a.xy", "https://b.xy"])
         #expect(fromFile.subjectWhitelist == ["xy.md.tick.*"])
-        let defaults = try GatewayAuthConfiguration(environment: ["JWT_JWKS_URL": "https://id.example/.well-known/jwks.json"])
+        let defaults = try GatewayAuthConfiguration(environment: EnvironmentReader(["JWT_JWKS_URL": "https://id.example/.well-known/jwks.json"]))
         #expect(defaults.subjectWhitelist == ["xy.md.*"] && defaults.leeway == .seconds(30) && defaults.issuer == nil)
+        #expect(defaults.originPolicy.allowedOrigins.isEmpty)
+        // The settings a key source alone gets are the variables' defaults, written once.
+        let keyOnly = GatewayAuthConfiguration(keySource: .jwksURL("https://id.example/.well-known/jwks.json"))
+        #expect(keyOnly == defaults)
 
         let authenticator = try await GatewayAuthenticator(configuration: fromFile)
         let token = try await TestKeys.es256.sign(TestKeys.payload(issuer: "iss", audience: "aud"))
@@ -112,14 +118,14 @@ struct GatewayAuthenticatorTests {
             (["JWT_JWKS_URL": "http://x", "WS_SUBJECT_WHITELIST": "xy..md"], "WS_SUBJECT_WHITELIST"),
         ]
         for (environment, variable) in bad {
-            #expect(throws: GatewayAuthConfigurationError.self) { try GatewayAuthConfiguration(environment: environment) }
+            #expect(throws: ConfigurationError.self) { try GatewayAuthConfiguration(environment: EnvironmentReader(environment)) }
             do {
-                _ = try GatewayAuthConfiguration(environment: environment)
+                _ = try GatewayAuthConfiguration(environment: EnvironmentReader(environment))
             } catch {
                 #expect(error.variable == variable)
             }
         }
         let notAKey = GatewayAuthConfiguration(keySource: .publicKeyPEM("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----"))
-        await #expect(throws: GatewayAuthConfigurationError.self) { _ = try await GatewayAuthenticator(configuration: notAKey) }
+        await #expect(throws: ConfigurationError.self) { _ = try await GatewayAuthenticator(configuration: notAKey) }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import GatewayAuth
 import Testing
+import XYCore
 
 @Suite("JWKS key store against a real HTTP server")
 struct GatewayKeyStoreTests {
@@ -19,7 +20,7 @@ struct GatewayKeyStoreTests {
             _ = try await verifier.verify(token)
             Issue.record("accepted a token that must be refused")
         } catch {
-            #expect(error.code == .invalidToken)
+            #expect(error.code == .jwtInvalid)
             #expect(error.reason.contains(reason), "reason: \(error.reason)")
         }
     }

@@ -1,5 +1,6 @@
 import GatewayAuth
 import Testing
+import XYCore
 
 @Suite("Subject grants")
 struct SubjectGrantsTests {
@@ -39,7 +40,7 @@ struct SubjectGrantsTests {
         expectDenied("xy.*.tick.demo", grants, message: "subject denied")
         expectDenied("$KV.xy_feature_flags.x", grants, message: "subject denied")
 
-        let narrow = SubjectGrants(whitelist: SubjectGrants.whitelist(csv: "xy.md.tick.*, xy.md.snapshot.*"), grants: nil)
+        let narrow = SubjectGrants(whitelist: ["xy.md.tick.*", "xy.md.snapshot.*"], grants: nil)
         try narrow.authorize("xy.md.tick.demo")
         try narrow.authorize("xy.md.snapshot.*")
         expectDenied("xy.md.bar.AAPL", narrow, message: "subject denied")

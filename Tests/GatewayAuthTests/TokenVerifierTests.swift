@@ -2,6 +2,7 @@ import Foundation
 import GatewayAuth
 import JWTKit
 import Testing
+import XYCore
 
 @Suite("Token verification")
 struct TokenVerifierTests {
@@ -11,7 +12,7 @@ struct TokenVerifierTests {
             let claims = try await verifier.verify(token, now: now)
             Issue.record("accepted a token that must be refused: \(claims)")
         } catch {
-            #expect(error.code == .invalidToken)
+            #expect(error.code == .jwtInvalid)
             #expect(error.httpStatus == 401)
             #expect(error.message == "invalid token")
             #expect(error.jsonBody == #"{"code":"XYW005","message":"invalid token"}"#)

@@ -1,7 +1,7 @@
 import Gateway
 import NIOCore
 import Testing
-import XYService
+import XYCore
 
 @Suite("Client requests and the per-connection rules")
 struct ClientSessionTests {

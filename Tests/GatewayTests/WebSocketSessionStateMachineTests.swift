@@ -2,7 +2,7 @@
 import NIOCore
 import Testing
 import XYContracts
-import XYService
+import XYCore
 
 /// The per-connection machine driven with plain values: topics are strings, frames are small
 /// buffers, time is an instant the test moves.

@@ -1,6 +1,7 @@
 import Foundation
 import NKeys
 import Testing
+import XYCore
 
 @testable import NATSTestSupport
 

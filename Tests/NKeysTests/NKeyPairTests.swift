@@ -1,4 +1,5 @@
 import Testing
+import XYCore
 
 @testable import NKeys
 

@@ -5,6 +5,7 @@ import NIOCore
 import SwiftProtobuf
 import Testing
 import XYContracts
+import XYCore
 @testable import XYService
 
 @Suite("Service configuration from the environment")
@@ -68,26 +69,6 @@ struct ServiceConfigurationTests {
         }
     }
 
-    @Test("durations in the units operators write")
-    func durations() {
-        #expect(EnvironmentReader.parseDuration("250ms") == .milliseconds(250))
-        #expect(EnvironmentReader.parseDuration("1.5s") == .milliseconds(1500))
-        #expect(EnvironmentReader.parseDuration("2m") == .seconds(120))
-        #expect(EnvironmentReader.parseDuration("3") == .seconds(3))
-        #expect(EnvironmentReader.parseDuration("-1s") == nil)
-        #expect(EnvironmentReader.parseDuration("fast") == nil)
-    }
-
-    @Test("a secret's value is never repeated in an error")
-    func secretNotEchoed() {
-        let secret = EnvironmentVariable("TOKEN_TTL", secret: true, help: "")
-        #expect {
-            _ = try EnvironmentReader(["TOKEN_TTL": "hunter2hunter2"]).integer(secret, in: 0...10)
-        } throws: { error in
-            !"\(error)".contains("hunter2")
-        }
-    }
-
     @Test("--help lists every variable with its default")
     func help() {
         let variables = ServiceConfiguration.variables(defaultHTTPPort: 9101) + [EnvironmentVariable("UPSTREAM_URL", required: true, help: "Vendor URL.")]
@@ -125,13 +106,6 @@ struct JSONLogHandlerTests {
         let uncoded = handler.line(level: .info, message: "quote \" and \n newline", metadata: [:], source: "t")
         #expect(uncoded.contains("\"code\":null"))
         #expect(uncoded.contains(#"quote \" and \n newline"#))
-    }
-
-    @Test("timestamps are UTC ISO 8601 with milliseconds")
-    func timestamps() {
-        #expect(ISO8601.string(nanoseconds: 0) == "1970-01-01T00:00:00.000Z")
-        #expect(ISO8601.string(nanoseconds: 1_700_000_000_123_000_000) == "2023-11-14T22:13:20.123Z")
-        #expect(ISO8601.string(nanoseconds: 951_782_400_000_000_000) == "2000-02-29T00:00:00.000Z")
     }
 }
 

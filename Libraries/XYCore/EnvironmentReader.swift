@@ -1,4 +1,10 @@
-import Logging
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Reads typed values from the process environment, turning every bad value into a
 /// ``ConfigurationError`` that names the variable (and never repeats a secret's value).
@@ -49,7 +55,7 @@ public struct EnvironmentReader: Sendable {
     /// A duration such as `500ms`, `5s`, `2m` or a bare number of seconds; must be positive.
     public func duration(_ variable: EnvironmentVariable) throws(ConfigurationError) -> Duration {
         let text = try requiredString(variable)
-        guard let value = Self.parseDuration(text), value > .zero else {
+        guard let value = Duration(parsing: text), value > .zero else {
             throw ConfigurationError(variable: variable.name, reason: "must be a positive duration like 500ms, 5s or 2m, got \(shown(text, variable))")
         }
         return value
@@ -61,43 +67,37 @@ public struct EnvironmentReader: Sendable {
         return text.split(separator: ",").map { String($0).trimmingSpaces() }.filter { !$0.isEmpty }
     }
 
-    /// A swift-log level name (`trace` … `critical`).
-    public func logLevel(_ variable: EnvironmentVariable) throws(ConfigurationError) -> Logger.Level {
-        let text = try requiredString(variable)
-        guard let level = Logger.Level(rawValue: text.lowercased()) else {
-            let names = Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")
-            throw ConfigurationError(variable: variable.name, reason: "must be one of \(names), got \(shown(text, variable))")
-        }
-        return level
-    }
-
     /// A path to a file that must exist and be readable.
     public func file(_ variable: EnvironmentVariable) throws(ConfigurationError) -> String? {
         guard let path = try string(variable) else { return nil }
-        guard Platform.isReadableFile(path) else {
+        guard access(path, R_OK) == 0 else {
             throw ConfigurationError(variable: variable.name, reason: "names a file that does not exist or is not readable: \(path)")
         }
         return path
     }
 
-    /// Parses `250ms`, `5s`, `1.5s`, `2m`, `1h` or a bare number of seconds.
-    public static func parseDuration(_ text: String) -> Duration? {
-        let trimmed = text.trimmingSpaces()
-        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
-        for (suffix, scale) in units where trimmed.hasSuffix(suffix) {
-            guard let number = Double(trimmed.dropLast(suffix.count)), number.isFinite, number >= 0 else { return nil }
-            return .nanoseconds(Int64((number * scale * 1e9).rounded()))
+    /// A configuration read from an empty environment, so every setting takes its variable's
+    /// default: how a configuration's plain initializer gets its defaults without writing them a
+    /// second time. A default that does not parse is a bug in the code, not in any input (each
+    /// configuration's tests read its defaults), so it stops the process.
+    public static func defaults<Configuration>(
+        _ read: (EnvironmentReader) throws(ConfigurationError) -> Configuration
+    ) -> Configuration {
+        do {
+            return try read(EnvironmentReader([:]))
+        } catch {
+            preconditionFailure("a configuration default does not parse: \(error)")
         }
-        guard let seconds = Double(trimmed), seconds.isFinite, seconds >= 0 else { return nil }
-        return .nanoseconds(Int64((seconds * 1e9).rounded()))
     }
 
-    private func shown(_ text: String, _ variable: EnvironmentVariable) -> String {
+    /// How a value appears in an error message: quoted, or redacted when the variable is secret.
+    public func shown(_ text: String, _ variable: EnvironmentVariable) -> String {
         variable.isSecret ? "a value (redacted)" : "'\(text)'"
     }
 }
 
 extension String {
+    /// The text without leading and trailing spaces, tabs and newlines (no Foundation).
     func trimmingSpaces() -> String {
         var slice = Substring(self)
         while let first = slice.first, first == " " || first == "\t" || first == "\n" { slice = slice.dropFirst() }
