@@ -13,17 +13,6 @@ import XYContracts
 /// connection over them (429 XYW006) and admit again once one closes.
 @Suite("xy-gateway: deadlines and connection caps before the upgrade")
 struct GatewayConnectionLimitTests {
-    private func withHarness(_ environment: [String: String], _ body: (GatewayHarness) async throws -> Void) async throws {
-        let harness = try await GatewayHarness.start(environment: environment)
-        do {
-            try await body(harness)
-        } catch {
-            await harness.stop()
-            throw error
-        }
-        await harness.stop()
-    }
-
     /// Reads until the gateway closes the socket; throws if it is still open after the
     /// connection's read timeout.
     private func expectClosedByGateway(_ connection: LoopbackConnection) throws -> [UInt8] {

@@ -11,18 +11,6 @@ import XYContracts
 /// subscribe, gap repair, backpressure policies, slow consumers, NATS going away, frame limits.
 @Suite("xy-gateway: protocol and fan-out")
 struct GatewayFanoutTests {
-    /// Runs `body` with a started harness and always stops it.
-    private func withHarness(_ environment: [String: String] = [:], _ body: (GatewayHarness) async throws -> Void) async throws {
-        let harness = try await GatewayHarness.start(environment: environment)
-        do {
-            try await body(harness)
-        } catch {
-            await harness.stop()
-            throw error
-        }
-        await harness.stop()
-    }
-
     @Test("subjects outside the grant, malformed or with > are refused with XYW002 and never reach NATS; max_subs gives XYW006; bad frames XYW007")
     func aclAndQuota() async throws {
         try await withHarness { harness in

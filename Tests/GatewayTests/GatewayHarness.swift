@@ -134,6 +134,21 @@ final class GatewayHarness: @unchecked Sendable {
     }
 }
 
+/// Runs `body` with a started harness and stops it whether `body` returns or throws, so a failing
+/// test leaves no gateway or nats-server behind.
+func withHarness(
+    _ environment: [String: String] = [:], jetStream: Bool = false, _ body: (GatewayHarness) async throws -> Void
+) async throws {
+    let harness = try await GatewayHarness.start(environment: environment, jetStream: jetStream)
+    do {
+        try await body(harness)
+    } catch {
+        await harness.stop()
+        throw error
+    }
+    await harness.stop()
+}
+
 /// Plays the aggregator for one group on the test's NATS client: numbered batches of full
 /// symbol states, snapshots of the same state, and answers to `xy.md.snapshot.get.<group>`.
 final class ScriptedGroup: @unchecked Sendable {
