@@ -6,6 +6,7 @@ import NATSTestSupport
 import NIOCore
 import ServiceLifecycle
 import SwiftProtobuf
+import Testing
 import XYContracts
 import XYService
 
@@ -123,6 +124,16 @@ final class Collector: @unchecked Sendable {
         try all.map { try Xy_Md_V1_Snapshot(serializedBytes: Array($0.message.payload.readableBytesView)) }
     }
 
+    /// Whether a batch received carries `event` as its symbol's newest trade, quote or aggregate.
+    func hasBatched(_ event: EventSource.Published) throws -> Bool {
+        try batches().reversed().contains { batch in
+            batch.ticks.contains { tick in
+                tick.symbol == event.symbol
+                    && [tick.tradeSequence, tick.quoteSequence, tick.aggregateSequence].contains(event.sequence)
+            }
+        }
+    }
+
     func stop() {
         try? subscription?.unsubscribe()
     }
@@ -130,8 +141,16 @@ final class Collector: @unchecked Sendable {
 
 /// Publishes MarketEvents as xy-realtime would: one `xy.md.event.<SYMBOL>` message each.
 final class EventSource: @unchecked Sendable {
+    /// One event as published: its symbol and vendor sequence.
+    struct Published {
+        var symbol: String
+        var sequence: UInt64
+    }
+
     let client: NATSClient
     private var sequence: UInt64 = 0
+    /// The newest event published, which a test waits for downstream.
+    private(set) var newest: Published?
     private var prices: [String: Double] = [:]
 
     init(_ client: NATSClient) {
@@ -187,7 +206,17 @@ final class EventSource: @unchecked Sendable {
         event.source = "test"
         fill(&event)
         try client.publish(try Subjects.event(symbol: symbol), bytes: try event.serializedBytes())
+        newest = Published(symbol: symbol, sequence: sequence)
     }
+}
+
+/// Waits until `ticks` has the batch that carries the newest event of `source`. Events from one
+/// connection are folded in order, so every event before it is folded too and in a batch, and no
+/// further batch comes until more events are published.
+func waitUntilBatched(_ source: EventSource, in ticks: Collector) async throws {
+    let newest = try #require(source.newest, "no event published yet")
+    try await source.client.flush()
+    try await waitUntil("the batch with \(newest.symbol) event \(newest.sequence)") { try ticks.hasBatched(newest) }
 }
 
 extension Xy_Md_V1_Snapshot {
