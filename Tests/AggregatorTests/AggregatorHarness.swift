@@ -31,16 +31,6 @@ final class Locked<Value>: @unchecked Sendable {
     var current: Value { withLock { $0 } }
 }
 
-/// Polls `condition` every 20 ms until it holds; throws after `timeout`.
-func waitUntil(_ what: String, timeout: Duration = .seconds(15), _ condition: () async throws -> Bool) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if try await condition() { return }
-        try await Task.sleep(for: .milliseconds(20))
-    }
-    throw AggregatorTestError("timed out waiting for \(what)")
-}
-
 /// An in-process xy-aggregator on its own NATS connection, run by a `ServiceGroup` as `main` does.
 final class RunningAggregator: @unchecked Sendable {
     let client: NATSClient

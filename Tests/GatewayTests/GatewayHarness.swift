@@ -125,12 +125,9 @@ final class GatewayHarness: @unchecked Sendable {
 
     /// Polls until `condition` holds or `timeout` passes.
     func eventually(timeout: Duration = .seconds(60), _ what: String, _ condition: () throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if (try? condition()) == true { return }
-            try await Task.sleep(for: .milliseconds(50))
+        try await waitUntil(what, timeout: timeout, every: .milliseconds(50), context: { "gateway log:\n\(gateway.log.suffix(3000))" }) {
+            (try? condition()) == true
         }
-        throw ManagedProcessError("timed out: \(what); gateway log:\n\(gateway.log.suffix(3000))")
     }
 }
 

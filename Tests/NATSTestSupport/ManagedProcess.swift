@@ -49,16 +49,16 @@ public final class ManagedProcess: @unchecked Sendable {
     /// Waits until the output holds a match for `predicate`; throws with the log on timeout or exit.
     @discardableResult
     public func waitForOutput(timeout: Duration = .seconds(30), _ predicate: (String) -> String?) async throws -> String {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
+        var found: String?
+        try await waitUntil("output", timeout: timeout, every: .milliseconds(50), context: { "log:\n\(log.suffix(4000))" }) {
             let text = log
-            if let found = predicate(text) { return found }
-            if !process.isRunning {
+            found = predicate(text)
+            if found == nil && !process.isRunning {
                 throw ManagedProcessError("process exited (\(process.terminationStatus)) before the expected output; log:\n\(text.suffix(4000))")
             }
-            try await Task.sleep(for: .milliseconds(50))
+            return found != nil
         }
-        throw ManagedProcessError("timed out waiting for output; log:\n\(log.suffix(4000))")
+        return found ?? ""
     }
 
     /// Sends SIGTERM and waits for the exit status (SIGKILL after `timeout`).
@@ -79,13 +79,7 @@ public final class ManagedProcess: @unchecked Sendable {
 
     /// Waits for the process to exit by itself.
     public func waitForExit(timeout: Duration = .seconds(20)) async throws -> Int32 {
-        let deadline = ContinuousClock.now + timeout
-        while process.isRunning {
-            guard ContinuousClock.now < deadline else {
-                throw ManagedProcessError("process did not exit within \(timeout); log:\n\(log.suffix(2000))")
-            }
-            try await Task.sleep(for: .milliseconds(20))
-        }
+        try await waitUntil("the process to exit", timeout: timeout, context: { "log:\n\(log.suffix(2000))" }) { !process.isRunning }
         return process.terminationStatus
     }
 }

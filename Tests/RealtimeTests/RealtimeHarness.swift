@@ -96,12 +96,9 @@ final class RealtimeHarness: @unchecked Sendable {
 
     /// Polls until `condition` holds or `timeout` passes.
     func eventually(timeout: Duration = .seconds(20), _ what: String, _ condition: () throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if (try? condition()) == true { return }
-            try await Task.sleep(for: .milliseconds(100))
+        try await waitUntil(what, timeout: timeout, every: .milliseconds(100), context: { "realtime log:\n\(realtime.log.suffix(3000))" }) {
+            (try? condition()) == true
         }
-        throw ManagedProcessError("timed out: \(what); realtime log:\n\(realtime.log.suffix(3000))")
     }
 }
 
@@ -141,12 +138,8 @@ final class EventCollector: @unchecked Sendable {
     }
 
     func waitFor(count target: Int, timeout: Duration = .seconds(30)) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while count < target {
-            guard ContinuousClock.now < deadline else {
-                throw ManagedProcessError("only \(count) of \(target) events arrived")
-            }
-            try await Task.sleep(for: .milliseconds(50))
+        try await waitUntil("\(target) events", timeout: timeout, every: .milliseconds(50), context: { "only \(count) arrived" }) {
+            count >= target
         }
     }
 }
