@@ -106,7 +106,7 @@ struct GatewayUpgradeTests {
             ] {
                 let connection = try LoopbackConnection(port: harness.port, timeout: .seconds(10))
                 try connection.send(request)
-                let answer = String(decoding: try connection.readToEnd(), as: UTF8.self)
+                let answer = String(decoding: try await connection.readToEnd(timeout: .seconds(10)), as: UTF8.self)
                 #expect(answer.hasPrefix("HTTP/1.1 400"), "\(request.prefix(8))")
                 #expect(answer.contains("\"code\":\"XYW007\""))
                 #expect(answer.contains("Host"))
