@@ -359,6 +359,7 @@ let package = Package(
             name: "GatewayAuthTests",
             dependencies: [
                 "GatewayAuth",
+                "NATSTestSupport",
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
