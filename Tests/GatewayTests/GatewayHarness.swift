@@ -55,15 +55,7 @@ final class GatewayHarness: @unchecked Sendable {
 
     static func startGateway(_ environment: [String: String]) async throws -> (ManagedProcess, Int) {
         let gateway = try ManagedProcess("xy-gateway", environment: environment)
-        let port = try await gateway.waitForOutput { text in
-            for line in text.split(separator: "\n") where line.contains("\"msg\":\"gateway listening\"") {
-                if let start = line.range(of: "\"http_port\":\"") {
-                    return String(line[start.upperBound...].prefix { $0.isNumber })
-                }
-            }
-            return nil
-        }
-        return (gateway, Int(port) ?? 0)
+        return (gateway, try await gateway.waitForHTTPPort(loggedWith: "gateway listening"))
     }
 
     /// Kills the gateway and starts a new one with the same settings (a new port).

@@ -77,6 +77,21 @@ public final class ManagedProcess: @unchecked Sendable {
         return (process.terminationStatus, ContinuousClock.now - start)
     }
 
+    /// Waits for the JSON log line whose `msg` is `message` and returns its `http_port`: the port
+    /// a service started with `HTTP_PORT=0` listens on.
+    public func waitForHTTPPort(loggedWith message: String, timeout: Duration = .seconds(30)) async throws -> Int {
+        let port = try await waitForOutput(timeout: timeout) { text in
+            for line in text.split(separator: "\n") where line.contains("\"msg\":\"\(message)\"") {
+                if let start = line.range(of: "\"http_port\":\"") {
+                    return String(line[start.upperBound...].prefix { $0.isNumber })
+                }
+            }
+            return nil
+        }
+        guard let number = Int(port) else { throw ManagedProcessError("no http_port in the \(message.debugDescription) line; log:\n\(log.suffix(2000))") }
+        return number
+    }
+
     /// Waits for the process to exit by itself.
     public func waitForExit(timeout: Duration = .seconds(20)) async throws -> Int32 {
         try await waitUntil("the process to exit", timeout: timeout, context: { "log:\n\(log.suffix(2000))" }) { !process.isRunning }

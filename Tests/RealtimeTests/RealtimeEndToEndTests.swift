@@ -244,10 +244,7 @@ struct SimulatorRESTTests {
     @Test("aggregates range and snapshot tickers in the vendor's shapes; the key is checked")
     func rest() async throws {
         let key = "rest-key-123"
-        let sim = try ManagedProcess("xy", arguments: ["sim", "polygon", "--listen", "127.0.0.1:0", "--api-key", key, "--symbols", "AAPL,MSFT", "--seed", "3"])
-        let port = try await Int(sim.waitForOutput { text in
-            text.split(separator: "\n").first { $0.hasPrefix("listening ") }.map { String($0.split(separator: ":").last ?? "") }
-        }) ?? 0
+        let (sim, port) = try await RealtimeHarness.startSimulator(["--api-key", key, "--symbols", "AAPL,MSFT", "--seed", "3"])
 
         let aggs = try RealtimeHarness.get(port: port, "/v2/aggs/ticker/AAPL/range/1/day/2024-01-02/2024-01-05?apiKey=\(key)")
         #expect(aggs.status == 200)

@@ -19,12 +19,19 @@ final class RealtimeHarness: @unchecked Sendable {
     /// Starts everything and waits until xy-realtime serves HTTP.
     static func start(simArguments: [String], environment: [String: String] = [:]) async throws -> RealtimeHarness {
         let nats = try await NATSServer.start()
-        let sim = try ManagedProcess("xy", arguments: ["sim", "polygon", "--listen", "127.0.0.1:0", "--api-key", apiKey] + simArguments)
-        let simPort = try await Int(sim.waitForOutput { text in
-            text.split(separator: "\n").first { $0.hasPrefix("listening ") }.map { String($0.split(separator: ":").last ?? "") }
-        }) ?? 0
+        let (sim, simPort) = try await startSimulator(["--api-key", apiKey] + simArguments)
         let (realtime, httpPort) = try await startRealtime(natsURL: nats.url, simPort: simPort, environment: environment)
         return RealtimeHarness(nats: nats, sim: sim, simPort: simPort, realtime: realtime, httpPort: httpPort)
+    }
+
+    /// Starts `xy sim polygon` on a free loopback port with `arguments`; returns it and its port.
+    static func startSimulator(_ arguments: [String]) async throws -> (ManagedProcess, Int) {
+        let sim = try ManagedProcess("xy", arguments: ["sim", "polygon", "--listen", "127.0.0.1:0"] + arguments)
+        let port = try await sim.waitForOutput { text in
+            text.split(separator: "\n").first { $0.hasPrefix("listening ") }.map { String($0.split(separator: ":").last ?? "") }
+        }
+        guard let number = Int(port) else { throw ManagedProcessError("xy sim polygon printed no port; log:\n\(sim.log.suffix(2000))") }
+        return (sim, number)
     }
 
     static func startRealtime(natsURL: String, simPort: Int, environment: [String: String]) async throws -> (ManagedProcess, Int) {
@@ -41,15 +48,7 @@ final class RealtimeHarness: @unchecked Sendable {
         ]
         for (key, value) in environment { env[key] = value }
         let realtime = try ManagedProcess("xy-realtime", environment: env)
-        let port = try await realtime.waitForOutput { text in
-            for line in text.split(separator: "\n") where line.contains("\"msg\":\"HTTP listening\"") {
-                if let start = line.range(of: "\"http_port\":\"") {
-                    return String(line[start.upperBound...].prefix { $0.isNumber })
-                }
-            }
-            return nil
-        }
-        return (realtime, Int(port) ?? 0)
+        return (realtime, try await realtime.waitForHTTPPort(loggedWith: "HTTP listening"))
     }
 
     private init(nats: NATSServer, sim: ManagedProcess, simPort: Int, realtime: ManagedProcess, httpPort: Int) {
