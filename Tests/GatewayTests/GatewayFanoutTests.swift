@@ -249,14 +249,7 @@ struct GatewayFanoutTests {
             // The close frame reaches a client that reads again, behind what was already in flight
             // (its side may have seen the FIN already, after reading what came before it).
             try? await stalled.resumeReading()
-            var code: UInt16?
-            while let message = try? await stalled.next(timeout: .seconds(20)) {
-                if message.opcode == WebSocketMessage.close {
-                    code = message.closeCode
-                    break
-                }
-            }
-            #expect(code == 4008)
+            #expect(await closeCode(stalled) == 4008)
             try await harness.eventually("the connection is gone") { try harness.metric("xy_ws_active_connections") == 0 }
             #expect(harness.gateway.log.contains("XYW003"))
             #expect(try harness.health()["lastErrorCode"] as? String == "XYW003")

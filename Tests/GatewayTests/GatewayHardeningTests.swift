@@ -10,14 +10,6 @@ import XYContracts
 /// `xy-gateway` executable, the real nats-server and real sockets.
 @Suite("xy-gateway: hardening against hostile and broken clients")
 struct GatewayHardeningTests {
-    /// Reads until the server's close frame and returns its code; nil when the socket ended without one.
-    private func closeCode(_ client: WebSocketConnection, timeout: TimeAmount = .seconds(20)) async -> UInt16? {
-        while true {
-            guard let message = try? await client.next(timeout: timeout) else { return nil }
-            if message.opcode == WebSocketMessage.close { return message.closeCode }
-        }
-    }
-
     private func closePayload(_ code: UInt16) -> ByteBuffer {
         var payload = ByteBuffer()
         payload.writeInteger(code)

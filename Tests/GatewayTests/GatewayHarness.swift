@@ -138,6 +138,15 @@ func withHarness(
     await harness.stop()
 }
 
+/// Reads until the server's close frame and returns its code; nil when the socket ended without
+/// one or nothing came for `timeout`.
+func closeCode(_ client: WebSocketConnection, timeout: TimeAmount = .seconds(20)) async -> UInt16? {
+    while true {
+        guard let message = try? await client.next(timeout: timeout) else { return nil }
+        if message.opcode == WebSocketMessage.close { return message.closeCode }
+    }
+}
+
 /// Plays the aggregator for one group on the test's NATS client: numbered batches of full
 /// symbol states, snapshots of the same state, and answers to `xy.md.snapshot.get.<group>`.
 final class ScriptedGroup: @unchecked Sendable {
