@@ -191,8 +191,15 @@ class WebSocket:
         self.sock.close()
 
 
-async def violations(stack, user, actions):
-    """Connects as `user`, runs `actions(nc)`, and returns the server's error texts it received."""
+def refused(errors, text):
+    """Whether `errors` hold the server's permissions violation for `text` (nats-py lower-cases it)."""
+    return any(f"permissions violation for {text}".lower() in e.lower() for e in errors)
+
+
+async def violations(stack, user, actions, expected=()):
+    """Connects as `user`, runs `actions(nc)`, and returns the server's error texts it received:
+    once each of `expected` is among them (at most 5 s), or, when none is expected, 0.3 s after a
+    flush, the window in which a refusal would have come."""
     errors = []
 
     async def on_error(error):
@@ -203,7 +210,12 @@ async def violations(stack, user, actions):
     try:
         await actions(nc)
         await nc.flush(timeout=5)
-        await asyncio.sleep(0.3)
+        if expected:
+            deadline = time.monotonic() + 5
+            while not all(refused(errors, text) for text in expected) and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+        else:
+            await asyncio.sleep(0.3)
     finally:
         await nc.close()
     return errors
@@ -362,11 +374,9 @@ class LeastPrivilegeTests(unittest.TestCase):
 
 
     def assertRefused(self, user, actions, *expected):
-        errors = asyncio.run(violations(self.stack, user, actions))
+        errors = asyncio.run(violations(self.stack, user, actions, expected))
         for text in expected:
-            # nats-py lower-cases the server's -ERR text.
-            self.assertTrue(any(f"permissions violation for {text}".lower() in e.lower() for e in errors),
-                            f"{user}: expected a violation for {text}, got {errors}")
+            self.assertTrue(refused(errors, text), f"{user}: expected a violation for {text}, got {errors}")
 
     def test_realtime_cannot_publish_ticks_or_read_events(self):
         async def actions(nc):
