@@ -15,22 +15,6 @@ struct AggregatorTestError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// A value behind a lock, for test collectors fed from event-loop callbacks.
-final class Locked<Value>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Value
-
-    init(_ value: Value) { self.value = value }
-
-    func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body(&value)
-    }
-
-    var current: Value { withLock { $0 } }
-}
-
 /// An in-process xy-aggregator on its own NATS connection, run by a `ServiceGroup` as `main` does.
 final class RunningAggregator: @unchecked Sendable {
     let client: NATSClient
@@ -47,7 +31,7 @@ final class RunningAggregator: @unchecked Sendable {
         var logger = Logger(label: "xy-aggregator-test")
         logger.logLevel = .notice
         let readiness = ReadinessState()
-        let started = Locked<(AggregatorEngine, [String: RecoveredGroup])?>(nil)
+        let started = LockedValue<(AggregatorEngine, [String: RecoveredGroup])?>(nil)
         let service = AggregatorService(
             configuration: configuration, nats: client, readiness: readiness, logger: logger,
             retryDelay: .milliseconds(200), onStart: { engine, recovered in started.withLock { $0 = (engine, recovered) } }
@@ -93,7 +77,7 @@ final class Collector: @unchecked Sendable {
         var message: NATSMessage
     }
 
-    private let received = Locked<[Received]>([])
+    private let received = LockedValue<[Received]>([])
     private var subscription: NATSSubscription?
 
     init(_ client: NATSClient, subject: String) throws {

@@ -103,38 +103,24 @@ final class RealtimeHarness: @unchecked Sendable {
 
 /// Collects MarketEvents from NATS.
 final class EventCollector: @unchecked Sendable {
-    private let lock = NSLock()
-    private var events: [Xy_Md_V1_MarketEvent] = []
-    private var subjects: [String] = []
+    private let received = LockedValue<(events: [Xy_Md_V1_MarketEvent], subjects: [String])>(([], []))
     private(set) var subscription: NATSSubscription?
 
     func start(_ client: NATSClient) throws {
-        subscription = try client.subscribe(Subjects.allEvents) { [self] message in
+        subscription = try client.subscribe(Subjects.allEvents) { [received] message in
             guard let event = try? Xy_Md_V1_MarketEvent(serializedBytes: Array(message.payload.readableBytesView)) else { return }
-            lock.lock()
-            events.append(event)
-            subjects.append(message.subject)
-            lock.unlock()
+            received.withLock {
+                $0.events.append(event)
+                $0.subjects.append(message.subject)
+            }
         }
     }
 
-    var count: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return events.count
-    }
+    var count: Int { received.withLock { $0.events.count } }
 
-    var snapshot: [Xy_Md_V1_MarketEvent] {
-        lock.lock()
-        defer { lock.unlock() }
-        return events
-    }
+    var snapshot: [Xy_Md_V1_MarketEvent] { received.withLock { $0.events } }
 
-    var receivedSubjects: [String] {
-        lock.lock()
-        defer { lock.unlock() }
-        return subjects
-    }
+    var receivedSubjects: [String] { received.withLock { $0.subjects } }
 
     func waitFor(count target: Int, timeout: Duration = .seconds(30)) async throws {
         try await waitUntil("\(target) events", timeout: timeout, every: .milliseconds(50), context: { "only \(count) arrived" }) {
