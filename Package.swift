@@ -384,6 +384,7 @@ let package = Package(
             dependencies: [
                 "GatewayAuth",
                 "XYCore",
+                "NATSTestSupport",
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -6,6 +6,7 @@ import NATSTestSupport
 import NIOCore
 import ServiceLifecycle
 import SwiftProtobuf
+import Testing
 import XYContracts
 import XYCore
 import XYService
@@ -13,32 +14,6 @@ import XYService
 struct AggregatorTestError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
-}
-
-/// A value behind a lock, for test collectors fed from event-loop callbacks.
-final class Locked<Value>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Value
-
-    init(_ value: Value) { self.value = value }
-
-    func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body(&value)
-    }
-
-    var current: Value { withLock { $0 } }
-}
-
-/// Polls `condition` every 20 ms until it holds; throws after `timeout`.
-func waitUntil(_ what: String, timeout: Duration = .seconds(15), _ condition: () async throws -> Bool) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if try await condition() { return }
-        try await Task.sleep(for: .milliseconds(20))
-    }
-    throw AggregatorTestError("timed out waiting for \(what)")
 }
 
 /// An in-process xy-aggregator on its own NATS connection, run by a `ServiceGroup` as `main` does.
@@ -57,7 +32,7 @@ final class RunningAggregator: @unchecked Sendable {
         var logger = Logger(label: "xy-aggregator-test")
         logger.logLevel = .notice
         let readiness = ReadinessState()
-        let started = Locked<(AggregatorEngine, [String: RecoveredGroup])?>(nil)
+        let started = LockedValue<(AggregatorEngine, [String: RecoveredGroup])?>(nil)
         let service = AggregatorService(
             configuration: configuration, nats: client, readiness: readiness, logger: logger,
             retryDelay: .milliseconds(200), onStart: { engine, recovered in started.withLock { $0 = (engine, recovered) } }
@@ -103,7 +78,7 @@ final class Collector: @unchecked Sendable {
         var message: NATSMessage
     }
 
-    private let received = Locked<[Received]>([])
+    private let received = LockedValue<[Received]>([])
     private var subscription: NATSSubscription?
 
     init(_ client: NATSClient, subject: String) throws {
@@ -124,6 +99,16 @@ final class Collector: @unchecked Sendable {
         try all.map { try Xy_Md_V1_Snapshot(serializedBytes: Array($0.message.payload.readableBytesView)) }
     }
 
+    /// Whether a batch received carries `event` as its symbol's newest trade, quote or aggregate.
+    func hasBatched(_ event: EventSource.Published) throws -> Bool {
+        try batches().reversed().contains { batch in
+            batch.ticks.contains { tick in
+                tick.symbol == event.symbol
+                    && [tick.tradeSequence, tick.quoteSequence, tick.aggregateSequence].contains(event.sequence)
+            }
+        }
+    }
+
     func stop() {
         try? subscription?.unsubscribe()
     }
@@ -131,8 +116,16 @@ final class Collector: @unchecked Sendable {
 
 /// Publishes MarketEvents as xy-realtime would: one `xy.md.event.<SYMBOL>` message each.
 final class EventSource: @unchecked Sendable {
+    /// One event as published: its symbol and vendor sequence.
+    struct Published {
+        var symbol: String
+        var sequence: UInt64
+    }
+
     let client: NATSClient
     private var sequence: UInt64 = 0
+    /// The newest event published, which a test waits for downstream.
+    private(set) var newest: Published?
     private var prices: [String: Double] = [:]
 
     init(_ client: NATSClient) {
@@ -188,7 +181,17 @@ final class EventSource: @unchecked Sendable {
         event.source = "test"
         fill(&event)
         try client.publish(try Subjects.event(symbol: symbol), bytes: try event.serializedBytes())
+        newest = Published(symbol: symbol, sequence: sequence)
     }
+}
+
+/// Waits until `ticks` has the batch that carries the newest event of `source`. Events from one
+/// connection are folded in order, so every event before it is folded too and in a batch, and no
+/// further batch comes until more events are published.
+func waitUntilBatched(_ source: EventSource, in ticks: Collector) async throws {
+    let newest = try #require(source.newest, "no event published yet")
+    try await source.client.flush()
+    try await waitUntil("the batch with \(newest.symbol) event \(newest.sequence)") { try ticks.hasBatched(newest) }
 }
 
 extension Xy_Md_V1_Snapshot {

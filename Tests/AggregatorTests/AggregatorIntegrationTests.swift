@@ -45,8 +45,9 @@ import XYCore
         let snapshots = try Collector(client, subject: "xy.md.snapshot.demo")
         try await client.flush()
 
-        try await Self.publishFor(.milliseconds(6500), source: EventSource(client))
-        try await Task.sleep(for: .milliseconds(200))
+        let source = EventSource(client)
+        try await Self.publishFor(.milliseconds(6500), source: source)
+        try await waitUntilBatched(source, in: ticks)
         try await aggregator.stop()
         ticks.stop()
         snapshots.stop()
@@ -98,7 +99,7 @@ import XYCore
         //    batches stored after the last snapshot.
         let first = try await RunningAggregator.start(url: server.url, configuration: Self.configuration())
         try await Self.publishFor(.milliseconds(3000), source: source)
-        try await Task.sleep(for: .milliseconds(300))
+        try await waitUntilBatched(source, in: ticks)
         let (beforeCrash, _) = try await requestSnapshot(client, group: "demo")
         #expect(beforeCrash.seq > 0)
         #expect(beforeCrash.seq == ticks.count.asUInt64, "the reply names the last batch published")
@@ -121,7 +122,7 @@ import XYCore
 
         // 2. More events, then a graceful stop and a third instance.
         try await Self.publishFor(.milliseconds(1000), source: source)
-        try await Task.sleep(for: .milliseconds(300))
+        try await waitUntilBatched(source, in: ticks)
         let (beforeStop, _) = try await requestSnapshot(client, group: "demo")
         #expect(beforeStop.seq > beforeCrash.seq)
         try await second.stop()
@@ -138,7 +139,7 @@ import XYCore
         #expect(resumed.ticksBySymbol == beforeStop.ticksBySymbol)
 
         try await Self.publishFor(.milliseconds(500), source: source)
-        try await Task.sleep(for: .milliseconds(300))
+        try await waitUntilBatched(source, in: ticks)
         try await third.stop()
         ticks.stop()
 
@@ -156,9 +157,12 @@ import XYCore
         let server = try await NATSServer.start(.init(jetStream: true))
         let client = try await NATSClient.connect(url: server.url)
         let source = EventSource(client)
+        let firstTicks = try Collector(client, subject: "xy.md.tick.demo")
+        try await client.flush()
         let first = try await RunningAggregator.start(url: server.url, configuration: Self.configuration())
         try await Self.publishFor(.milliseconds(1000), source: source)
-        try await Task.sleep(for: .milliseconds(300))
+        try await waitUntilBatched(source, in: firstTicks)
+        firstTicks.stop()
         let (before, _) = try await requestSnapshot(client, group: "demo")
         #expect(before.seq > 1 && before.epoch > 0)
         try await first.stop()
@@ -367,25 +371,9 @@ import XYCore
         ("AGG_OWN_GROUPS", "nope"),
     ])
     func badConfigurationExitsTwoNamingTheVariable(variable: String, value: String) async throws {
-        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("xy-aggregator").path
-        guard FileManager.default.isExecutableFile(atPath: executable) else {
-            throw AggregatorTestError("xy-aggregator not built at \(executable): run 'swift build' first")
-        }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        var environment = ProcessInfo.processInfo.environment
-        environment["NATS_URLS"] = "nats://127.0.0.1:1"
-        environment[variable] = value
-        process.environment = environment
-        let stderr = Pipe()
-        process.standardError = stderr
-        process.standardOutput = Pipe()
-        try process.run()
-        // Polled, not waitUntilExit: a blocked thread of the cooperative pool stalls every other test.
-        while process.isRunning { try await Task.sleep(for: .milliseconds(10)) }
-        let text = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(process.terminationStatus == 2)
-        #expect(text.contains(variable), "stderr: \(text)")
+        let process = try ManagedProcess("xy-aggregator", environment: ["NATS_URLS": "nats://127.0.0.1:1", variable: value])
+        #expect(try await process.waitForExit() == 2)
+        #expect(process.log.contains(variable), "output: \(process.log)")
     }
 
     /// The seqs of every batch of `group` stored in `XY_TICKS`, in stream order.

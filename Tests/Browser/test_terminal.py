@@ -6,7 +6,6 @@ One stack (nats-server, simulator, xy-realtime, xy-aggregator, xy-gateway) serve
 the test classes run in name order, the gateway, NATS and aggregator restarts last.
 """
 import os
-import time
 import unittest
 
 from stack import ROOT, SYMBOLS, Stack, snapshot_rows, wait_until
@@ -373,7 +372,8 @@ class Test3GatewayRestart(BrowserTestCase):
             stack.gateway.kill()
             wait_until(lambda: tab.badge() == "reconnecting", 10, "the badge to say reconnecting")
             # Ticks keep flowing into the aggregator meanwhile; the tab must catch up through a snapshot.
-            time.sleep(1.5)
+            missed_after = stack.snapshot().seq
+            wait_until(lambda: stack.snapshot().seq > missed_after + 10, 15, "batches the tab misses while the gateway is down")
             stack.restart_gateway()
 
         tab = Tab(driver, page_url(symbol="AAPL"))

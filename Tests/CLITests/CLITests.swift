@@ -56,6 +56,21 @@ struct XYCommand {
             self.directory = directory
         }
 
+        /// What `xy` has written to stdout so far.
+        var stdout: String {
+            (try? String(contentsOf: directory.appendingPathComponent("stdout"), encoding: .utf8)) ?? ""
+        }
+
+        /// Waits until stdout contains `text`; throws with what it printed when `xy` exits first or
+        /// `timeout` passes.
+        func waitForStdout(containing text: String, timeout: Duration = .seconds(20)) async throws {
+            try await waitUntil("xy \(process.arguments ?? []) to print \(text.debugDescription)", timeout: timeout, context: { "stdout:\n\(stdout)" }) {
+                if stdout.contains(text) { return true }
+                guard process.isRunning else { throw CLITestError("xy \(process.arguments ?? []) exited; stdout:\n\(stdout)") }
+                return false
+            }
+        }
+
         /// Waits (sleeping, never blocking a thread) until `xy` exits; kills it after `timeout`.
         func wait(timeout: Duration) async throws -> Result {
             defer { try? FileManager.default.removeItem(at: directory) }
@@ -75,6 +90,14 @@ struct XYCommand {
     }
 }
 
+/// Waits until the server counts a subscription on `subject`: an `xy sub` or `xy reply` started in
+/// the background is then ready for what the test sends.
+func waitForSubscription(_ subject: String, on server: NATSServer) async throws {
+    try await waitUntil("a subscription on \(subject)", timeout: .seconds(10), every: .milliseconds(50)) {
+        try await server.connz(subs: true).description.contains(subject)
+    }
+}
+
 struct CLITestError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
@@ -86,12 +109,7 @@ struct CLITests {
     func pubSub() async throws {
         let server = try await NATSServer.start()
         let sub = try XYCommand.start(["sub", "cli.>", "--count", "3", "-s", server.url])
-        // The subscriber is ready once the server counts its subscription.
-        let deadline = ContinuousClock.now + .seconds(10)
-        while try await server.connz(subs: true).description.contains("cli.>") == false {
-            #expect(ContinuousClock.now < deadline, "sub never subscribed")
-            try await Task.sleep(for: .milliseconds(50))
-        }
+        try await waitForSubscription("cli.>", on: server)
         let pub = try await XYCommand.run(["pub", "cli.a", "hello", "--count", "2", "--header", "K:V", "-s", server.url])
         #expect(pub.status == 0, "\(pub.stderr)")
         _ = try await XYCommand.run(["pub", "cli.b", "world"], environment: ["NATS_URL": server.url])
@@ -105,11 +123,7 @@ struct CLITests {
     func requestReply() async throws {
         let server = try await NATSServer.start()
         let reply = try XYCommand.start(["reply", "cli.svc", "pong", "--count", "1", "-s", server.url])
-        let deadline = ContinuousClock.now + .seconds(10)
-        while try await server.connz(subs: true).description.contains("cli.svc") == false {
-            #expect(ContinuousClock.now < deadline, "reply never subscribed")
-            try await Task.sleep(for: .milliseconds(50))
-        }
+        try await waitForSubscription("cli.svc", on: server)
         let req = try await XYCommand.run(["req", "cli.svc", "ping", "--timeout", "2s", "-s", server.url])
         #expect(req.status == 0, "\(req.stderr)")
         #expect(req.stdout == "pong\n")

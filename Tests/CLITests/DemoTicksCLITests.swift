@@ -21,11 +21,10 @@ struct DemoTicksCLITests {
         #expect(result.stderr.contains("published 5 batches to xy.md.tick.lab"))
 
         var batches: [Xy_Md_V1_TickBatch] = []
-        for try await message in subscription {
+        for message in try await Self.next(5, of: subscription, within: .seconds(30)) {
             #expect(message.subject == "xy.md.tick.lab")
             #expect(message.headers?[Subjects.schemaHeader] == "xy.md.v1.TickBatch")
             batches.append(try Xy_Md_V1_TickBatch(serializedBytes: Array(message.payload.readableBytesView)))
-            if batches.count == 5 { break }
         }
         #expect(batches.map(\.seq) == [10, 11, 12, 13, 14])
         #expect(batches.allSatisfy { $0.group == "lab" && !$0.ticks.isEmpty && $0.publishTimeNs > 1_700_000_000_000_000_000 })

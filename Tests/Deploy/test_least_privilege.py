@@ -191,8 +191,15 @@ class WebSocket:
         self.sock.close()
 
 
-async def violations(stack, user, actions):
-    """Connects as `user`, runs `actions(nc)`, and returns the server's error texts it received."""
+def refused(errors, text):
+    """Whether `errors` hold the server's permissions violation for `text` (nats-py lower-cases it)."""
+    return any(f"permissions violation for {text}".lower() in e.lower() for e in errors)
+
+
+async def violations(stack, user, actions, expected=()):
+    """Connects as `user`, runs `actions(nc)`, and returns the server's error texts it received:
+    once each of `expected` is among them (at most 5 s), or, when none is expected, 0.3 s after a
+    flush, the window in which a refusal would have come."""
     errors = []
 
     async def on_error(error):
@@ -203,7 +210,12 @@ async def violations(stack, user, actions):
     try:
         await actions(nc)
         await nc.flush(timeout=5)
-        await asyncio.sleep(0.3)
+        if expected:
+            deadline = time.monotonic() + 5
+            while not all(refused(errors, text) for text in expected) and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+        else:
+            await asyncio.sleep(0.3)
     finally:
         await nc.close()
     return errors
@@ -272,11 +284,23 @@ class LeastPrivilegeTests(unittest.TestCase):
         # A restart reads the last batch and snapshot back (stream info, direct get) and replays
         # the batches after the snapshot through an ordered consumer (consumer create and delete).
         # Killed, not stopped: a graceful stop writes a final snapshot and leaves nothing to replay.
-        time.sleep(1)
-        self.stack.stop("aggregator", kill=True)
-        self.stack.start("aggregator", [str(self.stack.bin / "xy-aggregator")],
-                         self.stack.service_env("aggregator", self.stack.ports["aggregator"]))
-        self.stack.wait_http("aggregator", f"http://127.0.0.1:{self.stack.ports['aggregator']}/healthz")
+        # Killed once a snapshot and a batch after it went by; the snapshot of a tick comes right
+        # after its batch, so a kill in the next 33 ms leaves nothing to replay: tried again then.
+        replayed = []
+        for _ in range(3):
+            for subject in ("xy.md.snapshot.demo", "xy.md.tick.demo"):
+                seen = self.cli("sub", subject, "--count", "1", timeout=30)
+                self.assertEqual(0, seen.returncode, seen.stderr)
+            self.stack.stop("aggregator", kill=True)
+            self.stack.start("aggregator", [str(self.stack.bin / "xy-aggregator")],
+                             self.stack.service_env("aggregator", self.stack.ports["aggregator"]))
+            self.stack.wait_http("aggregator", f"http://127.0.0.1:{self.stack.ports['aggregator']}/healthz")
+            log = (self.stack.work / "aggregator.log").read_text()
+            rebuilt = [json.loads(line) for line in log.splitlines() if '"msg":"group rebuilt"' in line]
+            replayed.append(int(rebuilt[-1]["batches_replayed"]))
+            if replayed[-1] > 0:
+                break
+        self.assertGreater(replayed[-1], 0, f"the restarts replayed {replayed} batches")
         result = self.cli("sub", "xy.md.tick.demo", "--count", "2", timeout=30)
         self.assertEqual(0, result.returncode, result.stderr)
         for name in ("realtime", "aggregator", "gateway"):
@@ -350,11 +374,9 @@ class LeastPrivilegeTests(unittest.TestCase):
 
 
     def assertRefused(self, user, actions, *expected):
-        errors = asyncio.run(violations(self.stack, user, actions))
+        errors = asyncio.run(violations(self.stack, user, actions, expected))
         for text in expected:
-            # nats-py lower-cases the server's -ERR text.
-            self.assertTrue(any(f"permissions violation for {text}".lower() in e.lower() for e in errors),
-                            f"{user}: expected a violation for {text}, got {errors}")
+            self.assertTrue(refused(errors, text), f"{user}: expected a violation for {text}, got {errors}")
 
     def test_realtime_cannot_publish_ticks_or_read_events(self):
         async def actions(nc):

@@ -1,4 +1,5 @@
 import Foundation
+import NATSTestSupport
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
@@ -59,10 +60,8 @@ final class TestHTTPServer: Sendable {
 
     /// Waits until the server has answered `count` requests (background refreshes).
     func waitForRequests(_ count: Int, timeout: Duration = .seconds(10)) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while requests < count {
-            guard ContinuousClock.now < deadline else { throw TestServerError(message: "only \(requests) of \(count) requests") }
-            try await Task.sleep(for: .milliseconds(10))
+        try await waitUntil("\(count) requests", timeout: timeout, every: .milliseconds(10), context: { "only \(requests) arrived" }) {
+            requests >= count
         }
     }
 

@@ -13,21 +13,10 @@ import XYContracts
 /// connection over them (429 XYW006) and admit again once one closes.
 @Suite("xy-gateway: deadlines and connection caps before the upgrade")
 struct GatewayConnectionLimitTests {
-    private func withHarness(_ environment: [String: String], _ body: (GatewayHarness) async throws -> Void) async throws {
-        let harness = try await GatewayHarness.start(environment: environment)
-        do {
-            try await body(harness)
-        } catch {
-            await harness.stop()
-            throw error
-        }
-        await harness.stop()
-    }
-
-    /// Reads until the gateway closes the socket; throws if it is still open after the
-    /// connection's read timeout.
-    private func expectClosedByGateway(_ connection: LoopbackConnection) throws -> [UInt8] {
-        try connection.readToEnd()
+    /// Reads until the gateway closes the socket, without holding a thread while its deadline
+    /// runs; throws if it is still open after 30 s.
+    private func expectClosedByGateway(_ connection: LoopbackConnection) async throws -> [UInt8] {
+        try await connection.readToEnd(timeout: .seconds(30))
     }
 
     /// A ping answered by a pong: the session is alive.
@@ -54,10 +43,10 @@ struct GatewayConnectionLimitTests {
             }
             let client = try await harness.connectedClient()
             for connection in silent {
-                #expect(try expectClosedByGateway(connection).isEmpty, "closed without an answer")
+                #expect(try await expectClosedByGateway(connection).isEmpty, "closed without an answer")
             }
-            for connection in half { _ = try expectClosedByGateway(connection) }
-            let answered = String(decoding: try expectClosedByGateway(keptAlive), as: UTF8.self)
+            for connection in half { _ = try await expectClosedByGateway(connection) }
+            let answered = String(decoding: try await expectClosedByGateway(keptAlive), as: UTF8.self)
             #expect(answered.hasPrefix("HTTP/1.1 200"), "answered before the idle close")
             #expect(!answered.lowercased().contains("connection: close"), "the answer kept the connection alive")
             try await harness.eventually("20 request timeouts counted") {
@@ -95,7 +84,7 @@ struct GatewayConnectionLimitTests {
             #expect(body?["code"] as? String == "XYW006")
             #expect((body?["message"] as? String)?.contains("address") == true)
 
-            _ = try expectClosedByGateway(idle)
+            _ = try await expectClosedByGateway(idle)
             let fourth = try await connectEventually(harness, token: token, "the place the idle socket held")
             await first.close()
             let fifth = try await connectEventually(harness, token: token, "the place the closed client held")

@@ -2,6 +2,7 @@ import Foundation
 import GatewayClient
 import NATS
 import NATSTestSupport
+import NIOConcurrencyHelpers
 import NIOCore
 import SwiftProtobuf
 import Testing
@@ -13,12 +14,21 @@ import XYContracts
 struct GatewayEpochTests {
     static let symbols = ["AAA", "BBB", "CCC"]
 
-    /// Publishes trades as xy-realtime would until cancelled.
-    static func publishEvents(_ client: NATSClient) async {
-        var price = 100.0
-        while !Task.isCancelled {
-            for symbol in symbols {
-                price += 0.01
+    /// Trades as xy-realtime would publish them, one round (a trade per symbol) for each batch the
+    /// aggregator publishes: the feed keeps pace with the aggregator instead of a timer. A freshly
+    /// started aggregator gets its first round from ``publishRound()``.
+    final class EventFeed: @unchecked Sendable {
+        private let client: NATSClient
+        private let price = NIOLockedValueBox(100.0)
+        private var subscription: NATSSubscription?
+
+        init(_ client: NATSClient) throws {
+            self.client = client
+            subscription = try client.subscribe("xy.md.tick.demo") { [weak self] _ in self?.publishRound() }
+        }
+
+        func publishRound() {
+            for symbol in GatewayEpochTests.symbols {
                 var event = Xy_Md_V1_MarketEvent()
                 event.symbol = symbol
                 let now = Int64(Date().timeIntervalSince1970 * 1e9)
@@ -26,13 +36,19 @@ struct GatewayEpochTests {
                 event.receiveTimeNs = now
                 event.source = "sim"
                 var trade = Xy_Md_V1_Trade()
-                trade.price = price
+                trade.price = price.withLockedValue { price in
+                    price += 0.01
+                    return price
+                }
                 trade.size = 100
                 event.trade = trade
                 guard let bytes: [UInt8] = try? event.serializedBytes() else { continue }
                 try? client.publish("xy.md.event." + symbol, payload: ByteBuffer(bytes: bytes))
             }
-            try? await Task.sleep(for: .milliseconds(20))
+        }
+
+        func stop() {
+            try? subscription?.unsubscribe()
         }
     }
 
@@ -53,8 +69,10 @@ struct GatewayEpochTests {
     @Test("the aggregator restarts on a deleted XY_TICKS: the connected client gets the new epoch's snapshot, then fresh ticks")
     func restartOnEmptyStream() async throws {
         let harness = try await GatewayHarness.start(jetStream: true)
-        let events = Task { await Self.publishEvents(harness.client) }
+        let events = try EventFeed(harness.client)
+        try await harness.client.flush()
         var aggregator = try await Self.startAggregator(harness)
+        events.publishRound()
         do {
             let client = try await harness.connectedClient()
             try await client.send(text: #"{"op":"subscribe","subject":"xy.md.tick.demo"}"#)
@@ -72,6 +90,7 @@ struct GatewayEpochTests {
             await aggregator.terminate()
             try await harness.client.jetStream().deleteStream("XY_TICKS")
             aggregator = try await Self.startAggregator(harness)
+            events.publishRound()
 
             // Ticks of the old run may still be in flight; then the new base, within seconds.
             let deadline = ContinuousClock.now + .seconds(10)
@@ -96,12 +115,12 @@ struct GatewayEpochTests {
             #expect(try harness.metric("xy_ws_epoch_changes_total") == 1)
             await client.close()
         } catch {
-            events.cancel()
+            events.stop()
             await aggregator.terminate()
             await harness.stop()
             throw error
         }
-        events.cancel()
+        events.stop()
         await aggregator.terminate()
         await harness.stop()
     }

@@ -11,18 +11,6 @@ import XYContracts
 /// subscribe, gap repair, backpressure policies, slow consumers, NATS going away, frame limits.
 @Suite("xy-gateway: protocol and fan-out")
 struct GatewayFanoutTests {
-    /// Runs `body` with a started harness and always stops it.
-    private func withHarness(_ environment: [String: String] = [:], _ body: (GatewayHarness) async throws -> Void) async throws {
-        let harness = try await GatewayHarness.start(environment: environment)
-        do {
-            try await body(harness)
-        } catch {
-            await harness.stop()
-            throw error
-        }
-        await harness.stop()
-    }
-
     @Test("subjects outside the grant, malformed or with > are refused with XYW002 and never reach NATS; max_subs gives XYW006; bad frames XYW007")
     func aclAndQuota() async throws {
         try await withHarness { harness in
@@ -261,14 +249,7 @@ struct GatewayFanoutTests {
             // The close frame reaches a client that reads again, behind what was already in flight
             // (its side may have seen the FIN already, after reading what came before it).
             try? await stalled.resumeReading()
-            var code: UInt16?
-            while let message = try? await stalled.next(timeout: .seconds(20)) {
-                if message.opcode == WebSocketMessage.close {
-                    code = message.closeCode
-                    break
-                }
-            }
-            #expect(code == 4008)
+            #expect(await closeCode(stalled) == 4008)
             try await harness.eventually("the connection is gone") { try harness.metric("xy_ws_active_connections") == 0 }
             #expect(harness.gateway.log.contains("XYW003"))
             #expect(try harness.health()["lastErrorCode"] as? String == "XYW003")

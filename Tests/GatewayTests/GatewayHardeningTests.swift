@@ -10,25 +10,6 @@ import XYContracts
 /// `xy-gateway` executable, the real nats-server and real sockets.
 @Suite("xy-gateway: hardening against hostile and broken clients")
 struct GatewayHardeningTests {
-    private func withHarness(_ environment: [String: String] = [:], _ body: (GatewayHarness) async throws -> Void) async throws {
-        let harness = try await GatewayHarness.start(environment: environment)
-        do {
-            try await body(harness)
-        } catch {
-            await harness.stop()
-            throw error
-        }
-        await harness.stop()
-    }
-
-    /// Reads until the server's close frame and returns its code; nil when the socket ended without one.
-    private func closeCode(_ client: WebSocketConnection, timeout: TimeAmount = .seconds(20)) async -> UInt16? {
-        while true {
-            guard let message = try? await client.next(timeout: timeout) else { return nil }
-            if message.opcode == WebSocketMessage.close { return message.closeCode }
-        }
-    }
-
     private func closePayload(_ code: UInt16) -> ByteBuffer {
         var payload = ByteBuffer()
         payload.writeInteger(code)

@@ -55,15 +55,7 @@ final class GatewayHarness: @unchecked Sendable {
 
     static func startGateway(_ environment: [String: String]) async throws -> (ManagedProcess, Int) {
         let gateway = try ManagedProcess("xy-gateway", environment: environment)
-        let port = try await gateway.waitForOutput { text in
-            for line in text.split(separator: "\n") where line.contains("\"msg\":\"gateway listening\"") {
-                if let start = line.range(of: "\"http_port\":\"") {
-                    return String(line[start.upperBound...].prefix { $0.isNumber })
-                }
-            }
-            return nil
-        }
-        return (gateway, Int(port) ?? 0)
+        return (gateway, try await gateway.waitForHTTPPort(loggedWith: "gateway listening"))
     }
 
     /// Kills the gateway and starts a new one with the same settings (a new port).
@@ -125,12 +117,33 @@ final class GatewayHarness: @unchecked Sendable {
 
     /// Polls until `condition` holds or `timeout` passes.
     func eventually(timeout: Duration = .seconds(60), _ what: String, _ condition: () throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if (try? condition()) == true { return }
-            try await Task.sleep(for: .milliseconds(50))
+        try await waitUntil(what, timeout: timeout, every: .milliseconds(50), context: { "gateway log:\n\(gateway.log.suffix(3000))" }) {
+            (try? condition()) == true
         }
-        throw ManagedProcessError("timed out: \(what); gateway log:\n\(gateway.log.suffix(3000))")
+    }
+}
+
+/// Runs `body` with a started harness and stops it whether `body` returns or throws, so a failing
+/// test leaves no gateway or nats-server behind.
+func withHarness(
+    _ environment: [String: String] = [:], jetStream: Bool = false, _ body: (GatewayHarness) async throws -> Void
+) async throws {
+    let harness = try await GatewayHarness.start(environment: environment, jetStream: jetStream)
+    do {
+        try await body(harness)
+    } catch {
+        await harness.stop()
+        throw error
+    }
+    await harness.stop()
+}
+
+/// Reads until the server's close frame and returns its code; nil when the socket ended without
+/// one or nothing came for `timeout`.
+func closeCode(_ client: WebSocketConnection, timeout: TimeAmount = .seconds(20)) async -> UInt16? {
+    while true {
+        guard let message = try? await client.next(timeout: timeout) else { return nil }
+        if message.opcode == WebSocketMessage.close { return message.closeCode }
     }
 }
 

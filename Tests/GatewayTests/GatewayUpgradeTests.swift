@@ -20,8 +20,7 @@ struct GatewayUpgradeTests {
 
     @Test("every refusal: 401 XYW001 without a token, 401 XYW005 for a bad token, 403 XYW001 for a foreign Origin")
     func refusals() async throws {
-        let harness = try await GatewayHarness.start()
-        do {
+        try await withHarness { harness in
             try expectRefused(try await harness.connect(token: nil), status: 401, code: "XYW001", "no token")
 
             let good = try await harness.token()
@@ -54,17 +53,12 @@ struct GatewayUpgradeTests {
 
             #expect(try harness.metric("xy_ws_auth_failures_total", labels: "code=\"XYW005\"") ?? 0 >= 6)
             #expect(!harness.gateway.log.contains(good), "the token never reaches the log")
-        } catch {
-            await harness.stop()
-            throw error
         }
-        await harness.stop()
     }
 
     @Test("accepted: 101 with xy.v1.json, the token never echoed; bearer header, query and cookie work too")
     func accepted() async throws {
-        let harness = try await GatewayHarness.start()
-        do {
+        try await withHarness { harness in
             let token = try await harness.token()
             let browser = try await harness.connect(token: token, protocols: [])
             #expect(browser.response.status == 101)
@@ -87,17 +81,12 @@ struct GatewayUpgradeTests {
             try await harness.eventually("five clients counted") { try harness.metric("xy_ws_active_connections") == 5 }
             for connection in [browser, offered, tool, query, cookie] { await connection.close() }
             try await harness.eventually("no clients left") { try harness.metric("xy_ws_active_connections") == 0 }
-        } catch {
-            await harness.stop()
-            throw error
         }
-        await harness.stop()
     }
 
     @Test("plain HTTP on the same port: /healthz, /metrics, 426 without an upgrade, 404 elsewhere, 400 XYW007 without Host")
     func plainHTTP() async throws {
-        let harness = try await GatewayHarness.start()
-        do {
+        try await withHarness { harness in
             let health = try harness.health()
             #expect(health["status"] as? String == "ready")
             #expect(health["natsConnected"] as? Bool == true)
@@ -117,17 +106,13 @@ struct GatewayUpgradeTests {
             ] {
                 let connection = try LoopbackConnection(port: harness.port, timeout: .seconds(10))
                 try connection.send(request)
-                let answer = String(decoding: try connection.readToEnd(), as: UTF8.self)
+                let answer = String(decoding: try await connection.readToEnd(timeout: .seconds(10)), as: UTF8.self)
                 #expect(answer.hasPrefix("HTTP/1.1 400"), "\(request.prefix(8))")
                 #expect(answer.contains("\"code\":\"XYW007\""))
                 #expect(answer.contains("Host"))
             }
             #expect(try harness.metric("xy_ws_active_connections") == 0, "the upgrade without Host never became a session")
-        } catch {
-            await harness.stop()
-            throw error
         }
-        await harness.stop()
     }
 
     static func base64URL(_ data: Data) -> String {

@@ -77,10 +77,10 @@ struct ChildProcess: Sendable {
     /// Starts `executable` so that it is killed when this process dies (Linux, through
     /// `setpriv --pdeathsig KILL` spawned from ``SpawnerThread``); elsewhere, or without
     /// `setpriv`, a plain ``spawn(executable:arguments:outputPath:)``.
-    static func spawnTiedToProcess(executable: String, arguments: [String], outputPath: String) throws -> ChildProcess {
+    static func spawnTiedToProcess(executable: String, arguments: [String], outputPath: String) async throws -> ChildProcess {
         #if os(Linux)
         if let setpriv = Self.setpriv {
-            return try SpawnerThread.shared.run {
+            return try await SpawnerThread.shared.run {
                 try spawn(
                     executable: setpriv,
                     arguments: ["--pdeathsig", "KILL", "--", executable] + arguments,

@@ -116,6 +116,18 @@ public final class LoopbackConnection {
         return buffer
     }
 
+    /// Waits until the peer closes the connection and returns everything not read yet, polling
+    /// the socket without blocking a thread (for waits of seconds, such as a server's deadline,
+    /// that ``readToEnd()`` would spend parked on one of Swift's cooperative threads); throws
+    /// after `timeout`.
+    public func readToEnd(timeout: Duration) async throws -> [UInt8] {
+        try await waitUntil("the peer to close the connection", timeout: timeout, context: { "unread: \(String(decoding: buffer, as: UTF8.self).debugDescription)" }) {
+            try !fillAvailable()
+        }
+        defer { buffer.removeAll() }
+        return buffer
+    }
+
     /// Reads lines until one satisfies `predicate`, and returns it (for skipping `PING`s,
     /// `+OK`s or `INFO` updates); throws after `maxLines` lines.
     public func readLine(where predicate: (String) -> Bool, maxLines: Int = 100) throws -> String {
@@ -156,6 +168,24 @@ public final class LoopbackConnection {
             if errno == EAGAIN || errno == EWOULDBLOCK {
                 throw NATSServerError(.socketFailed, "read timed out; unread: \(String(decoding: buffer, as: UTF8.self).debugDescription)")
             }
+            throw Self.failure("recv")
+        }
+    }
+
+    /// Appends what the socket has now, without waiting; `false` at end of stream.
+    private func fillAvailable() throws -> Bool {
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { raw in
+                recv(descriptor, raw.baseAddress, raw.count, Int32(MSG_DONTWAIT))
+            }
+            if count > 0 {
+                buffer.append(contentsOf: chunk[..<count])
+                continue
+            }
+            if count == 0 { return false }
+            if errno == EINTR { continue }
+            if errno == EAGAIN || errno == EWOULDBLOCK { return true }
             throw Self.failure("recv")
         }
     }

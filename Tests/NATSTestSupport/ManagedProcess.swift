@@ -49,16 +49,16 @@ public final class ManagedProcess: @unchecked Sendable {
     /// Waits until the output holds a match for `predicate`; throws with the log on timeout or exit.
     @discardableResult
     public func waitForOutput(timeout: Duration = .seconds(30), _ predicate: (String) -> String?) async throws -> String {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
+        var found: String?
+        try await waitUntil("output", timeout: timeout, every: .milliseconds(50), context: { "log:\n\(log.suffix(4000))" }) {
             let text = log
-            if let found = predicate(text) { return found }
-            if !process.isRunning {
+            found = predicate(text)
+            if found == nil && !process.isRunning {
                 throw ManagedProcessError("process exited (\(process.terminationStatus)) before the expected output; log:\n\(text.suffix(4000))")
             }
-            try await Task.sleep(for: .milliseconds(50))
+            return found != nil
         }
-        throw ManagedProcessError("timed out waiting for output; log:\n\(log.suffix(4000))")
+        return found ?? ""
     }
 
     /// Sends SIGTERM and waits for the exit status (SIGKILL after `timeout`).
@@ -77,15 +77,24 @@ public final class ManagedProcess: @unchecked Sendable {
         return (process.terminationStatus, ContinuousClock.now - start)
     }
 
+    /// Waits for the JSON log line whose `msg` is `message` and returns its `http_port`: the port
+    /// a service started with `HTTP_PORT=0` listens on.
+    public func waitForHTTPPort(loggedWith message: String, timeout: Duration = .seconds(30)) async throws -> Int {
+        let port = try await waitForOutput(timeout: timeout) { text in
+            for line in text.split(separator: "\n") where line.contains("\"msg\":\"\(message)\"") {
+                if let start = line.range(of: "\"http_port\":\"") {
+                    return String(line[start.upperBound...].prefix { $0.isNumber })
+                }
+            }
+            return nil
+        }
+        guard let number = Int(port) else { throw ManagedProcessError("no http_port in the \(message.debugDescription) line; log:\n\(log.suffix(2000))") }
+        return number
+    }
+
     /// Waits for the process to exit by itself.
     public func waitForExit(timeout: Duration = .seconds(20)) async throws -> Int32 {
-        let deadline = ContinuousClock.now + timeout
-        while process.isRunning {
-            guard ContinuousClock.now < deadline else {
-                throw ManagedProcessError("process did not exit within \(timeout); log:\n\(log.suffix(2000))")
-            }
-            try await Task.sleep(for: .milliseconds(20))
-        }
+        try await waitUntil("the process to exit", timeout: timeout, context: { "log:\n\(log.suffix(2000))" }) { !process.isRunning }
         return process.terminationStatus
     }
 }

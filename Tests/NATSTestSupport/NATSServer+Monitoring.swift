@@ -28,7 +28,7 @@ extension NATSServer {
         let connection = try LoopbackConnection(port: port)
         defer { connection.close() }
         try connection.send("GET \(pathAndQuery) HTTP/1.0\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n\r\n")
-        let response = try connection.readToEnd()
+        let response = try await connection.readToEnd(timeout: .seconds(5))
         let separator: [UInt8] = Array("\r\n\r\n".utf8)
         guard let headerEnd = response.firstRange(of: separator) else {
             throw NATSServerError(.monitoringFailed, "GET \(pathAndQuery): no HTTP response", log: log)

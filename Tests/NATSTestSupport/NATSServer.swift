@@ -208,7 +208,7 @@ public final class NATSServer: Sendable {
             throw NATSServerError(.setupFailed, "cannot write \(configFile): \(error)")
         }
         let logOffset = (try? FileManager.default.attributesOfItem(atPath: logFile)[.size] as? Int) ?? 0
-        let process = try ChildProcess.spawnTiedToProcess(
+        let process = try await ChildProcess.spawnTiedToProcess(
             executable: executable,
             arguments: ["-c", configFile],
             outputPath: logFile

@@ -50,13 +50,8 @@ public struct PythonPeer: Sendable {
 
     /// Waits until the peer printed `READY` (or exited, or 10 s passed).
     public func waitUntilReady() async throws {
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: .seconds(10))
-        while !output.split(separator: "\n").contains("READY") {
-            guard clock.now < deadline else {
-                throw NATSServerError(.startTimeout, "the peer did not print READY; output:\n\(output)")
-            }
-            try await Task.sleep(for: .milliseconds(20))
+        try await waitUntil("the peer to print READY", timeout: .seconds(10), context: { "output:\n\(output)" }) {
+            output.split(separator: "\n").contains("READY")
         }
     }
 

@@ -20,23 +20,15 @@ final class SpawnerThread: @unchecked Sendable {
         thread.start()
     }
 
-    /// Runs `body` on the spawner thread and returns its result (blocks the caller briefly).
-    func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) throws -> T {
-        let result = LockedValue<Result<T, any Error>?>(nil)
-        let done = DispatchSemaphore(value: 0)
-        condition.lock()
-        jobs.append {
-            let outcome = Result { try body() }
-            result.withLock { $0 = outcome }
-            done.signal()
+    /// Runs `body` on the spawner thread and returns its result; the caller suspends meanwhile
+    /// (a semaphore would hold one of Swift's cooperative threads).
+    func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            condition.lock()
+            jobs.append { continuation.resume(with: Result { try body() }) }
+            condition.signal()
+            condition.unlock()
         }
-        condition.signal()
-        condition.unlock()
-        done.wait()
-        guard let outcome = result.withLock({ $0 }) else {
-            throw NATSServerError(.setupFailed, "the spawner thread returned no result")
-        }
-        return try outcome.get()
     }
 
     private func serve() {

@@ -1,14 +1,15 @@
 import Foundation
 
 /// A CA, a server certificate (SAN `IP:127.0.0.1`, `DNS:localhost`) and a client
-/// certificate, all P-256, generated with `openssl` into a directory.
-struct TLSMaterial: Sendable {
-    let caFile: String
-    let caKeyFile: String
-    let serverCertFile: String
-    let serverKeyFile: String
-    let clientCertFile: String
-    let clientKeyFile: String
+/// certificate, all P-256, generated with `openssl` into a directory: for nats-server's TLS, and
+/// for any test that needs a TLS server on loopback.
+public struct TLSMaterial: Sendable {
+    public let caFile: String
+    public let caKeyFile: String
+    public let serverCertFile: String
+    public let serverKeyFile: String
+    public let clientCertFile: String
+    public let clientKeyFile: String
 
     private static let opensslConfig = """
         [req]
@@ -37,7 +38,7 @@ struct TLSMaterial: Sendable {
         """
 
     /// Generates the files into `directory`.
-    static func generate(in directory: String) async throws -> TLSMaterial {
+    public static func generate(in directory: String) async throws -> TLSMaterial {
         guard let opensslPath = ChildProcess.locate("openssl", extraDirectories: ["/usr/bin", "/usr/local/bin"]) else {
             throw NATSServerError(
                 .executableNotFound,

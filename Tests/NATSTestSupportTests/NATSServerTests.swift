@@ -51,6 +51,19 @@ import Testing
         #expect(try await server.jsz()["disabled"]?.bool == true)  // JetStream is off
     }
 
+    @Test func readToEndWithATimeoutWaitsForThePeerToCloseAndNoLonger() async throws {
+        let server = try await NATSServer.start()
+        let connection = try LoopbackConnection(port: server.port)
+        // The server says INFO and waits for CONNECT: still open after the timeout.
+        await #expect(throws: WaitTimeout.self) { try await connection.readToEnd(timeout: .milliseconds(300)) }
+        // A line it does not know gets -ERR and a close: everything unread comes back.
+        try connection.send("NOT-A-VERB\r\n")
+        let rest = String(decoding: try await connection.readToEnd(timeout: .seconds(10)), as: UTF8.self)
+        #expect(rest.hasPrefix("INFO "), "\(rest)")
+        #expect(rest.contains("-ERR"), "\(rest)")
+        await server.stop()
+    }
+
     @Test func restartKeepsPortsAndJetStreamStore() async throws {
         let server = try await NATSServer.start(.init(jetStream: true, websocketPort: true))
         let (port, monitorPort, websocketPort) = (server.port, server.monitorPort, server.websocketPort)

@@ -105,9 +105,14 @@ struct RealtimeEndToEndTests {
             simArguments: ["--symbols", "AAPL", "--reject-auth"],
             environment: ["UPSTREAM_SYMBOLS": "AAPL", "UPSTREAM_AUTH_RETRY": "3s"]
         )
-        try await harness.eventually("auth_failed reported") { harness.realtime.log.contains("XYW101") }
-        try await Task.sleep(for: .seconds(2))
-        // Hammering would reconnect every 100 ms; the slow retry waits ~3 s.
+        // Hammering would try again after the 100 ms backoff; the slow retry waits 3 s (± 10 %).
+        var refusals: [Date] = []
+        try await harness.eventually("a second auth_failed") {
+            refusals = Self.loggedTimes(of: "XYW101", message: "upstream refused us; retrying slowly", in: harness.realtime.log)
+            return refusals.count >= 2
+        }
+        let retriedAfter = refusals[1].timeIntervalSince(refusals[0])
+        #expect(retriedAfter >= 2.5, "tried again \(retriedAfter) s after auth_failed, UPSTREAM_AUTH_RETRY is 3 s")
         let reconnects = try harness.metric("xy_upstream_reconnects_total") ?? 0
         #expect(reconnects >= 1 && reconnects <= 2, "reconnects: \(reconnects)")
         let health = try harness.get("/healthz")
@@ -176,10 +181,13 @@ struct RealtimeEndToEndTests {
         try await harness.eventually("MSFT events") { collector.snapshot.contains { $0.symbol == "MSFT" } }
         let dropped = try await client.request(Subjects.upstreamUnsubscribe, "AAPL")
         #expect(dropped.string.contains(#""changed":["AAPL"]"#))
-        try await Task.sleep(for: .milliseconds(500))
-        let mark = collector.count
-        try await collector.waitFor(count: mark + 100)
-        #expect(!collector.snapshot.suffix(from: mark).contains { $0.symbol == "AAPL" })
+        // AAPL events still in flight may arrive; then only MSFT. While both are subscribed they
+        // interleave, so a run of 100 events without AAPL never comes.
+        try await harness.eventually("100 events after the last AAPL one") {
+            let events = collector.snapshot
+            guard let last = events.lastIndex(where: { $0.symbol == "AAPL" }) else { return false }
+            return events.count - last > 100
+        }
         await harness.stop()
     }
 
@@ -200,6 +208,17 @@ struct RealtimeEndToEndTests {
         #expect(!second.log.contains(RealtimeHarness.apiKey))
         await second.terminate()
         await harness.stop()
+    }
+
+    /// The `ts` of each log line with error code `code` and message `message`, in order.
+    static func loggedTimes(of code: String, message: String, in log: String) -> [Date] {
+        let format = ISO8601DateFormatter()
+        format.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let lines = log.split(separator: "\n").filter { $0.contains("\"code\":\"\(code)\"") && $0.contains("\"msg\":\"\(message)\"") }
+        return lines.compactMap { line in
+            guard let start = line.range(of: "\"ts\":\"") else { return nil }
+            return format.date(from: String(line[start.upperBound...].prefix { $0 != "\"" }))
+        }
     }
 
     static func matches(_ event: Xy_Md_V1_MarketEvent, _ sent: SimEvent) -> Bool {
@@ -225,10 +244,7 @@ struct SimulatorRESTTests {
     @Test("aggregates range and snapshot tickers in the vendor's shapes; the key is checked")
     func rest() async throws {
         let key = "rest-key-123"
-        let sim = try ManagedProcess("xy", arguments: ["sim", "polygon", "--listen", "127.0.0.1:0", "--api-key", key, "--symbols", "AAPL,MSFT", "--seed", "3"])
-        let port = try await Int(sim.waitForOutput { text in
-            text.split(separator: "\n").first { $0.hasPrefix("listening ") }.map { String($0.split(separator: ":").last ?? "") }
-        }) ?? 0
+        let (sim, port) = try await RealtimeHarness.startSimulator(["--api-key", key, "--symbols", "AAPL,MSFT", "--seed", "3"])
 
         let aggs = try RealtimeHarness.get(port: port, "/v2/aggs/ticker/AAPL/range/1/day/2024-01-02/2024-01-05?apiKey=\(key)")
         #expect(aggs.status == 200)

@@ -19,12 +19,19 @@ final class RealtimeHarness: @unchecked Sendable {
     /// Starts everything and waits until xy-realtime serves HTTP.
     static func start(simArguments: [String], environment: [String: String] = [:]) async throws -> RealtimeHarness {
         let nats = try await NATSServer.start()
-        let sim = try ManagedProcess("xy", arguments: ["sim", "polygon", "--listen", "127.0.0.1:0", "--api-key", apiKey] + simArguments)
-        let simPort = try await Int(sim.waitForOutput { text in
-            text.split(separator: "\n").first { $0.hasPrefix("listening ") }.map { String($0.split(separator: ":").last ?? "") }
-        }) ?? 0
+        let (sim, simPort) = try await startSimulator(["--api-key", apiKey] + simArguments)
         let (realtime, httpPort) = try await startRealtime(natsURL: nats.url, simPort: simPort, environment: environment)
         return RealtimeHarness(nats: nats, sim: sim, simPort: simPort, realtime: realtime, httpPort: httpPort)
+    }
+
+    /// Starts `xy sim polygon` on a free loopback port with `arguments`; returns it and its port.
+    static func startSimulator(_ arguments: [String]) async throws -> (ManagedProcess, Int) {
+        let sim = try ManagedProcess("xy", arguments: ["sim", "polygon", "--listen", "127.0.0.1:0"] + arguments)
+        let port = try await sim.waitForOutput { text in
+            text.split(separator: "\n").first { $0.hasPrefix("listening ") }.map { String($0.split(separator: ":").last ?? "") }
+        }
+        guard let number = Int(port) else { throw ManagedProcessError("xy sim polygon printed no port; log:\n\(sim.log.suffix(2000))") }
+        return (sim, number)
     }
 
     static func startRealtime(natsURL: String, simPort: Int, environment: [String: String]) async throws -> (ManagedProcess, Int) {
@@ -41,15 +48,7 @@ final class RealtimeHarness: @unchecked Sendable {
         ]
         for (key, value) in environment { env[key] = value }
         let realtime = try ManagedProcess("xy-realtime", environment: env)
-        let port = try await realtime.waitForOutput { text in
-            for line in text.split(separator: "\n") where line.contains("\"msg\":\"HTTP listening\"") {
-                if let start = line.range(of: "\"http_port\":\"") {
-                    return String(line[start.upperBound...].prefix { $0.isNumber })
-                }
-            }
-            return nil
-        }
-        return (realtime, Int(port) ?? 0)
+        return (realtime, try await realtime.waitForHTTPPort(loggedWith: "HTTP listening"))
     }
 
     private init(nats: NATSServer, sim: ManagedProcess, simPort: Int, realtime: ManagedProcess, httpPort: Int) {
@@ -96,57 +95,36 @@ final class RealtimeHarness: @unchecked Sendable {
 
     /// Polls until `condition` holds or `timeout` passes.
     func eventually(timeout: Duration = .seconds(20), _ what: String, _ condition: () throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if (try? condition()) == true { return }
-            try await Task.sleep(for: .milliseconds(100))
+        try await waitUntil(what, timeout: timeout, every: .milliseconds(100), context: { "realtime log:\n\(realtime.log.suffix(3000))" }) {
+            (try? condition()) == true
         }
-        throw ManagedProcessError("timed out: \(what); realtime log:\n\(realtime.log.suffix(3000))")
     }
 }
 
 /// Collects MarketEvents from NATS.
 final class EventCollector: @unchecked Sendable {
-    private let lock = NSLock()
-    private var events: [Xy_Md_V1_MarketEvent] = []
-    private var subjects: [String] = []
+    private let received = LockedValue<(events: [Xy_Md_V1_MarketEvent], subjects: [String])>(([], []))
     private(set) var subscription: NATSSubscription?
 
     func start(_ client: NATSClient) throws {
-        subscription = try client.subscribe(Subjects.allEvents) { [self] message in
+        subscription = try client.subscribe(Subjects.allEvents) { [received] message in
             guard let event = try? Xy_Md_V1_MarketEvent(serializedBytes: Array(message.payload.readableBytesView)) else { return }
-            lock.lock()
-            events.append(event)
-            subjects.append(message.subject)
-            lock.unlock()
+            received.withLock {
+                $0.events.append(event)
+                $0.subjects.append(message.subject)
+            }
         }
     }
 
-    var count: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return events.count
-    }
+    var count: Int { received.withLock { $0.events.count } }
 
-    var snapshot: [Xy_Md_V1_MarketEvent] {
-        lock.lock()
-        defer { lock.unlock() }
-        return events
-    }
+    var snapshot: [Xy_Md_V1_MarketEvent] { received.withLock { $0.events } }
 
-    var receivedSubjects: [String] {
-        lock.lock()
-        defer { lock.unlock() }
-        return subjects
-    }
+    var receivedSubjects: [String] { received.withLock { $0.subjects } }
 
     func waitFor(count target: Int, timeout: Duration = .seconds(30)) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while count < target {
-            guard ContinuousClock.now < deadline else {
-                throw ManagedProcessError("only \(count) of \(target) events arrived")
-            }
-            try await Task.sleep(for: .milliseconds(50))
+        try await waitUntil("\(target) events", timeout: timeout, every: .milliseconds(50), context: { "only \(count) arrived" }) {
+            count >= target
         }
     }
 }
