@@ -1,3 +1,4 @@
+import XYContracts
 import XYService
 
 /// xy-gateway's own settings (beside ``ServiceConfiguration``, whose `HTTP_PORT` is the one port
@@ -116,7 +117,7 @@ public struct GatewayConfiguration: Sendable {
         EnvironmentVariable("JWT_AUDIENCE", help: "Required aud claim, when set."),
         EnvironmentVariable("JWT_LEEWAY_SECONDS", default: "30", help: "Clock leeway for exp and nbf, 0 to 3600."),
         EnvironmentVariable("WS_ALLOWED_ORIGINS", help: "Origins allowed to connect, comma separated, exact match."),
-        EnvironmentVariable("WS_SUBJECT_WHITELIST", default: "xy.md.*", help: "Subject prefixes clients may ever subscribe, comma separated."),
+        EnvironmentVariable("WS_SUBJECT_WHITELIST", default: Subjects.marketDataPrefix + "*", help: "Subject prefixes clients may ever subscribe, comma separated."),
     ]
 
     public static let variables: [EnvironmentVariable] = authenticationVariables + [
