@@ -23,6 +23,8 @@ public struct UpstreamConfiguration: Sendable {
     public var silenceTimeout: Duration
     /// WebSocket ping period; a missing pong closes the connection.
     public var pingInterval: Duration
+    /// Largest vendor message reassembled from its frames; a bigger one closes the connection (XYW109).
+    public var maxMessageBytes: Int
     /// `source` of every MarketEvent.
     public var source: String
 
@@ -37,18 +39,21 @@ public struct UpstreamConfiguration: Sendable {
     public static let maxConnectionsRetryVariable = EnvironmentVariable("UPSTREAM_MAX_CONNECTIONS_RETRY", default: "30s", help: "Delay before retrying after max_connections.")
     public static let silenceTimeoutVariable = EnvironmentVariable("UPSTREAM_SILENCE_TIMEOUT", default: "15s", help: "Reconnect when no frame arrives for this long while subscribed.")
     public static let pingIntervalVariable = EnvironmentVariable("UPSTREAM_PING_INTERVAL", default: "10s", help: "WebSocket ping period; a missing pong closes the connection.")
+    public static let maxMessageBytesVariable = EnvironmentVariable(
+        "UPSTREAM_MAX_MESSAGE_BYTES", default: "16777216", help: "Largest vendor message (all its fragments) read; a bigger one closes the connection (XYW109).")
     public static let sourceVariable = EnvironmentVariable("UPSTREAM_SOURCE", default: "polygon", help: "Value of MarketEvent.source.")
 
     public static let variables: [EnvironmentVariable] = [
         urlVariable, apiKeyVariable, symbolsVariable, channelsVariable, maxSymbolsVariable, backoffInitialVariable,
-        backoffMaximumVariable, authRetryVariable, maxConnectionsRetryVariable, silenceTimeoutVariable, pingIntervalVariable, sourceVariable,
+        backoffMaximumVariable, authRetryVariable, maxConnectionsRetryVariable, silenceTimeoutVariable, pingIntervalVariable, maxMessageBytesVariable,
+        sourceVariable,
     ]
 
     public init(
         url: String, apiKey: String, symbols: [String] = ["*"], channels: [String] = ["T", "Q", "AM"], maxSymbols: Int = 1000,
         backoffInitial: Duration = .milliseconds(250), backoffMaximum: Duration = .seconds(30), authRetryDelay: Duration = .seconds(60),
         maxConnectionsRetryDelay: Duration = .seconds(30), silenceTimeout: Duration = .seconds(15), pingInterval: Duration = .seconds(10),
-        source: String = "polygon"
+        maxMessageBytes: Int = 16 << 20, source: String = "polygon"
     ) {
         self.url = url
         self.apiKey = apiKey
@@ -61,6 +66,7 @@ public struct UpstreamConfiguration: Sendable {
         self.maxConnectionsRetryDelay = maxConnectionsRetryDelay
         self.silenceTimeout = silenceTimeout
         self.pingInterval = pingInterval
+        self.maxMessageBytes = maxMessageBytes
         self.source = source
     }
 
@@ -96,6 +102,7 @@ public struct UpstreamConfiguration: Sendable {
         maxConnectionsRetryDelay = try environment.duration(Self.maxConnectionsRetryVariable)
         silenceTimeout = try environment.duration(Self.silenceTimeoutVariable)
         pingInterval = try environment.duration(Self.pingIntervalVariable)
+        maxMessageBytes = try environment.integer(Self.maxMessageBytesVariable, in: 1024...(1 << 30))
         source = try environment.requiredString(Self.sourceVariable)
     }
 }
