@@ -184,7 +184,7 @@ enum WallClock {
 
 /// The gateway's fan-out: one NATS subscription per distinct client subject, each message decoded
 /// and encoded once, delivered to the event loops that have subscribers. Thread-safe.
-public final class FanoutHub: @unchecked Sendable {
+public final class FanoutHub: Sendable {
     let nats: NATSClient
     let encoder: MessageEncoder
     let shards: [LoopShard]
@@ -193,8 +193,8 @@ public final class FanoutHub: @unchecked Sendable {
     let snapshotTimeout: Duration
     /// How long a group's producer may say nothing before subscribers are told the data is stale.
     let producerSilence: Duration
-    private let lock = NIOLock()
-    private var topics: [String: Topic] = [:]
+    /// Topics by client subject. Lock order: this lock, then a topic's, never the other way round.
+    private let topics = NIOLockedValueBox<[String: Topic]>([:])
     private let natsUp: ManagedAtomic<Bool>
     let clients = ManagedAtomic<Int>(0)
     private let lastError = NIOLockedValueBox<String?>(nil)
@@ -248,7 +248,7 @@ public final class FanoutHub: @unchecked Sendable {
 
     /// NATS subjects held, for `/healthz`.
     public var subjects: [String] {
-        lock.withLock {
+        topics.withLockedValue { topics in
             topics.values.flatMap { topic in topic.state.withLockedValue { $0.natsSubscriptions.map(\.subject) } }.sorted()
         }
     }
@@ -262,7 +262,7 @@ public final class FanoutHub: @unchecked Sendable {
     /// Adds `session` to `subject`'s topic (subscribing NATS for the first one) and returns what
     /// it must be sent first: for ticks, the group snapshots and the batches after them.
     func subscribe(_ session: WebSocketSession, subject: String, kind: TopicKind, encoding: FrameEncoding, shard: LoopShard) throws -> (Topic, [Delivery]) {
-        let (topic, created) = lock.withLock { () -> (Topic, Bool) in
+        let (topic, created) = topics.withLockedValue { topics -> (Topic, Bool) in
             let topic = topics[subject] ?? Topic(subject: subject, kind: kind, shardCount: shards.count)
             let created = topics[subject] == nil
             topic.state.withLockedValue { state in
@@ -308,7 +308,7 @@ public final class FanoutHub: @unchecked Sendable {
     func unsubscribe(_ session: WebSocketSession, topic: Topic, encoding: FrameEncoding, shard: LoopShard) {
         shard.detach(session, from: topic)
         if encoding == .proto { topic.protoSubscribers.wrappingDecrement(ordering: .relaxed) }
-        let drop: [NATSSubscription] = lock.withLock {
+        let drop: [NATSSubscription] = topics.withLockedValue { topics in
             let released = topic.state.withLockedValue { state -> [NATSSubscription]? in
                 state.shardCounts[shard.index] -= 1
                 state.total -= 1
@@ -593,7 +593,7 @@ public final class FanoutHub: @unchecked Sendable {
         // Without NATS nothing can arrive; subscribers already hear XYW004.
         guard isNATSConnected else { return }
         let limit = UInt64(producerSilence.components.seconds) * 1_000_000_000 + UInt64(producerSilence.components.attoseconds / 1_000_000_000)
-        let held = lock.withLock { topics.values.filter { $0.kind == .ticks } }
+        let held = topics.withLockedValue { $0.values.filter { $0.kind == .ticks } }
         for topic in held {
             let quiet = topic.state.withLockedValue { state in
                 state.lastHeard.filter { nowNs > $0.value && nowNs - $0.value > limit && !state.silent.contains($0.key) }.map(\.key)
@@ -659,12 +659,12 @@ public final class FanoutHub: @unchecked Sendable {
             // The silence clocks start again (nothing could arrive while NATS was away), before the
             // watch may look again.
             let now = NIODeadline.now().uptimeNanoseconds
-            for topic in lock.withLock({ Array(topics.values) }) {
+            for topic in topics.withLockedValue({ Array($0.values) }) {
                 topic.state.withLockedValue { state in for group in state.lastHeard.keys { state.lastHeard[group] = now } }
             }
             guard !natsUp.exchange(true, ordering: .relaxed) else { return }
             broadcastStatus(.init(.status, state: "live"))
-            let held: [(Topic, [String])] = lock.withLock {
+            let held: [(Topic, [String])] = topics.withLockedValue { topics in
                 topics.values.filter { $0.kind == .ticks }.map { topic in
                     (topic, topic.state.withLockedValue { Array($0.caches.keys) })
                 }
