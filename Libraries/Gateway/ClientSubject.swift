@@ -7,18 +7,20 @@ import XYContracts
 enum ClientSubject {
     /// The kind of `subject`, or why it cannot be subscribed.
     static func kind(of subject: String) -> Result<TopicKind, Refusal> {
-        let tokens = subject.split(separator: ".", omittingEmptySubsequences: false)
-        guard tokens.count == 4, tokens[0] == "xy", tokens[1] == "md" else {
-            return .failure(Refusal(message: "subjects are xy.md.tick.<GROUP>, xy.md.snapshot.<GROUP> or xy.md.bar.<SYMBOL>"))
+        let families: [(prefix: String, kind: TopicKind)] = [
+            (Subjects.tickPrefix, .ticks), (Subjects.snapshotPrefix, .snapshots), (Subjects.barPrefix, .bars),
+        ]
+        guard subject.hasPrefix(Subjects.marketDataPrefix) else {
+            return .failure(Refusal(message: "subjects are \(Self.forms)"))
         }
-        let last = String(tokens[3])
-        let kind: TopicKind
-        switch tokens[2] {
-        case "tick": kind = .ticks
-        case "snapshot": kind = .snapshots
-        case "bar": kind = .bars
-        default:
-            return .failure(Refusal(message: "the gateway forwards xy.md.tick.*, xy.md.snapshot.* and xy.md.bar.* subjects"))
+        guard let family = families.first(where: { subject.hasPrefix($0.prefix) }) else {
+            return .failure(Refusal(message: "the gateway forwards \(families.map { $0.prefix + "*" }.joined(separator: ", ")) subjects"))
+        }
+        let kind = family.kind
+        // One token after the family's prefix: more tokens (`xy.md.snapshot.get.X`) are no producer's subject.
+        let last = String(subject.dropFirst(family.prefix.count))
+        guard !last.contains(".") else {
+            return .failure(Refusal(message: "subjects are \(Self.forms)"))
         }
         if last == "*" { return .success(kind) }
         do throws(SubjectTokenError) {
@@ -31,6 +33,9 @@ enum ClientSubject {
         }
         return .success(kind)
     }
+
+    /// The subjects a client may subscribe, as the refusals spell them.
+    static let forms = "\(Subjects.tickPrefix)<GROUP>, \(Subjects.snapshotPrefix)<GROUP> or \(Subjects.barPrefix)<SYMBOL>"
 
     /// Why a subject cannot be subscribed (answered with XYW002).
     struct Refusal: Error, Hashable {

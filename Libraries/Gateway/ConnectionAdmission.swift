@@ -50,7 +50,7 @@ final class ConnectionAdmission {
             if limiter.acquire(.address, peer) {
                 countedAddress = limiter.counts(.address) ? peer : nil
             } else {
-                refusedAtAccept = ConnectionLimitRefusal(scope: .address, limit: limiter.maxPerAddress)
+                refusedAtAccept = ConnectionLimitRefusal(scope: .address, limit: limiter.cap(.address))
             }
         }
     }
@@ -70,15 +70,7 @@ final class ConnectionAdmission {
         let address = resolver.clientAddress(peer: peer, headers: head.headers)
         clientAddress = address
         if countedAddress == address { return nil }
-        if let previous = countedAddress {
-            limiter.release(.address, previous)
-            countedAddress = nil
-        }
-        guard limiter.acquire(.address, address) else {
-            return ConnectionLimitRefusal(scope: .address, limit: limiter.maxPerAddress)
-        }
-        countedAddress = limiter.counts(.address) ? address : nil
-        return nil
+        return recount(.address, under: address, counted: &countedAddress)
     }
 
     /// Counts the connection under the token's subject once authenticated; the refusal when
@@ -86,14 +78,20 @@ final class ConnectionAdmission {
     /// cannot complete, and nothing would give the count back).
     func admit(subject: String) -> ConnectionLimitRefusal? {
         guard !closed else { return nil }
-        if let previous = countedSubject {
-            limiter.release(.subject, previous)
-            countedSubject = nil
+        return recount(.subject, under: subject, counted: &countedSubject)
+    }
+
+    /// Gives back the count `counted` holds in `scope`, then counts the connection under `value`;
+    /// the refusal when `value` is at its cap (then nothing stays counted in the scope).
+    private func recount(_ scope: ConnectionLimiter.Scope, under value: String, counted: inout String?) -> ConnectionLimitRefusal? {
+        if let previous = counted {
+            limiter.release(scope, previous)
+            counted = nil
         }
-        guard limiter.acquire(.subject, subject) else {
-            return ConnectionLimitRefusal(scope: .subject, limit: limiter.maxPerSubject)
+        guard limiter.acquire(scope, value) else {
+            return ConnectionLimitRefusal(scope: scope, limit: limiter.cap(scope))
         }
-        countedSubject = limiter.counts(.subject) ? subject : nil
+        counted = limiter.counts(scope) ? value : nil
         return nil
     }
 

@@ -70,7 +70,8 @@ final class ConnectionLimiter: Sendable {
         counts.withLockedValue { $0.count }
     }
 
-    private func cap(_ scope: Scope) -> Int {
+    /// The cap of `scope` (0: uncapped), which a refusal names.
+    func cap(_ scope: Scope) -> Int {
         switch scope {
         case .address: maxPerAddress
         case .subject: maxPerSubject

@@ -29,11 +29,11 @@ public enum TopicKind: Sendable, Hashable {
 
     /// The kind of a client subject, or nil for subjects the gateway does not forward.
     public init?(subject: String) {
-        if subject.hasPrefix("xy.md.tick.") {
+        if subject.hasPrefix(Subjects.tickPrefix) {
             self = .ticks
-        } else if subject.hasPrefix("xy.md.snapshot.") && !subject.hasPrefix("xy.md.snapshot.get.") {
+        } else if subject.hasPrefix(Subjects.snapshotPrefix) && !subject.hasPrefix(Subjects.snapshotRequestPrefix) {
             self = .snapshots
-        } else if subject.hasPrefix("xy.md.bar.") {
+        } else if subject.hasPrefix(Subjects.barPrefix) {
             self = .bars
         } else {
             return nil
@@ -42,48 +42,56 @@ public enum TopicKind: Sendable, Hashable {
 }
 
 /// One NATS subscription shared by every connection that wants its subject, with the group
-/// caches behind snapshot-on-subscribe. Counts and caches are guarded by `lock`; deliveries go
-/// to each event loop that has subscribers as one task per message, not one per connection.
-public final class Topic: @unchecked Sendable {
+/// caches behind snapshot-on-subscribe. Counts and caches live in ``State`` behind `state`'s lock,
+/// so the compiler lets nothing touch them without it; deliveries go to each event loop that has
+/// subscribers as one task per message, not one per connection.
+public final class Topic: Sendable {
     public let subject: String
     public let kind: TopicKind
-    let lock = NIOLock()
-    // Guarded by `lock`.
-    var shardCounts: [Int]
-    var total = 0
-    var closed = false
-    var caches: [String: GroupCache] = [:]
-    /// Groups with a snapshot request in flight, and whether it repairs (goes to everyone).
-    var snapshotRequests: [String: Bool] = [:]
-    var natsSubscriptions: [NATSSubscription] = []
-    /// Per group, when its producer was last heard from (a batch, a snapshot or a reply), in
-    /// uptime nanoseconds; and the groups currently reported silent (XYW008).
-    var lastHeard: [String: UInt64] = [:]
-    var silent: Set<String> = []
+    /// Everything about the topic that changes after it is made, reachable only under its lock.
+    let state: NIOLockedValueBox<State>
     /// Connections on `xy.v1.proto` holding the topic: only then is each message encoded in proto too.
     let protoSubscribers = ManagedAtomic<Int>(0)
+
+    /// A topic's mutable part: one value, so a reader never sees half of an update.
+    struct State: Sendable {
+        /// Subscribers per loop shard, and over all shards.
+        var shardCounts: [Int]
+        var total = 0
+        /// Set by the last subscriber out: no NATS subscription or snapshot request starts after it.
+        var closed = false
+        var caches: [String: GroupCache] = [:]
+        /// Groups with a snapshot request in flight, and whether it repairs (goes to everyone).
+        var snapshotRequests: [String: Bool] = [:]
+        var natsSubscriptions: [NATSSubscription] = []
+        /// Per group, when its producer was last heard from (a batch, a snapshot or a reply), in
+        /// uptime nanoseconds; and the groups currently reported silent (XYW008).
+        var lastHeard: [String: UInt64] = [:]
+        var silent: Set<String> = []
+
+        /// Notes that `group`'s producer spoke; true when it had been reported silent.
+        mutating func heard(_ group: String) -> Bool {
+            lastHeard[group] = NIODeadline.now().uptimeNanoseconds
+            return silent.remove(group) != nil
+        }
+
+        /// Shards with at least one subscriber.
+        var activeShards: [Int] {
+            shardCounts.indices.filter { shardCounts[$0] > 0 }
+        }
+    }
 
     init(subject: String, kind: TopicKind, shardCount: Int) {
         self.subject = subject
         self.kind = kind
-        self.shardCounts = Array(repeating: 0, count: shardCount)
-    }
-
-    /// Notes that `group`'s producer spoke; true when it had been reported silent. Call with `lock` held.
-    func heardLocked(_ group: String) -> Bool {
-        lastHeard[group] = NIODeadline.now().uptimeNanoseconds
-        return silent.remove(group) != nil
-    }
-
-    /// Shards with at least one subscriber; call with `lock` held.
-    func activeShardsLocked() -> [Int] {
-        shardCounts.indices.filter { shardCounts[$0] > 0 }
+        self.state = NIOLockedValueBox(State(shardCounts: Array(repeating: 0, count: shardCount)))
     }
 
     var wantsProto: Bool { protoSubscribers.load(ordering: .relaxed) > 0 }
 
-    /// The tick subject a group's snapshot is sent under (what the client subscribed).
-    static func tickSubject(group: String) -> String { "xy.md.tick." + group }
+    /// The tick subject a group's snapshot is sent under (what the client subscribed). A label
+    /// in the frame, never subscribed, so a group that is no valid token is still named as it came.
+    static func tickSubject(group: String) -> String { Subjects.tickPrefix + group }
 }
 
 /// The connections of one event loop, touched only on that loop: deliveries arrive as one task
@@ -162,7 +170,7 @@ final class LoopShard: @unchecked Sendable {
 
 /// The gateway's fan-out: one NATS subscription per distinct client subject, each message decoded
 /// and encoded once, delivered to the event loops that have subscribers. Thread-safe.
-public final class FanoutHub: @unchecked Sendable {
+public final class FanoutHub: Sendable {
     let nats: NATSClient
     let encoder: MessageEncoder
     let shards: [LoopShard]
@@ -171,11 +179,13 @@ public final class FanoutHub: @unchecked Sendable {
     let snapshotTimeout: Duration
     /// How long a group's producer may say nothing before subscribers are told the data is stale.
     let producerSilence: Duration
-    private let lock = NIOLock()
-    private var topics: [String: Topic] = [:]
+    /// Topics by client subject. Lock order: this lock, then a topic's, never the other way round.
+    private let topics = NIOLockedValueBox<[String: Topic]>([:])
     private let natsUp: ManagedAtomic<Bool>
     let clients = ManagedAtomic<Int>(0)
     private let lastError = NIOLockedValueBox<String?>(nil)
+    /// Snapshot requests waiting for ``run()`` to start them.
+    private let snapshotJobs = AsyncStream.makeStream(of: SnapshotJob.self)
 
     /// `loops` are the event loops the WebSocket connections live on (the server's group).
     public init(
@@ -224,8 +234,8 @@ public final class FanoutHub: @unchecked Sendable {
 
     /// NATS subjects held, for `/healthz`.
     public var subjects: [String] {
-        lock.withLock {
-            topics.values.flatMap { topic in topic.lock.withLock { topic.natsSubscriptions.map(\.subject) } }.sorted()
+        topics.withLockedValue { topics in
+            topics.values.flatMap { topic in topic.state.withLockedValue { $0.natsSubscriptions.map(\.subject) } }.sorted()
         }
     }
 
@@ -238,19 +248,15 @@ public final class FanoutHub: @unchecked Sendable {
     /// Adds `session` to `subject`'s topic (subscribing NATS for the first one) and returns what
     /// it must be sent first: for ticks, the group snapshots and the batches after them.
     func subscribe(_ session: WebSocketSession, subject: String, kind: TopicKind, encoding: FrameEncoding, shard: LoopShard) throws -> (Topic, [Delivery]) {
-        let (topic, created) = lock.withLock { () -> (Topic, Bool) in
-            if let existing = topics[subject] {
-                existing.lock.withLock {
-                    existing.shardCounts[shard.index] += 1
-                    existing.total += 1
-                }
-                return (existing, false)
+        let (topic, created) = topics.withLockedValue { topics -> (Topic, Bool) in
+            let topic = topics[subject] ?? Topic(subject: subject, kind: kind, shardCount: shards.count)
+            let created = topics[subject] == nil
+            topic.state.withLockedValue { state in
+                state.shardCounts[shard.index] += 1
+                state.total += 1
             }
-            let topic = Topic(subject: subject, kind: kind, shardCount: shards.count)
-            topic.shardCounts[shard.index] = 1
-            topic.total = 1
             topics[subject] = topic
-            return (topic, true)
+            return (topic, created)
         }
         shard.attach(session, to: topic)
         if encoding == .proto { topic.protoSubscribers.wrappingIncrement(ordering: .relaxed) }
@@ -263,8 +269,8 @@ public final class FanoutHub: @unchecked Sendable {
             }
         }
         guard kind == .ticks else { return (topic, []) }
-        let initial: [Delivery] = topic.lock.withLock {
-            topic.caches.values.compactMap { cache in
+        let initial: [Delivery] = topic.state.withLockedValue { state in
+            state.caches.values.compactMap { cache in
                 cache.replay.map { Delivery.snapshot($0.snapshot, replay: $0.batches, repair: false) }
             }
         }
@@ -272,11 +278,11 @@ public final class FanoutHub: @unchecked Sendable {
         // A concrete group with no snapshot yet: ask the aggregator now rather than wait for the
         // periodic one.
         if !subject.contains("*") {
-            let group = String(subject.dropFirst("xy.md.tick.".count))
-            let silent = topic.lock.withLock { () -> Bool in
+            let group = String(subject.dropFirst(Subjects.tickPrefix.count))
+            let silent = topic.state.withLockedValue { state -> Bool in
                 // The silence clock of a group nobody followed starts now.
-                if topic.lastHeard[group] == nil { topic.lastHeard[group] = NIODeadline.now().uptimeNanoseconds }
-                return topic.silent.contains(group)
+                if state.lastHeard[group] == nil { state.lastHeard[group] = NIODeadline.now().uptimeNanoseconds }
+                return state.silent.contains(group)
             }
             if silent { first.append(.frames(producerStatus(topic, group: group, silent: true))) }
             requestSnapshot(topic, group: group, repair: false)
@@ -288,17 +294,18 @@ public final class FanoutHub: @unchecked Sendable {
     func unsubscribe(_ session: WebSocketSession, topic: Topic, encoding: FrameEncoding, shard: LoopShard) {
         shard.detach(session, from: topic)
         if encoding == .proto { topic.protoSubscribers.wrappingDecrement(ordering: .relaxed) }
-        let drop: [NATSSubscription] = lock.withLock {
-            topic.lock.withLock {
-                topic.shardCounts[shard.index] -= 1
-                topic.total -= 1
-                guard topic.total == 0, !topic.closed else { return [] }
-                topic.closed = true
-                if topics[topic.subject] === topic { topics[topic.subject] = nil }
-                let subscriptions = topic.natsSubscriptions
-                topic.natsSubscriptions = []
-                return subscriptions
+        let drop: [NATSSubscription] = topics.withLockedValue { topics in
+            let released = topic.state.withLockedValue { state -> [NATSSubscription]? in
+                state.shardCounts[shard.index] -= 1
+                state.total -= 1
+                guard state.total == 0, !state.closed else { return nil }
+                state.closed = true
+                defer { state.natsSubscriptions = [] }
+                return state.natsSubscriptions
             }
+            guard let released else { return [] }
+            if topics[topic.subject] === topic { topics[topic.subject] = nil }
+            return released
         }
         for subscription in drop { try? subscription.unsubscribe() }
         if !drop.isEmpty { metrics.natsSubscriptions.decrement(by: Double(drop.count)) }
@@ -306,9 +313,9 @@ public final class FanoutHub: @unchecked Sendable {
 
     private func startSubscriptions(_ topic: Topic) throws {
         var subjects = [topic.subject]
-        if topic.kind == .ticks {
-            // The periodic snapshots keep the cache's base fresh (xy.md.tick.X → xy.md.snapshot.X).
-            subjects.append("xy.md.snapshot." + topic.subject.dropFirst("xy.md.tick.".count))
+        // The periodic snapshots keep the cache's base fresh (xy.md.tick.X → xy.md.snapshot.X).
+        if topic.kind == .ticks, let snapshots = Subjects.snapshot(forTickSubject: topic.subject) {
+            subjects.append(snapshots)
         }
         var made: [NATSSubscription] = []
         do {
@@ -322,9 +329,9 @@ public final class FanoutHub: @unchecked Sendable {
             for subscription in made { try? subscription.unsubscribe() }
             throw error
         }
-        let stale: Bool = topic.lock.withLock {
-            if topic.closed { return true }
-            topic.natsSubscriptions = made
+        let stale: Bool = topic.state.withLockedValue { state in
+            if state.closed { return true }
+            state.natsSubscriptions = made
             return false
         }
         if stale {
@@ -340,7 +347,7 @@ public final class FanoutHub: @unchecked Sendable {
         let now = wallClockNanoseconds()
         do {
             switch topic.kind {
-            case .ticks where message.subject.hasPrefix("xy.md.snapshot."):
+            case .ticks where message.subject.hasPrefix(Subjects.snapshotPrefix):
                 let snapshot = try Xy_Md_V1_Snapshot(serializedBytes: Array(message.payload.readableBytesView))
                 snapshotArrived(snapshot, topic: topic, fromRequest: false, nowNs: now)
             case .ticks:
@@ -366,20 +373,21 @@ public final class FanoutHub: @unchecked Sendable {
         let item = TickItem(
             batch: batch, subject: subject, json: encoder.tickFrame(batch, subject: subject, nowNs: nowNs, .json),
             proto: topic.wantsProto ? encoder.tickFrame(batch, subject: subject, nowNs: nowNs, .proto) : nil)
-        let (result, needsSnapshot, shards, folded, recovered) = topic.lock.withLock { () -> (GroupCache.BatchResult, Bool, [Int], Xy_Md_V1_Snapshot?, Bool) in
-            let recovered = topic.heardLocked(batch.group)
-            var cache = topic.caches[batch.group] ?? GroupCache(group: batch.group)
+        let (result, needsSnapshot, shards, folded, recovered) = topic.state.withLockedValue {
+            state -> (GroupCache.BatchResult, Bool, [Int], Xy_Md_V1_Snapshot?, Bool) in
+            let recovered = state.heard(batch.group)
+            var cache = state.caches[batch.group] ?? GroupCache(group: batch.group)
             let result = cache.add(item)
-            let needs = cache.needsSnapshot && topic.snapshotRequests[batch.group] == nil
+            let needs = cache.needsSnapshot && state.snapshotRequests[batch.group] == nil
             let folded = cache.batches.count >= Self.compactAfter ? cache.folded() : nil
-            topic.caches[batch.group] = cache
-            return (result, needs, topic.activeShardsLocked(), folded, recovered)
+            state.caches[batch.group] = cache
+            return (result, needs, state.activeShards, folded, recovered)
         }
         if recovered { producerRecovered(topic, group: batch.group) }
         if let folded {
             // A new base at the newest seq; nobody is sent it (subscribers already follow the batches).
             let base = snapshotItem(folded, topic: topic, nowNs: nowNs)
-            topic.lock.withLock { _ = topic.caches[folded.group]?.apply(base) }
+            topic.state.withLockedValue { _ = $0.caches[folded.group]?.apply(base) }
         }
         switch result {
         case .duplicate:
@@ -412,13 +420,13 @@ public final class FanoutHub: @unchecked Sendable {
     /// repair was asked for.
     private func snapshotArrived(_ snapshot: Xy_Md_V1_Snapshot, topic: Topic, fromRequest: Bool, nowNs: Int64) {
         let item = snapshotItem(snapshot, topic: topic, nowNs: nowNs)
-        if topic.lock.withLock({ topic.heardLocked(snapshot.group) }) { producerRecovered(topic, group: snapshot.group) }
-        let outcome: (Delivery, [Int], previousEpoch: UInt64?)? = topic.lock.withLock {
-            var cache = topic.caches[snapshot.group] ?? GroupCache(group: snapshot.group)
+        if topic.state.withLockedValue({ $0.heard(snapshot.group) }) { producerRecovered(topic, group: snapshot.group) }
+        let outcome: (Delivery, [Int], previousEpoch: UInt64?)? = topic.state.withLockedValue { state in
+            var cache = state.caches[snapshot.group] ?? GroupCache(group: snapshot.group)
             let hadBase = !cache.needsSnapshot
-            let pending = topic.snapshotRequests[snapshot.group]
+            let pending = state.snapshotRequests[snapshot.group]
             let result = cache.apply(item)
-            topic.caches[snapshot.group] = cache
+            state.caches[snapshot.group] = cache
             let applied: Bool
             let previousEpoch: UInt64?
             switch result {
@@ -429,11 +437,11 @@ public final class FanoutHub: @unchecked Sendable {
             // Done asking once the cache has a base at least as new as what the aggregator has;
             // without one (the snapshot did not bridge a gap) the request keeps retrying.
             guard applied || (fromRequest && !cache.needsSnapshot) else { return nil }
-            topic.snapshotRequests[snapshot.group] = nil
+            state.snapshotRequests[snapshot.group] = nil
             // A new epoch's base goes to every subscriber: their seqs are of the old one.
             let repair = pending == true || previousEpoch != nil
             guard repair || (applied && !hadBase), let replay = cache.replay else { return nil }
-            return (.snapshot(replay.snapshot, replay: replay.batches, repair: repair), topic.activeShardsLocked(), previousEpoch)
+            return (.snapshot(replay.snapshot, replay: replay.batches, repair: repair), state.activeShards, previousEpoch)
         }
         guard let (delivery, shards, previousEpoch) = outcome else { return }
         if let previousEpoch {
@@ -454,7 +462,7 @@ public final class FanoutHub: @unchecked Sendable {
     }
 
     private func deliver(_ delivery: Delivery, topic: Topic) {
-        let shards = topic.lock.withLock { topic.activeShardsLocked() }
+        let shards = topic.state.withLockedValue { $0.activeShards }
         for index in shards { dispatch(delivery, topic: topic, shard: index) }
     }
 
@@ -466,41 +474,62 @@ public final class FanoutHub: @unchecked Sendable {
     // MARK: snapshot requests
 
     /// Asks `xy.md.snapshot.get.<group>` (once at a time per group), retrying until the topic
-    /// closes or its cache has a base again.
+    /// closes or its cache has a base again. The asking is a child task of ``run()``.
     func requestSnapshot(_ topic: Topic, group: String, repair: Bool) {
-        let start: Bool = topic.lock.withLock {
-            guard !topic.closed else { return false }
-            if let inFlight = topic.snapshotRequests[group] {
-                topic.snapshotRequests[group] = inFlight || repair
+        let start: Bool = topic.state.withLockedValue { state in
+            guard !state.closed else { return false }
+            if let inFlight = state.snapshotRequests[group] {
+                state.snapshotRequests[group] = inFlight || repair
                 return false
             }
-            if !repair, topic.caches[group]?.needsSnapshot == false { return false }
-            topic.snapshotRequests[group] = repair
+            if !repair, state.caches[group]?.needsSnapshot == false { return false }
+            state.snapshotRequests[group] = repair
             return true
         }
         guard start else { return }
-        Task { await self.runSnapshotRequest(topic, group: group) }
+        if case .terminated = snapshotJobs.continuation.yield(SnapshotJob(topic: topic, group: group)) {
+            // The hub has stopped: nobody will ask, so the group is not left marked as asking.
+            topic.state.withLockedValue { _ = $0.snapshotRequests.removeValue(forKey: group) }
+        }
+    }
+
+    /// One group's snapshot request, for ``run()`` to start.
+    struct SnapshotJob: Sendable {
+        let topic: Topic
+        let group: String
     }
 
     private func runSnapshotRequest(_ topic: Topic, group: String) async {
+        let subject: String
+        do {
+            subject = try Subjects.snapshotRequest(group: group)
+        } catch {
+            // The group came in a producer's batch; no subject can be made of it, so no reply will come.
+            topic.state.withLockedValue { _ = $0.snapshotRequests.removeValue(forKey: group) }
+            logger.warning("no snapshot request for a group that is not a subject token", metadata: [
+                "code": "\(XYErrorCode.subjectDenied)", "group": "\(group)", "error": "\(error.message)",
+            ])
+            return
+        }
         var request = Xy_Md_V1_SnapshotRequest()
         request.group = group
         let payload = ByteBuffer(bytes: (try? request.serializedBytes() as [UInt8]) ?? [])
         let timeout = TimeAmount(snapshotTimeout)
         var attempt = 0
-        while true {
-            let wanted = topic.lock.withLock { !topic.closed && topic.snapshotRequests[group] != nil }
+        while !Task.isCancelled {
+            let wanted = topic.state.withLockedValue { !$0.closed && $0.snapshotRequests[group] != nil }
             guard wanted else { return }
             do {
-                let reply = try await nats.request("xy.md.snapshot.get." + group, payload: payload, timeout: timeout)
+                let reply = try await nats.request(subject, payload: payload, timeout: timeout)
                 if let status = reply.status, status >= 300 {
                     throw NATSError(.noResponders, "snapshot request answered with status \(status)")
                 }
                 let snapshot = try Xy_Md_V1_Snapshot(serializedBytes: Array(reply.payload.readableBytesView))
                 snapshotArrived(snapshot, topic: topic, fromRequest: true, nowNs: wallClockNanoseconds())
-                let done = topic.lock.withLock { topic.snapshotRequests[group] == nil }
+                let done = topic.state.withLockedValue { $0.snapshotRequests[group] == nil }
                 if done { return }
             } catch {
+                guard !Task.isCancelled else { return }
                 if let error = error as? NATSError, error.code == .noResponders {
                     // Nobody serves the group: no point waiting for the silence timeout to say so.
                     producerSilent(topic, group: group)
@@ -516,11 +545,28 @@ public final class FanoutHub: @unchecked Sendable {
         }
     }
 
+    // MARK: the hub's lifetime
+
+    /// The hub's own work for as long as the server runs: the producers' watch, and every snapshot
+    /// request as a child task, so none outlives the server (cancelling `run` cancels them and
+    /// returns once they have ended). Requests made before `run` starts wait for it. Call once.
+    public func run() async {
+        await withDiscardingTaskGroup { children in
+            children.addTask { await self.watchProducers() }
+            for await job in snapshotJobs.stream {
+                children.addTask { await self.runSnapshotRequest(job.topic, group: job.group) }
+            }
+            // Cancelled: later requests are refused at once rather than queued for nobody.
+            snapshotJobs.continuation.finish()
+            children.cancelAll()
+        }
+    }
+
     // MARK: producer silence
 
     /// Watches every followed group's producer until the gateway shuts down: a group that sent
     /// nothing (no batch, no periodic snapshot, no reply) for `producerSilence` is reported stale.
-    public func watchProducers() async {
+    func watchProducers() async {
         let period = min(producerSilence / 4, .seconds(1))
         while !Task.isCancelled {
             do { try await Task.sleep(for: period) } catch { return }
@@ -533,10 +579,10 @@ public final class FanoutHub: @unchecked Sendable {
         // Without NATS nothing can arrive; subscribers already hear XYW004.
         guard isNATSConnected else { return }
         let limit = UInt64(max(0, TimeAmount(producerSilence).nanoseconds))
-        let held = lock.withLock { topics.values.filter { $0.kind == .ticks } }
+        let held = topics.withLockedValue { $0.values.filter { $0.kind == .ticks } }
         for topic in held {
-            let quiet = topic.lock.withLock {
-                topic.lastHeard.filter { nowNs > $0.value && nowNs - $0.value > limit && !topic.silent.contains($0.key) }.map(\.key)
+            let quiet = topic.state.withLockedValue { state in
+                state.lastHeard.filter { nowNs > $0.value && nowNs - $0.value > limit && !state.silent.contains($0.key) }.map(\.key)
             }
             for group in quiet { producerSilent(topic, group: group, unheardSince: nowNs - limit) }
         }
@@ -549,10 +595,10 @@ public final class FanoutHub: @unchecked Sendable {
         let status = producerStatus(topic, group: group, silent: true)
         // Marked and dispatched under the topic's lock, so a `live` for a batch that arrives
         // meanwhile is queued after this `stale`, never before it.
-        let newly = topic.lock.withLock { () -> Bool in
-            if let unheardSince, let heard = topic.lastHeard[group], heard > unheardSince { return false }
-            guard !topic.closed, topic.silent.insert(group).inserted else { return false }
-            for index in topic.activeShardsLocked() { dispatch(.frames(status), topic: topic, shard: index) }
+        let newly = topic.state.withLockedValue { state -> Bool in
+            if let unheardSince, let heard = state.lastHeard[group], heard > unheardSince { return false }
+            guard !state.closed, state.silent.insert(group).inserted else { return false }
+            for index in state.activeShards { dispatch(.frames(status), topic: topic, shard: index) }
             return true
         }
         guard newly else { return }
@@ -566,8 +612,8 @@ public final class FanoutHub: @unchecked Sendable {
     /// Tells the topic's subscribers that `group`'s producer speaks again.
     private func producerRecovered(_ topic: Topic, group: String) {
         let status = producerStatus(topic, group: group, silent: false)
-        topic.lock.withLock {
-            for index in topic.activeShardsLocked() { dispatch(.frames(status), topic: topic, shard: index) }
+        topic.state.withLockedValue { state in
+            for index in state.activeShards { dispatch(.frames(status), topic: topic, shard: index) }
         }
         logger.notice("a silent group's producer is back", metadata: ["subject": "\(topic.subject)", "group": "\(group)"])
     }
@@ -599,14 +645,14 @@ public final class FanoutHub: @unchecked Sendable {
             // The silence clocks start again (nothing could arrive while NATS was away), before the
             // watch may look again.
             let now = NIODeadline.now().uptimeNanoseconds
-            for topic in lock.withLock({ Array(topics.values) }) {
-                topic.lock.withLock { for group in topic.lastHeard.keys { topic.lastHeard[group] = now } }
+            for topic in topics.withLockedValue({ Array($0.values) }) {
+                topic.state.withLockedValue { state in for group in state.lastHeard.keys { state.lastHeard[group] = now } }
             }
             guard !natsUp.exchange(true, ordering: .relaxed) else { return }
             broadcastStatus(.init(.status, state: "live"))
-            let held: [(Topic, [String])] = lock.withLock {
+            let held: [(Topic, [String])] = topics.withLockedValue { topics in
                 topics.values.filter { $0.kind == .ticks }.map { topic in
-                    (topic, topic.lock.withLock { Array(topic.caches.keys) })
+                    (topic, topic.state.withLockedValue { Array($0.caches.keys) })
                 }
             }
             for (topic, groups) in held {

@@ -1,4 +1,5 @@
 import GatewayAuth
+import XYContracts
 import XYCore
 
 /// xy-gateway's own settings (beside `ServiceConfiguration` (XYService), whose `HTTP_PORT` is the one port

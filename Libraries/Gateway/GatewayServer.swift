@@ -85,8 +85,8 @@ public final class GatewayServer: Service, @unchecked Sendable {
         ])
         await onListening(channel.localAddress?.port ?? port)
         await withTaskGroup(of: Void.self) { children in
-            // The producers' watch lives as long as the listener.
-            children.addTask { await self.hub.watchProducers() }
+            // The hub's watch and snapshot requests live as long as the listener; shutdown waits for them.
+            children.addTask { await self.hub.run() }
             await withGracefulShutdownHandler {
                 try? await channel.closeFuture.get()
             } onGracefulShutdown: {

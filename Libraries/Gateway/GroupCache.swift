@@ -51,7 +51,7 @@ public final class SnapshotItem: Sendable {
 
     /// The shared frame, or a proto client's own (see ``TickItem/frame(_:encoder:nowNs:)``).
     public func frame(_ encoding: FrameEncoding, encoder: MessageEncoder, nowNs: Int64) -> ByteBuffer {
-        encoding == .json ? json : proto ?? encoder.snapshotFrame(snapshot, subject: "xy.md.tick." + group, nowNs: nowNs, .proto)
+        encoding == .json ? json : proto ?? encoder.snapshotFrame(snapshot, subject: Topic.tickSubject(group: group), nowNs: nowNs, .proto)
     }
 }
 

@@ -26,9 +26,8 @@ public struct SessionEventPublisher: Sendable {
         event.timeNs = wallClockNanoseconds()
         event.reason = reason
         event.gatewayInstance = instance
-        guard let bytes: [UInt8] = try? event.serializedBytes() else { return }
-        var headers = NATSHeaders()
-        headers.set("xy.session.v1.SessionEvent", for: "Xy-Schema")
-        try? nats.publish(kind == .connected ? "xy.session.connected" : "xy.session.disconnected", payload: ByteBuffer(bytes: bytes), headers: headers)
+        guard let eventSubject = try? Subjects.session(kind), let bytes: [UInt8] = try? event.serializedBytes() else { return }
+        let headers: NATSHeaders = [Subjects.schemaHeader: Xy_Session_V1_SessionEvent.protoMessageName]
+        try? nats.publish(eventSubject, payload: ByteBuffer(bytes: bytes), headers: headers)
     }
 }

@@ -93,7 +93,6 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
         shard.add(self)
         metrics.activeConnections.increment()
         hub.clients.wrappingIncrement(ordering: .relaxed)
-        let loop = context.eventLoop.assumeIsolated()
         perform(machine.writabilityChanged(context.channel.isWritable))
         let interval = TimeAmount(settings.pingInterval)
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
@@ -253,7 +252,7 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
         case .resnapshot(let id, _, let group):
             guard let topic = topics[id] else { return }
             metrics.resnapshots.increment()
-            if let replay = topic.lock.withLock({ topic.caches[group]?.replay }) {
+            if let replay = topic.state.withLockedValue({ $0.caches[group]?.replay }) {
                 deliver(.snapshot(replay.snapshot, replay: replay.batches, repair: true), topic: topic)
             } else {
                 // No base right now: wait for the next snapshot the hub delivers to waiting subscribers.

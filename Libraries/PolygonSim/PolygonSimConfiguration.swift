@@ -24,6 +24,9 @@ public struct PolygonSimConfiguration: Sendable {
     /// Replace every Nth event with a malformed one (a broken object or an unknown `ev`), to test
     /// that clients skip it and keep the rest of the frame.
     public var malformedEvery: Int?
+    /// After each authentication, send one text message of this many bytes in 64 KiB fragments
+    /// before any data, to test that clients cap what they reassemble.
+    public var oversizedMessageBytes: Int?
     /// How often the market advances and frames go out.
     public var tickInterval: Duration = .milliseconds(5)
     /// Most events in one frame.

@@ -17,6 +17,9 @@ public struct SimConnectionStateMachine: Sendable {
         public var send: [String] = []
         /// Close the connection after sending.
         public var close = false
+        /// A subscription change applied (`subscribe T.AAPL,Q.AAPL`), for the simulator's log:
+        /// the order in which a client's changes arrived. Never an `auth` message (it holds the key).
+        public var applied: String?
 
         static let none = Action()
     }
@@ -83,7 +86,7 @@ public struct SimConnectionStateMachine: Sendable {
             let (accepted, rejected) = subscriptions.apply(params: params, subscribe: subscribing)
             var replies = accepted.map { Self.status("success", (subscribing ? "subscribed to: " : "unsubscribed to: ") + $0) }
             replies += rejected.map { Self.status("error", "invalid channel: \($0)") }
-            return Action(send: replies)
+            return Action(send: replies, applied: "\(action) \(params)")
         case ("subscribe", .awaitingAuth), ("unsubscribe", .awaitingAuth):
             return Action(send: [Self.status("error", "not authorized")])
         default:

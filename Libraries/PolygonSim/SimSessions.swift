@@ -48,10 +48,21 @@ final class SimSessions: Sendable {
                     for try await message in inbound.messages(maxSize: 1 << 20) {
                         guard case .text(let text) = message else { continue }
                         let action = machine.withLockedValue { $0.received(text: text) }
-                        if machine.withLockedValue({ $0.state == .authenticated }) {
-                            authenticatedAt.withLockedValue { if $0 == nil { $0 = .now } }
+                        if let applied = action.applied {
+                            self.logger.info("subscription changed", metadata: ["change": "\(applied)"])
                         }
                         guard await self.perform(action, outbound) else { return .close(reason: "protocol") }
+                        // Data starts once authenticated, after the oversized message when one is asked for.
+                        if machine.withLockedValue({ $0.state == .authenticated }), authenticatedAt.withLockedValue({ $0 == nil }) {
+                            if let size = configuration.oversizedMessageBytes {
+                                do {
+                                    try await Self.sendFragmented(size: size, outbound: outbound)
+                                } catch {
+                                    return .close(reason: "write failed")
+                                }
+                            }
+                            authenticatedAt.withLockedValue { $0 = .now }
+                        }
                     }
                 } catch {}
                 return .close(reason: "client closed")
@@ -100,6 +111,20 @@ final class SimSessions: Sendable {
         machine.withLockedValue { $0.closed() }
         logger.info("connection closed", metadata: ["reason": "\(reason)"])
         try? await outbound.close(reason == "drop-every" ? .goingAway : .normalClosure, reason: reason)
+    }
+
+    /// One text message of `size` bytes (a JSON array of spaces) as 64 KiB fragments.
+    private static func sendFragmented(size: Int, outbound: WebSocketOutboundWriter) async throws {
+        let fragment = 64 << 10
+        var sent = 0
+        while sent < size {
+            let length = min(fragment, size - sent)
+            var data = ByteBuffer(repeating: UInt8(ascii: " "), count: length)
+            if sent == 0 { data.setInteger(UInt8(ascii: "["), at: data.readerIndex) }
+            if sent + length == size { data.setInteger(UInt8(ascii: "]"), at: data.writerIndex - 1) }
+            try await outbound.write(.custom(.init(fin: sent + length == size, opcode: sent == 0 ? .text : .continuation, data: data)))
+            sent += length
+        }
     }
 
     /// Sends the frames of an action; false when the connection is to close.

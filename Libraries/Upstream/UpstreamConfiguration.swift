@@ -23,6 +23,8 @@ public struct UpstreamConfiguration: Sendable {
     public var silenceTimeout: Duration
     /// WebSocket ping period; a missing pong closes the connection.
     public var pingInterval: Duration
+    /// Largest vendor message reassembled from its frames; a bigger one closes the connection (XYW109).
+    public var maxMessageBytes: Int
     /// `source` of every MarketEvent.
     public var source: String
 
@@ -37,11 +39,14 @@ public struct UpstreamConfiguration: Sendable {
     public static let maxConnectionsRetryVariable = EnvironmentVariable("UPSTREAM_MAX_CONNECTIONS_RETRY", default: "30s", help: "Delay before retrying after max_connections.")
     public static let silenceTimeoutVariable = EnvironmentVariable("UPSTREAM_SILENCE_TIMEOUT", default: "15s", help: "Reconnect when no frame arrives for this long while subscribed.")
     public static let pingIntervalVariable = EnvironmentVariable("UPSTREAM_PING_INTERVAL", default: "10s", help: "WebSocket ping period; a missing pong closes the connection.")
+    public static let maxMessageBytesVariable = EnvironmentVariable(
+        "UPSTREAM_MAX_MESSAGE_BYTES", default: "16777216", help: "Largest vendor message (all its fragments) read; a bigger one closes the connection (XYW109).")
     public static let sourceVariable = EnvironmentVariable("UPSTREAM_SOURCE", default: "polygon", help: "Value of MarketEvent.source.")
 
     public static let variables: [EnvironmentVariable] = [
         urlVariable, apiKeyVariable, symbolsVariable, channelsVariable, maxSymbolsVariable, backoffInitialVariable,
-        backoffMaximumVariable, authRetryVariable, maxConnectionsRetryVariable, silenceTimeoutVariable, pingIntervalVariable, sourceVariable,
+        backoffMaximumVariable, authRetryVariable, maxConnectionsRetryVariable, silenceTimeoutVariable, pingIntervalVariable, maxMessageBytesVariable,
+        sourceVariable,
     ]
 
     /// `url` and `apiKey`, and each other setting as given or else at its variable's default.
@@ -49,7 +54,7 @@ public struct UpstreamConfiguration: Sendable {
         url: String, apiKey: String, symbols: [String]? = nil, channels: [String]? = nil, maxSymbols: Int? = nil,
         backoffInitial: Duration? = nil, backoffMaximum: Duration? = nil, authRetryDelay: Duration? = nil,
         maxConnectionsRetryDelay: Duration? = nil, silenceTimeout: Duration? = nil, pingInterval: Duration? = nil,
-        source: String? = nil
+        maxMessageBytes: Int? = nil, source: String? = nil
     ) {
         self = EnvironmentReader.defaults { environment throws(ConfigurationError) in
             try Self(url: url, apiKey: apiKey, environment: environment)
@@ -63,6 +68,7 @@ public struct UpstreamConfiguration: Sendable {
         if let maxConnectionsRetryDelay { self.maxConnectionsRetryDelay = maxConnectionsRetryDelay }
         if let silenceTimeout { self.silenceTimeout = silenceTimeout }
         if let pingInterval { self.pingInterval = pingInterval }
+        if let maxMessageBytes { self.maxMessageBytes = maxMessageBytes }
         if let source { self.source = source }
     }
 
@@ -104,6 +110,7 @@ public struct UpstreamConfiguration: Sendable {
         maxConnectionsRetryDelay = try environment.duration(Self.maxConnectionsRetryVariable)
         silenceTimeout = try environment.duration(Self.silenceTimeoutVariable)
         pingInterval = try environment.duration(Self.pingIntervalVariable)
+        maxMessageBytes = try environment.integer(Self.maxMessageBytesVariable, in: 1024...(1 << 30))
         source = try environment.requiredString(Self.sourceVariable)
     }
 }

@@ -28,6 +28,8 @@ public struct UpstreamConnectionStateMachine: Sendable {
         case authTimeout
         case maxConnections
         case silent
+        /// The vendor sent a message (its fragments together) over `UPSTREAM_MAX_MESSAGE_BYTES`.
+        case messageTooLarge
 
         public var code: XYErrorCode {
             switch self {
@@ -36,10 +38,13 @@ public struct UpstreamConnectionStateMachine: Sendable {
             case .authTimeout: .upstreamProtocol
             case .maxConnections: .upstreamMaxConnections
             case .silent: .upstreamSilent
+            case .messageTooLarge: .upstreamMessageTooLarge
             }
         }
     }
 
+    /// What the client does for an event; actions that write reach the vendor in the order the
+    /// machine returned them (``UpstreamClient`` has one writer per connection).
     public enum Action: Sendable, Hashable {
         /// Send `{"action":"auth","params":KEY}`.
         case authenticate
@@ -136,6 +141,21 @@ public struct UpstreamConnectionStateMachine: Sendable {
         }
     }
 
+    /// The vendor sent a message bigger than the client reassembles (`limit` bytes): the
+    /// connection is closed (1009) and the next one starts over.
+    public mutating func messageTooLarge(limit: Int) -> [Action] {
+        switch state {
+        case .awaitingGreeting, .authenticating, .streaming:
+            pendingFailure = .messageTooLarge
+            return [
+                .report(.upstreamMessageTooLarge, "vendor message over \(limit) bytes (its fragments together); closing with 1009"),
+                .close(.messageTooLarge),
+            ]
+        case .idle, .connecting, .waitingToReconnect, .stopped:
+            return []
+        }
+    }
+
     /// The connection ended (or never opened when `opened` is false): plan the reconnect.
     public mutating func connectionClosed(opened: Bool, random: Double) -> ReconnectPlan? {
         if state == .stopped { return nil }
@@ -147,7 +167,7 @@ public struct UpstreamConnectionStateMachine: Sendable {
         switch failure {
         case .authFailed: delay = max(delay, authRetryDelay * (0.9 + 0.2 * random))
         case .maxConnections: delay = max(delay, maxConnectionsRetryDelay * (0.9 + 0.2 * random))
-        case .connectFailed, .closed, .authTimeout, .silent: break
+        case .connectFailed, .closed, .authTimeout, .silent, .messageTooLarge: break
         }
         return ReconnectPlan(delay: delay, failure: failure)
     }

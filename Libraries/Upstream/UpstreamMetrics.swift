@@ -3,7 +3,7 @@ import XYService
 
 /// The proxy's metrics, created once and shared (swift-metrics handles are thread-safe):
 /// `xy_upstream_connected`, `xy_upstream_reconnects_total`, `xy_upstream_events_total{ev}`,
-/// `xy_upstream_malformed_total{reason}`, `xy_md_published_total`, `xy_md_publish_failed_total`,
+/// `xy_upstream_malformed_total{reason}` (`too_large`: a message over `UPSTREAM_MAX_MESSAGE_BYTES`), `xy_md_published_total`, `xy_md_publish_failed_total`,
 /// `xy_ingest_latency_seconds`.
 public struct UpstreamMetrics: Sendable {
     public let connected = Gauge(label: "xy_upstream_connected")
@@ -17,6 +17,8 @@ public struct UpstreamMetrics: Sendable {
     public let malformedEvent = Counter(label: "xy_upstream_malformed_total", dimensions: [("reason", "invalid_event")])
     public let unknownEvent = Counter(label: "xy_upstream_malformed_total", dimensions: [("reason", "unknown_ev")])
     public let invalidSymbol = Counter(label: "xy_upstream_malformed_total", dimensions: [("reason", "invalid_symbol")])
+    /// Messages over the reassembly cap; each closes the connection.
+    public let tooLarge = Counter(label: "xy_upstream_malformed_total", dimensions: [("reason", "too_large")])
     public let published = Counter(label: "xy_md_published_total")
     public let publishFailed = Counter(label: "xy_md_publish_failed_total")
     /// Recorded once per frame for all its events; served through ``ObservabilityServer``'s `histograms`.

@@ -3,39 +3,66 @@
 ///
 /// The table is in ARCHITECTURE.md ("Subjects"); each helper names the payload it carries.
 public enum Subjects {
+    /// `xy.md.`: every market-data subject (what the gateway lets clients near by default).
+    public static let marketDataPrefix = "xy.md."
+
+    /// `xy.md.event.`, the family of ``event(symbol:)``.
+    public static let eventPrefix = marketDataPrefix + "event."
+
     /// `xy.md.event.<SYMBOL>`: one `xy.md.v1.MarketEvent`, realtime → aggregator.
     public static func event(symbol: String) throws(SubjectTokenError) -> String {
-        "xy.md.event." + (try SubjectToken.symbol(symbol))
+        eventPrefix + (try SubjectToken.symbol(symbol))
     }
 
     /// Every market event, whatever the symbol (symbol tokens never contain a dot).
-    public static let allEvents = "xy.md.event.*"
+    public static let allEvents = eventPrefix + "*"
+
+    /// `xy.md.tick.`, the family of ``tick(group:)``: a subscriber tells the family by this prefix.
+    public static let tickPrefix = marketDataPrefix + "tick."
 
     /// `xy.md.tick.<GROUP>`: one `xy.md.v1.TickBatch`, aggregator → gateway and `XY_TICKS`.
     public static func tick(group: String) throws(SubjectTokenError) -> String {
-        "xy.md.tick." + (try SubjectToken.group(group))
+        tickPrefix + (try SubjectToken.group(group))
     }
 
     /// Every group's tick batches.
-    public static let allTicks = "xy.md.tick.*"
+    public static let allTicks = tickPrefix + "*"
+
+    /// `xy.md.snapshot.`, the family of ``snapshot(group:)`` (and of the requests below it).
+    public static let snapshotPrefix = marketDataPrefix + "snapshot."
 
     /// `xy.md.snapshot.<GROUP>`: one `xy.md.v1.Snapshot`, published every few seconds.
     public static func snapshot(group: String) throws(SubjectTokenError) -> String {
-        "xy.md.snapshot." + (try SubjectToken.group(group))
+        snapshotPrefix + (try SubjectToken.group(group))
     }
+
+    /// `xy.md.snapshot.get.`, the family of ``snapshotRequest(group:)``; it lies under
+    /// ``snapshotPrefix``, so a subscriber of snapshots must tell the two apart.
+    public static let snapshotRequestPrefix = snapshotPrefix + "get."
 
     /// `xy.md.snapshot.get.<GROUP>`: request (`SnapshotRequest`) / reply (`Snapshot`) to the aggregator.
     public static func snapshotRequest(group: String) throws(SubjectTokenError) -> String {
-        "xy.md.snapshot.get." + (try SubjectToken.group(group))
+        snapshotRequestPrefix + (try SubjectToken.group(group))
     }
+
+    /// The periodic-snapshot subject paired with a tick subject, wildcard or not
+    /// (`xy.md.tick.X` → `xy.md.snapshot.X`, `xy.md.tick.*` → `xy.md.snapshot.*`); nil for
+    /// anything that is not a tick subject.
+    public static func snapshot(forTickSubject subject: String) -> String? {
+        guard subject.hasPrefix(tickPrefix) else { return nil }
+        return snapshotPrefix + subject.dropFirst(tickPrefix.count)
+    }
+
+    /// `xy.md.bar.`, the family of ``bar(symbol:)``.
+    public static let barPrefix = marketDataPrefix + "bar."
 
     /// `xy.md.bar.<SYMBOL>`: one closed `xy.md.v1.Bar`, aggregator → `XY_BARS`.
     public static func bar(symbol: String) throws(SubjectTokenError) -> String {
-        "xy.md.bar." + (try SubjectToken.symbol(symbol))
+        barPrefix + (try SubjectToken.symbol(symbol))
     }
 
     /// Every symbol's bars.
-    public static let allBars = "xy.md.bar.*"
+    public static let allBars = barPrefix + "*"
 
     /// `xy.md.barstate.<GROUP>`: one `xy.md.v1.BarCheckpoint`, the bars the aggregator still holds
     /// for the group's symbols, aggregator → `XY_BAR_STATE` (read back at its next start).

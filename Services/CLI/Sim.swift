@@ -55,6 +55,9 @@ struct Sim: ParsableCommand {
         @Option(name: .customLong("malformed-every"), help: "Fault: add a malformed event after every N events.")
         var malformedEvery: Int?
 
+        @Option(name: .customLong("oversized-message"), help: "Fault: after each auth, send one text message of this many bytes in 64 KiB fragments.")
+        var oversizedMessage: Int?
+
         @Option(name: .customLong("events-per-frame"), help: "Most events in one WebSocket frame.")
         var eventsPerFrame: Int = 1000
 
@@ -64,6 +67,7 @@ struct Sim: ParsableCommand {
             guard rate >= 0, rate.isFinite else { throw ValidationError("--rate must be a non-negative number") }
             guard maxConnections >= 1 else { throw ValidationError("--max-connections must be at least 1") }
             if let malformedEvery, malformedEvery < 1 { throw ValidationError("--malformed-every must be at least 1") }
+            if let oversizedMessage, oversizedMessage < 2 { throw ValidationError("--oversized-message must be at least 2 bytes") }
             guard eventsPerFrame >= 1 else { throw ValidationError("--events-per-frame must be at least 1") }
         }
 
@@ -82,6 +86,7 @@ struct Sim: ParsableCommand {
             configuration.stallAfter = stallAfter?.duration
             configuration.rejectAuth = rejectAuth
             configuration.malformedEvery = malformedEvery
+            configuration.oversizedMessageBytes = oversizedMessage
             configuration.maxEventsPerFrame = eventsPerFrame
             // Logs go to stderr so stdout carries only the `listening` line scripts wait for.
             LoggingSystem.bootstrap { label in

@@ -12,10 +12,10 @@ struct JWKSFetcherTests {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let material = try await TLSMaterial.generate(in: directory)
-        let authority = try NIOSSLCertificate(file: material.caFile, format: .pem)
+        let authority = try NIOSSLCertificate.fromPEMFile(material.caFile)[0]
         let server = try await TestHTTPServer.start(
             tls: .makeServerConfiguration(
-                certificateChain: [.certificate(try NIOSSLCertificate(file: material.serverCertFile, format: .pem))],
+                certificateChain: try NIOSSLCertificate.fromPEMFile(material.serverCertFile).map { .certificate($0) },
                 privateKey: .privateKey(try NIOSSLPrivateKey(file: material.serverKeyFile, format: .pem))))
         defer { Task { try? await server.stop() } }
         server.serve("/jwks.json", try TestKeys.es256.jwksJSON(keyID: "tls"))

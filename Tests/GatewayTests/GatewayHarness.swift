@@ -23,7 +23,10 @@ final class GatewayHarness: @unchecked Sendable {
     let environment: [String: String]
 
     static func start(environment: [String: String] = [:], jetStream: Bool = false) async throws -> GatewayHarness {
-        let nats = try await NATSServer.start(.init(jetStream: jetStream))
+        // Bursts (the memory test queues 1,000 batches) on a loaded machine can keep the gateway from
+        // reading for seconds; nats-server must not cut it off as a slow consumer for that, or the
+        // burst never arrives. The gateway's own slow-consumer rules are what the tests look at.
+        let nats = try await NATSServer.start(.init(jetStream: jetStream, extra: "write_deadline: \"60s\"\nmax_pending: 268435456"))
         let key = TokenSigningKey.generateES256()
         let keyFile = NSTemporaryDirectory() + "xy-gateway-test-\(UUID().uuidString).pub.pem"
         try key.publicKeyPEM.write(toFile: keyFile, atomically: true, encoding: .utf8)

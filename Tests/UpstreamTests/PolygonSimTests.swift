@@ -75,9 +75,13 @@ struct PolygonSimTests {
 
         var good = SimConnectionStateMachine(apiKey: "k3y!", rejectAuth: false, symbolIndex: ["AAPL": 0, "MSFT": 1])
         _ = good.connected(overLimit: false)
-        #expect(good.received(text: #"{"action":"auth","params":"k3y!"}"#).send == [#"[{"ev":"status","status":"auth_success","message":"authenticated"}]"#])
+        let authenticated = good.received(text: #"{"action":"auth","params":"k3y!"}"#)
+        #expect(authenticated.send == [#"[{"ev":"status","status":"auth_success","message":"authenticated"}]"#])
+        #expect(authenticated.applied == nil)
         let subscribed = good.received(text: #"{"action":"subscribe","params":"T.AAPL,Q.*,X.AAPL"}"#)
         #expect(subscribed.send.count == 3)
+        // What the simulator logs: the change as asked, in arrival order; never the auth message.
+        #expect(subscribed.applied == "subscribe T.AAPL,Q.*,X.AAPL")
         #expect(subscribed.send[0].contains("subscribed to: T.AAPL"))
         #expect(subscribed.send[2].contains("invalid channel"))
         #expect(good.subscriptions.matches(channel: .trade, symbolIndex: 0))

@@ -129,6 +129,25 @@ struct UpstreamConnectionStateMachineTests {
         #expect(machine.silenceDetected().isEmpty)
     }
 
+    @Test("a message over the cap closes with its own failure (XYW109) while connected; nothing between connections")
+    func messageTooLarge() {
+        var machine = UpstreamConnectionStateMachine(configuration: configuration())
+        #expect(machine.messageTooLarge(limit: 1024).isEmpty)
+        _ = connect(&machine)
+        let actions = machine.messageTooLarge(limit: 1024)
+        #expect(actions.last == .close(.messageTooLarge))
+        guard case .report(let code, let text) = actions.first else {
+            Issue.record("expected a report, got \(actions)")
+            return
+        }
+        #expect(code.rawValue == "XYW109")
+        #expect(text.contains("1024 bytes"))
+        let plan = machine.connectionClosed(opened: true, random: 0)
+        #expect(plan?.failure == .messageTooLarge)
+        #expect(plan?.failure.code.rawValue == "XYW109")
+        #expect(machine.messageTooLarge(limit: 1024).isEmpty)
+    }
+
     @Test("after stop nothing reconnects")
     func stop() {
         var machine = UpstreamConnectionStateMachine(configuration: configuration())

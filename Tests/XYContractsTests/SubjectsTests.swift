@@ -16,6 +16,18 @@ struct SubjectsTests {
         #expect(Subjects.health == "xy.exec.health")
     }
 
+    @Test("the family prefixes and wildcards match the helpers; a tick subject pairs with its snapshot subject")
+    func families() throws {
+        #expect(try Subjects.tick(group: "demo").hasPrefix(Subjects.tickPrefix))
+        #expect(try Subjects.snapshotRequest(group: "demo").hasPrefix(Subjects.snapshotRequestPrefix))
+        #expect(Subjects.allTicks == "xy.md.tick.*")
+        #expect(Subjects.allEvents == "xy.md.event.*")
+        #expect(Subjects.allBars == "xy.md.bar.*")
+        #expect(Subjects.snapshot(forTickSubject: "xy.md.tick.demo") == "xy.md.snapshot.demo")
+        #expect(Subjects.snapshot(forTickSubject: Subjects.allTicks) == "xy.md.snapshot.*")
+        #expect(Subjects.snapshot(forTickSubject: "xy.md.bar.SPY") == nil)
+    }
+
     @Test("a share-class dot becomes an underscore in the subject, and back")
     func shareClass() throws {
         #expect(try Subjects.event(symbol: "BRK.B") == "xy.md.event.BRK_B")
