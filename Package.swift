@@ -89,11 +89,14 @@ let package = Package(
         ),
         .target(
             name: "MarketData",
-            dependencies: [
-                "XYContracts",
-                .product(name: "DequeModule", package: "swift-collections"),
-            ],
+            dependencies: ["XYContracts"],
             path: "Libraries/MarketData"
+        ),
+        // `xy demo ticks`'s random walk of tick batches: demo traffic, not a contract.
+        .target(
+            name: "DemoTicks",
+            dependencies: ["PolygonSim", "XYContracts"],
+            path: "Libraries/DemoTicks"
         ),
         .target(
             name: "XYContractsCheck",
@@ -244,6 +247,7 @@ let package = Package(
         .executableTarget(
             name: "CLI",
             dependencies: [
+                "DemoTicks",
                 "GatewayClient",
                 "NATS",
                 "GatewayAuth",
@@ -371,6 +375,7 @@ let package = Package(
         .testTarget(
             name: "CLITests",
             dependencies: [
+                "DemoTicks",
                 "GatewayAuth",
                 "NATSTestSupport",
                 "NATS",
