@@ -297,12 +297,13 @@ let package = Package(
         ),
         .target(
             name: "NATSTestSupport",
-            dependencies: ["NKeys"],
+            // NATSJWT issues the operator-mode tokens tests run nats-server with (SHA-256 for jti).
+            dependencies: ["NKeys", .product(name: "Crypto", package: "swift-crypto")],
             path: "Tests/NATSTestSupport"
         ),
         .testTarget(
             name: "NATSTestSupportTests",
-            dependencies: ["NATSTestSupport", "NKeys"],
+            dependencies: ["NATSTestSupport", "NKeys", .product(name: "Crypto", package: "swift-crypto")],
             path: "Tests/NATSTestSupportTests"
         ),
         .testTarget(
