@@ -75,17 +75,12 @@ let package = Package(
                 .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
             ]
         ),
+        // No unsafeFlags here (other packages depend on the contracts): scripts/contracts.sh marks the
+        // generated messages' storage fields @exclusivity(unchecked) instead.
         .target(
             name: "XYContracts",
             dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
-            path: "Libraries/XYContracts",
-            swiftSettings: [
-                // SymbolTick has more than 16 fields, so the generated message keeps them in heap
-                // storage and every setter paid a runtime exclusivity check: building ticks was half
-                // of the aggregator's batch path; unchecked, the snapshot build for 5,000 symbols fell
-                // from 7–18 ms to 2–6 ms (MarketData benchmark, release). Release builds only.
-                .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
-            ]
+            path: "Libraries/XYContracts"
         ),
         .target(
             name: "MarketData",
