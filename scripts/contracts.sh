@@ -74,6 +74,24 @@ generate() {
         --plugin=protoc-gen-swift="$plugin" \
         --swift_opt=Visibility=Public --swift_opt=FileNaming=PathToUnderscores --swift_out="$swift_dir" \
         --python_out="$python_dir")
+    unchecked_storage "$swift_dir"
+}
+
+# unchecked_storage SWIFT_DIR: a message with many fields keeps them in a `_StorageClass`, and
+# Swift checked exclusivity at run time on every access to a class's stored properties: unchecked
+# (the class is private to the generated copy-on-write accessors), the MarketData benchmark builds
+# a 5,000-symbol snapshot in 0.63 ms instead of 3.1 ms and encodes it in 1.3 ms instead of 3.8 ms.
+# An attribute in the code, not -enforce-exclusivity=unchecked in Package.swift: unsafeFlags
+# would keep other packages from depending on XYContracts.
+unchecked_storage() {
+    local file
+    for file in "$1"/*.pb.swift; do
+        awk '/^  fileprivate class _StorageClass \{$/ { inside = 1 }
+             inside && /^    var _/ { sub(/^    var /, "    @exclusivity(unchecked) var ") }
+             /^  \}$/ { inside = 0 }
+             { print }' "$file" >"$file.tmp"
+        mv "$file.tmp" "$file"
+    done
 }
 
 case "$1" in

@@ -70,10 +70,10 @@ public final class AggregatorEngine: @unchecked Sendable {
     private let readiness: ReadinessState
     private let logger: Logger
     private let metrics: AggregatorMetrics
-    private let schemaTickBatch: NATSHeaders = [Subjects.schemaHeader: "xy.md.v1.TickBatch"]
-    private let schemaSnapshot: NATSHeaders = [Subjects.schemaHeader: "xy.md.v1.Snapshot"]
-    private let schemaBar: NATSHeaders = [Subjects.schemaHeader: "xy.md.v1.Bar"]
-    private let schemaBarCheckpoint: NATSHeaders = [Subjects.schemaHeader: "xy.md.v1.BarCheckpoint"]
+    private let schemaTickBatch: NATSHeaders = [Subjects.schemaHeader: Xy_Md_V1_TickBatch.protoMessageName]
+    private let schemaSnapshot: NATSHeaders = [Subjects.schemaHeader: Xy_Md_V1_Snapshot.protoMessageName]
+    private let schemaBar: NATSHeaders = [Subjects.schemaHeader: Xy_Md_V1_Bar.protoMessageName]
+    private let schemaBarCheckpoint: NATSHeaders = [Subjects.schemaHeader: Xy_Md_V1_BarCheckpoint.protoMessageName]
 
     // Event-loop state.
     private var groups: [Group]

@@ -425,7 +425,7 @@ extension WebSocketSession {
         private mutating func add(_ outbound: Outbound, key: QueueKey, size: Int, bounded: Bool = true, drops: inout Drops) {
             if queue == nil {
                 // Room for a base and its replay at least.
-                queue = try? ConflatingQueue(
+                queue = ConflatingQueue(
                     capacity: max(2, settings.queueMaxMessages),
                     policy: settings.backpressure == .dropNewest ? .dropNewest : .dropOldest)
             }
@@ -470,7 +470,7 @@ extension WebSocketSession {
             case .droppedOldest(let evicted):
                 queuedBytes += size
                 dropped(evicted, newest: false, drops: &drops)
-            case .droppedNewest, .overflow:
+            case .droppedNewest:
                 dropped(key, newest: true, drops: &drops)
             }
         }

@@ -21,12 +21,6 @@ public struct TickBatcher: Sendable {
         self.lastSeq = lastSeq
     }
 
-    /// The seq the next batch will carry.
-    public var nextSeq: UInt64 { lastSeq + 1 }
-
-    /// How many symbols the next batch will carry.
-    public var pendingCount: Int { changed.count }
-
     /// Notes that the symbol at `index` (a `MarketState` index) changed; cheap when it already
     /// changed since the last batch.
     public mutating func markChanged(_ index: Int) {

@@ -27,17 +27,6 @@ public enum NKeyType: Sendable, Hashable, CaseIterable {
         guard let match = NKeyType.allCases.first(where: { $0.prefixByte == byte }) else { return nil }
         self = match
     }
-
-    /// The first character of this type's encoded public key (`U`, `A`, `O`, `N`, `C`).
-    public var publicKeyPrefix: Character {
-        switch self {
-        case .user: return "U"
-        case .account: return "A"
-        case .operator: return "O"
-        case .server: return "N"
-        case .cluster: return "C"
-        }
-    }
 }
 
 extension NKeyType: CustomStringConvertible {

@@ -6,7 +6,8 @@ import Musl
 import Darwin
 #endif
 
-/// The two operating-system calls NKeys needs, so the library does not pull in Foundation.
+/// The operating-system calls NKeys needs to read a creds or seed file, so the library does not
+/// pull in Foundation.
 enum Platform {
     /// Creds and seed files are a few hundred bytes; anything far larger is not one.
     static let maxFileSize = 64 * 1024
@@ -35,11 +36,6 @@ enum Platform {
                 throw NKeyError(.unreadableFile, "\(path) is larger than \(maxFileSize) bytes")
             }
         }
-    }
-
-    /// Seconds since the Unix epoch (JWT `iat`).
-    static func now() -> Int {
-        Int(time(nil))
     }
 
     private static func errorText(_ code: Int32) -> String {

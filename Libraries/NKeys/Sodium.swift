@@ -16,14 +16,6 @@ enum Sodium {
         return withOutput(count: count) { randombytes_buf($0, count) }
     }
 
-    /// SHA-256 of `bytes`, used for JWT ids.
-    static func sha256(_ bytes: [UInt8]) -> [UInt8] {
-        ensureInitialized()
-        return withOutput(count: Int(crypto_hash_sha256_BYTES)) { out in
-            withInput(bytes) { _ = crypto_hash_sha256(out, $0, UInt64(bytes.count)) }
-        }
-    }
-
     /// Overwrites `bytes` with zeros (best effort: copies Swift made earlier are out of reach).
     static func wipe(_ bytes: inout [UInt8]) {
         bytes.withUnsafeMutableBytes { buffer in

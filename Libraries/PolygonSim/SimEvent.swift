@@ -76,13 +76,4 @@ public struct SimEvent: Sendable, Hashable {
         self.sequence = sequence
         self.timeMilliseconds = timeMilliseconds
     }
-
-    /// The event without its wall-clock times: what the same seed always reproduces.
-    public var deterministicPart: SimEvent {
-        var copy = self
-        copy.timeMilliseconds = 0
-        copy.startMilliseconds = 0
-        copy.endMilliseconds = 0
-        return copy
-    }
 }

@@ -66,7 +66,7 @@ public struct HealthHeartbeat: Service {
         do {
             let bytes: [UInt8] = try makeHealth(stopping: stopping).serializedBytes()
             var headers = NATSHeaders()
-            headers.append("xy.exec.v1.Health", for: Subjects.schemaHeader)
+            headers.append(Xy_Exec_V1_Health.protoMessageName, for: Subjects.schemaHeader)
             try client.publish(Subjects.health, bytes: bytes, headers: headers)
         } catch {
             logger.debug("heartbeat not sent", metadata: ["code": "\(XYErrorCode.natsUnavailable)", "error": "\(error)"])

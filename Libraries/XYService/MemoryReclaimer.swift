@@ -39,12 +39,4 @@ public struct MemoryReclaimer: Service {
         return nil
         #endif
     }()
-
-    /// Releases the free heap now; false where the C library cannot.
-    @discardableResult
-    public static func reclaimNow() -> Bool {
-        guard let trim else { return false }
-        _ = trim(0)
-        return true
-    }
 }

@@ -12,10 +12,11 @@ import Musl
 import Darwin
 #endif
 
-/// What a service's `main` calls, in order: ``handleCommandLine(serviceName:summary:variables:)``
-/// for `--help`, ``bootstrap(serviceName:level:redactor:)`` for logs and metrics (the only place
-/// that bootstraps them), then ``run(services:configuration:logger:)`` for the `ServiceGroup`
-/// that stops on SIGTERM/SIGINT within the configured bound.
+/// A service's start-up and shutdown. Its `main` calls ``main(serviceName:defaultHTTPPort:summary:variables:settings:secrets:valueHistogramBuckets:adjustNATSOptions:start:)``,
+/// which calls, in order: ``handleCommandLine(serviceName:summary:variables:)`` for `--help`,
+/// ``bootstrap(serviceName:level:redactor:valueHistogramBuckets:)`` for logs and metrics (the only
+/// place that bootstraps them), then ``run(services:configuration:logger:)`` for the
+/// `ServiceGroup` that stops on SIGTERM/SIGINT within the configured bound.
 public enum ServiceRuntime {
     /// Prints help listing every variable with its default and exits 0 on `--help`/`-h`; exits 2
     /// on any other argument (services take configuration from the environment only).

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DemoTicks
 import NIOConcurrencyHelpers
 import Foundation
 import NATS

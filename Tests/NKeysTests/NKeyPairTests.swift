@@ -188,3 +188,16 @@ func dumped(_ value: some Any) -> String {
     dump(value, to: &out)
     return out
 }
+
+extension NKeyType {
+    /// The first character of this type's encoded public key, as the NKeys format defines it.
+    fileprivate var publicKeyPrefix: Character {
+        switch self {
+        case .user: return "U"
+        case .account: return "A"
+        case .operator: return "O"
+        case .server: return "N"
+        case .cluster: return "C"
+        }
+    }
+}

@@ -108,3 +108,14 @@ struct PolygonSimTests {
         #expect(rejected.close && rejected.send.first?.contains("auth_failed") == true)
     }
 }
+
+extension SimEvent {
+    /// The event without its wall-clock times: what the same seed always reproduces.
+    fileprivate var deterministicPart: SimEvent {
+        var copy = self
+        copy.timeMilliseconds = 0
+        copy.startMilliseconds = 0
+        copy.endMilliseconds = 0
+        return copy
+    }
+}

@@ -282,13 +282,13 @@ nonisolated extension Xy_Gateway_V1_ServerMessage: SwiftProtobuf.Message, SwiftP
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}type\0\u{1}subject\0\u{1}seq\0\u{3}ts_ns\0\u{1}source\0\u{1}epoch\0\u{2}\u{4}tick\0\u{1}snapshot\0\u{1}bar\0\u{1}control\0")
 
   fileprivate class _StorageClass {
-    var _type: Xy_Gateway_V1_MessageType = .unspecified
-    var _subject: String = String()
-    var _seq: UInt64 = 0
-    var _tsNs: Int64 = 0
-    var _source: String = String()
-    var _epoch: UInt64 = 0
-    var _data: Xy_Gateway_V1_ServerMessage.OneOf_Data?
+    @exclusivity(unchecked) var _type: Xy_Gateway_V1_MessageType = .unspecified
+    @exclusivity(unchecked) var _subject: String = String()
+    @exclusivity(unchecked) var _seq: UInt64 = 0
+    @exclusivity(unchecked) var _tsNs: Int64 = 0
+    @exclusivity(unchecked) var _source: String = String()
+    @exclusivity(unchecked) var _epoch: UInt64 = 0
+    @exclusivity(unchecked) var _data: Xy_Gateway_V1_ServerMessage.OneOf_Data?
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.

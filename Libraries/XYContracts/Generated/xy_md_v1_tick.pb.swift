@@ -195,27 +195,27 @@ nonisolated extension Xy_Md_V1_SymbolTick: SwiftProtobuf.Message, SwiftProtobuf.
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}symbol\0\u{1}last\0\u{3}last_size\0\u{1}bid\0\u{3}bid_size\0\u{1}ask\0\u{3}ask_size\0\u{1}change\0\u{3}change_percent\0\u{1}volume\0\u{3}event_time_ns\0\u{1}open\0\u{1}high\0\u{1}low\0\u{3}previous_close\0\u{3}trade_time_ns\0\u{3}trade_sequence\0\u{3}quote_time_ns\0\u{3}quote_sequence\0\u{3}aggregate_time_ns\0\u{3}aggregate_sequence\0")
 
   fileprivate class _StorageClass {
-    var _symbol: String = String()
-    var _last: Double = 0
-    var _lastSize: Double = 0
-    var _bid: Double = 0
-    var _bidSize: Double = 0
-    var _ask: Double = 0
-    var _askSize: Double = 0
-    var _change: Double = 0
-    var _changePercent: Double = 0
-    var _volume: Double = 0
-    var _eventTimeNs: Int64 = 0
-    var _open: Double = 0
-    var _high: Double = 0
-    var _low: Double = 0
-    var _previousClose: Double = 0
-    var _tradeTimeNs: Int64 = 0
-    var _tradeSequence: UInt64 = 0
-    var _quoteTimeNs: Int64 = 0
-    var _quoteSequence: UInt64 = 0
-    var _aggregateTimeNs: Int64 = 0
-    var _aggregateSequence: UInt64 = 0
+    @exclusivity(unchecked) var _symbol: String = String()
+    @exclusivity(unchecked) var _last: Double = 0
+    @exclusivity(unchecked) var _lastSize: Double = 0
+    @exclusivity(unchecked) var _bid: Double = 0
+    @exclusivity(unchecked) var _bidSize: Double = 0
+    @exclusivity(unchecked) var _ask: Double = 0
+    @exclusivity(unchecked) var _askSize: Double = 0
+    @exclusivity(unchecked) var _change: Double = 0
+    @exclusivity(unchecked) var _changePercent: Double = 0
+    @exclusivity(unchecked) var _volume: Double = 0
+    @exclusivity(unchecked) var _eventTimeNs: Int64 = 0
+    @exclusivity(unchecked) var _open: Double = 0
+    @exclusivity(unchecked) var _high: Double = 0
+    @exclusivity(unchecked) var _low: Double = 0
+    @exclusivity(unchecked) var _previousClose: Double = 0
+    @exclusivity(unchecked) var _tradeTimeNs: Int64 = 0
+    @exclusivity(unchecked) var _tradeSequence: UInt64 = 0
+    @exclusivity(unchecked) var _quoteTimeNs: Int64 = 0
+    @exclusivity(unchecked) var _quoteSequence: UInt64 = 0
+    @exclusivity(unchecked) var _aggregateTimeNs: Int64 = 0
+    @exclusivity(unchecked) var _aggregateSequence: UInt64 = 0
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.

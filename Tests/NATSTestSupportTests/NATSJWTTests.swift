@@ -1,8 +1,10 @@
+import Crypto
 import Foundation
+import NKeys
 import Testing
 import XYCore
 
-@testable import NKeys
+@testable import NATSTestSupport
 
 @Suite struct NATSJWTTests {
     let operatorKey = NKeyPair.generate(.operator)
@@ -121,7 +123,7 @@ import XYCore
             return
         }
         let jti = claims.removeValue(forKey: "jti")?.stringValue
-        #expect(jti == Base32.encode(Sodium.sha256(Array(JSONValue.object(claims).serialized.utf8))))
+        #expect(jti == Base32.encode(Array(SHA256.hash(data: Array(JSONValue.object(claims).serialized.utf8)))))
         #expect(jti?.count == 52)
         // Same claims, same id; another subject, another id.
         let again = try NATSJWT.userJWT(name: "a", user: userKey.publicKey, signedBy: accountKey, issuedAt: 1)
@@ -176,15 +178,15 @@ import XYCore
     }
 
     @Test func verifiesTheNatsGoTestTokens() throws {
-        #expect(NATSJWT.verify(TestVectors.accountJWT))
-        #expect(NATSJWT.verify(TestVectors.userJWT))
-        let account = try NATSJWT.decode(TestVectors.accountJWT)
-        #expect(account.issuer == TestVectors.operatorPublicKey)
-        #expect(account.subject == TestVectors.accountPublicKey)
+        #expect(NATSJWT.verify(JWTTestVectors.accountJWT))
+        #expect(NATSJWT.verify(JWTTestVectors.userJWT))
+        let account = try NATSJWT.decode(JWTTestVectors.accountJWT)
+        #expect(account.issuer == JWTTestVectors.operatorPublicKey)
+        #expect(account.subject == JWTTestVectors.accountPublicKey)
         #expect(account.type == "account")
-        let user = try NATSJWT.decode(TestVectors.userJWT)
-        #expect(user.issuer == TestVectors.accountPublicKey)
-        #expect(user.subject == TestVectors.userPublicKey)
+        let user = try NATSJWT.decode(JWTTestVectors.userJWT)
+        #expect(user.issuer == JWTTestVectors.accountPublicKey)
+        #expect(user.subject == JWTTestVectors.userPublicKey)
         #expect(user.type == "user")
     }
 
@@ -209,5 +211,19 @@ import XYCore
         let jwt = try NATSJWT.userJWT(name: name, user: userKey.publicKey, signedBy: accountKey)
         #expect(NATSJWT.verify(jwt))
         #expect(try claims(jwt)["name"] as? String == name)
+    }
+}
+
+/// The code of the `NKeyError` that `body` throws, or nil when it does not throw; any other
+/// error is recorded as an issue.
+private func code(_ body: () throws -> Void) -> NKeyError.Code? {
+    do {
+        try body()
+        return nil
+    } catch let error as NKeyError {
+        return error.code
+    } catch {
+        Issue.record("expected an NKeyError, got \(error)")
+        return nil
     }
 }

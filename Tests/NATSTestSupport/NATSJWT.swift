@@ -1,7 +1,11 @@
+import Crypto
+import Foundation
+import NKeys
 import XYCore
 
 /// Issues and checks NATS v2 JWTs (operator, account, user), enough to run `nats-server`
-/// in operator mode with a MEMORY resolver and to hand users creds files.
+/// in operator mode with a MEMORY resolver and to hand users creds files. Test support only:
+/// no service issues NATS JWTs (deployments use nsc or static users).
 ///
 /// Claims follow the nats-io/jwt v2 layout: registered claims at the top, everything
 /// NATS-specific under `nats`, with `nats.type` and `nats.version` = 2.
@@ -170,14 +174,14 @@ extension NATSJWT {
         expires: Int? = nil
     ) throws(NKeyError) -> String {
         var claims: [String: JSONValue] = [
-            "iat": .int(issuedAt ?? Platform.now()),
+            "iat": .int(issuedAt ?? Int(Date().timeIntervalSince1970)),
             "iss": .string(issuer.publicKey),
             "name": .string(name),
             "sub": .string(subject),
             "nats": .object(nats),
         ]
         if let expires { claims["exp"] = .int(expires) }
-        claims["jti"] = .string(Base32.encode(Sodium.sha256(Array(JSONValue.object(claims).serialized.utf8))))
+        claims["jti"] = .string(Base32.encode(Array(SHA256.hash(data: Array(JSONValue.object(claims).serialized.utf8)))))
         let payload = JSONValue.object(claims).serialized
         let signedPart = Base64URL.encode(header.utf8) + "." + Base64URL.encode(payload.utf8)
         let signature = try issuer.sign(signedPart.utf8)
@@ -201,7 +205,7 @@ extension NATSJWT {
         }
 
         init(_ jwt: String) throws(NKeyError) {
-            let trimmed = trimmingWhitespace(jwt)
+            let trimmed = jwt.trimmingCharacters(in: .whitespacesAndNewlines)
             let parts = trimmed.split(separator: ".", omittingEmptySubsequences: false)
             guard parts.count == 3 else {
                 throw NKeyError(.invalidJWT, "a JWT has three dot-separated segments, found \(parts.count)")

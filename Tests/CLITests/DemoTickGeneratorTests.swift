@@ -1,3 +1,4 @@
+import DemoTicks
 import Testing
 import XYContracts
 

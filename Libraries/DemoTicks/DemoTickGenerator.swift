@@ -1,3 +1,6 @@
+import PolygonSim
+import XYContracts
+
 /// Well-formed `TickBatch`es from a random walk, for trying consumers without the rest of the
 /// stack (`xy demo ticks`): each batch moves some symbols, keeps bid < last < ask, accumulates
 /// volume, and carries the next `seq` of the group.
@@ -8,7 +11,7 @@ public struct DemoTickGenerator: Sendable {
     public private(set) var nextSequence: UInt64
 
     private var states: [SymbolState]
-    private var random: SplitMix64
+    private var random: SimRandom
 
     /// What the walk remembers per symbol.
     private struct SymbolState: Sendable {
@@ -22,7 +25,7 @@ public struct DemoTickGenerator: Sendable {
     public init(group: String, symbols: [String], seed: UInt64, firstSequence: UInt64 = 1) throws(SubjectTokenError) {
         _ = try SubjectToken.group(group)
         guard !symbols.isEmpty else { throw SubjectTokenError(.invalidSymbol, "no symbols to tick") }
-        var random = SplitMix64(seed: seed)
+        var random = SimRandom(seed: seed)
         var states: [SymbolState] = []
         for symbol in symbols {
             _ = try SubjectToken.symbol(symbol)
@@ -80,22 +83,9 @@ public struct DemoTickGenerator: Sendable {
     }
 }
 
-/// A small seeded generator (SplitMix64), so demo batches and their tests are reproducible.
-struct SplitMix64: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// A uniform value in [0, 1).
-    mutating func nextUnit() -> Double {
+extension SimRandom {
+    /// A uniform value in [0, 1): the top 53 bits of the next output as a fraction.
+    fileprivate mutating func nextUnit() -> Double {
         Double(next() >> 11) / Double(1 << 53)
     }
 }
