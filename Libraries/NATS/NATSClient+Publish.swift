@@ -16,6 +16,9 @@ extension NATSClient {
     /// ``publish(_:payload:replyTo:headers:)`` for async code: when the socket is
     /// `writeHighWaterMark` bytes behind, the task suspends (its thread goes back to the pool)
     /// until half of that is written, the connection drops, or the client closes.
+    /// Inlinable so a publishing loop pays for a plain call, not an async frame, per message: the
+    /// task suspends only on the rare publish that finds the buffer over the mark.
+    @inlinable
     public func publishWithBackpressure(_ subject: String, payload: ByteBuffer, replyTo: String? = nil, headers: NATSHeaders? = nil) async throws {
         if try publish(subject, payload: payload, replyTo: replyTo, headers: headers, urgent: false) {
             await waitForSpace()
@@ -33,7 +36,9 @@ extension NATSClient {
         lock.withLock { canWrite && outbound.readableBytes + inFlightBytes > options.writeHighWaterMark }
     }
 
-    private func waitForSpace() async {
+    /// Parks the task until ``resumeSpaceWaitersLocked()`` (or returns when there is room already).
+    @usableFromInline
+    func waitForSpace() async {
         await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
             lock.lock()
             guard canWrite, closedError == nil, outbound.readableBytes + inFlightBytes > options.writeHighWaterMark / 2 else {
@@ -64,15 +69,23 @@ extension NATSClient {
     }
 
     /// The checked-subject publish, paced like ``publishWithBackpressure(_:payload:replyTo:headers:)``.
+    @inlinable
     public func publishWithBackpressure(_ subject: NATSPublishSubject, payload: ByteBuffer) async throws {
-        if try enqueuePublish(subject.text, payload: payload, replyTo: nil, headers: nil, urgent: false) {
+        if try publishChecked(subject, payload: payload) {
             await waitForSpace()
         }
+    }
+
+    /// The checked-subject publish, telling whether a task should wait for space.
+    @usableFromInline
+    func publishChecked(_ subject: NATSPublishSubject, payload: ByteBuffer) throws -> Bool {
+        try enqueuePublish(subject.text, payload: payload, replyTo: nil, headers: nil, urgent: false)
     }
 
     /// `urgent` (requests) writes at once even while the flusher lingers over a stream. Returns
     /// true when the buffer is over the high-water mark and the caller did not wait for it (a task).
     @discardableResult
+    @usableFromInline
     func publish(_ subject: String, payload: ByteBuffer, replyTo: String?, headers: NATSHeaders?, urgent: Bool) throws -> Bool {
         guard NATSSubjectValidation.isValidPublishSubject(subject) else {
             throw NATSError(.invalidSubject, "invalid publish subject '\(subject.escapedForMessage)'")

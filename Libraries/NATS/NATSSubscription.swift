@@ -182,8 +182,10 @@ public final class NATSSubscription: AsyncSequence, SingleConsumerQueueOwner, @u
         }
 
         public mutating func next() async throws -> NATSMessage? {
+            if let message = batch.popFirst() { return message }
             if subscription.handler != nil { return nil }
-            return try await batch.next()
+            try await batch.refill()
+            return batch.popFirst()
         }
     }
 }

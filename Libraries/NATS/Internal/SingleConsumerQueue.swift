@@ -163,10 +163,17 @@ final class ConsumerBatch<Owner: SingleConsumerQueueOwner> {
         owner.withQueueLocked { $0.putBack(batch, weight: weight) }
     }
 
-    /// The next element, waiting for one; nil at the end of the sequence.
-    func next() async throws -> Owner.QueueElement? {
-        if let element = batch.popFirst() { return element }
+    /// The next element already taken, if any: the per-element path, kept synchronous so an
+    /// iterator pays for one async frame (its own) per element.
+    func popFirst() -> Owner.QueueElement? {
+        batch.popFirst()
+    }
+
+    /// Nothing taken and not yielded.
+    var isEmpty: Bool { batch.isEmpty }
+
+    /// Waits for the next batch (empty at the end of the sequence).
+    func refill() async throws {
         try await owner.refill(&batch)
-        return batch.popFirst()
     }
 }

@@ -107,7 +107,12 @@ public final class JetStreamOrderedConsumer: AsyncSequence, SingleConsumerQueueO
         }
 
         public mutating func next() async throws -> JetStreamMessage? {
-            while let item = try await batch.next() {
+            while true {
+                guard let item = batch.popFirst() else {
+                    try await batch.refill()
+                    if batch.isEmpty { return nil }
+                    continue
+                }
                 switch item {
                 case .message(let message):
                     return message
@@ -115,7 +120,6 @@ public final class JetStreamOrderedConsumer: AsyncSequence, SingleConsumerQueueO
                     try? consumer.jetStream.client.publish(reply, payload: ByteBuffer())
                 }
             }
-            return nil
         }
     }
 
