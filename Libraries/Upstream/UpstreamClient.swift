@@ -174,6 +174,9 @@ public final class UpstreamClient: Service, Sendable {
                     complete = partial
                 }
                 let statuses = publisher.process(frame: complete, receiveTimeNanoseconds: wallClockNanoseconds())
+                // Paced by NATS: when the bus falls behind, this task suspends (and stops reading the
+                // vendor) instead of buffering without bound; a plain publish in a task never waits.
+                await nats.waitUntilWritable()
                 for status in statuses {
                     let actions = machine.withLockedValue { $0.statusReceived(status: status.status, message: status.message) }
                     await perform(actions)

@@ -12,7 +12,7 @@ struct NATSConnectionStateMachineTests {
     }
 
     static func configuration(maxReconnectAttempts: Int = 3, allowReconnect: Bool = true) -> Machine.Configuration {
-        var configuration = Machine.Configuration()
+        var configuration = Machine.Configuration(NATSClientOptions())
         configuration.maxReconnectAttempts = maxReconnectAttempts
         configuration.allowReconnect = allowReconnect
         configuration.reconnectWaitInitial = .milliseconds(50)

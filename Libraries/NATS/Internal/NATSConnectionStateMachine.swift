@@ -109,17 +109,16 @@ struct NATSConnectionStateMachine {
         case closeStale(outstanding: Int)
     }
 
-    /// The options that shape decisions, copied out of ``NATSClientOptions``.
+    /// The options that shape decisions, copied out of ``NATSClientOptions`` (whose defaults are
+    /// the only ones).
     struct Configuration: Equatable {
-        var allowReconnect = true
+        var allowReconnect: Bool
         /// -1 retries forever.
-        var maxReconnectAttempts = 60
-        var reconnectWaitInitial: TimeAmount = .milliseconds(50)
-        var reconnectWaitMax: TimeAmount = .seconds(2)
-        var reconnectJitter = 0.2
-        var maxPingsOutstanding = 2
-
-        init() {}
+        var maxReconnectAttempts: Int
+        var reconnectWaitInitial: TimeAmount
+        var reconnectWaitMax: TimeAmount
+        var reconnectJitter: Double
+        var maxPingsOutstanding: Int
 
         init(_ options: NATSClientOptions) {
             allowReconnect = options.allowReconnect
