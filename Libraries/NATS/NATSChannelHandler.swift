@@ -2,33 +2,32 @@ import NIOCore
 import NIOSSL
 import NIOTLS
 
-/// The thin I/O side of one socket: runs the handshake (INFO, optional TLS upgrade, CONNECT, PONG),
-/// then feeds bytes to `NATSProtocolParser` and hands each operation to the client on the event loop.
+/// The thin I/O side of one socket: feeds bytes to `NATSProtocolParser`, asks the client's
+/// ``NATSConnectionStateMachine`` what each operation means for this socket (handshake step,
+/// delivery, PONG, lame duck, `-ERR`) and performs the answer; the machine decides, this writes.
 final class NATSChannelHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    enum HandshakeState {
-        case awaitingInfo
-        case tlsHandshake(NATSServerInfo)
-        case awaitingPong(NATSServerInfo)
-        case ready
-        case failed
-    }
-
     private let client: NATSClient
     private let address: NATSServerAddress
-    private let handshake: EventLoopPromise<NATSServerInfo>
-    private var state = HandshakeState.awaitingInfo
+    /// This socket's id in the machine (``NATSConnectionStateMachine/LifecycleAction/openSocket(id:)``).
+    let id: Int
     private var parser = NATSProtocolParser()
     /// Unparsed tail of earlier reads, owned only by us (never shared with a delivered slice).
     private var pending: ByteBuffer?
     private var needsFlush = false
+    /// The machine said this socket's handshake completed: MSGs go straight to delivery, the hot
+    /// path, without asking it again per message (a socket the client drops is closed, so no
+    /// later MSG reads on it).
+    private var live = false
+    /// The socket is being closed on the machine's word: the rest of the input is ignored.
+    private var stopped = false
 
-    init(client: NATSClient, address: NATSServerAddress, handshake: EventLoopPromise<NATSServerInfo>) {
+    init(client: NATSClient, address: NATSServerAddress, id: Int) {
         self.client = client
         self.address = address
-        self.handshake = handshake
+        self.id = id
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -51,19 +50,23 @@ final class NATSChannelHandler: ChannelInboundHandler {
             }
         }
         do {
-            while true {
-                if case .failed = state { return }
+            while !stopped {
                 guard let op = try parser.parse(&buffer) else { break }
                 if case .msg(let message) = op {
                     messages += 1
                     bytes += message.payload.readableBytes
+                    if live {
+                        client.deliver(message)
+                        continue
+                    }
                 }
                 handle(op, context: context)
             }
         } catch {
-            fail(context: context, error: error)
+            perform(client.machine.protocolViolation(id: id, error: error), message: nil, context: context)
             return
         }
+        if stopped { return }
         let slicedAny = messages > 0
         if buffer.readableBytes > 0 {
             if slicedAny || buffer.readerIndex > 0 {
@@ -85,62 +88,94 @@ final class NATSChannelHandler: ChannelInboundHandler {
         context.fireChannelReadComplete()
     }
 
+    /// One operation: the machine's verdict for this socket, then the I/O it asks for.
     private func handle(_ op: NATSServerOp, context: ChannelHandlerContext) {
-        switch state {
-        case .ready:
-            switch op {
-            case .msg(let message):
-                client.deliver(message)
-            case .ping:
-                var pong = context.channel.allocator.buffer(capacity: 6)
-                pong.writeNATSPong()
-                context.write(wrapOutboundOut(pong), promise: nil)
-                needsFlush = true
-            case .pong:
-                client.receivedPong()
-            case .info(let json):
-                if let info = try? NATSServerInfo.decode(json) {
-                    parser.maxMessageLength = Self.messageLimit(info)
-                    client.receivedInfo(info, from: address)
+        switch op {
+        case .msg(let message):
+            perform(client.machine.messageReceived(id: id), message: message, context: context)
+        case .ping:
+            perform(client.machine.pingReceived(id: id), message: nil, context: context)
+        case .pong:
+            perform(client.machine.pongReceived(id: id), message: nil, context: context)
+        case .ok:
+            perform(client.machine.okReceived(id: id), message: nil, context: context)
+        case .err(let text):
+            perform(client.machine.errorReceived(id: id, text: text), message: nil, context: context)
+        case .info(let json):
+            let info: NATSServerInfo
+            do {
+                info = try NATSServerInfo.decode(json)
+            } catch {
+                // A live connection keeps going on a bad INFO; a handshake cannot.
+                if !live {
+                    perform(client.machine.protocolViolation(id: id, error: NATSError(.protocolError, "bad INFO from \(address): \(error)")), message: nil, context: context)
                 }
-            case .err(let text):
-                client.receivedServerError(text)
-            case .ok:
-                break
-            }
-        case .awaitingInfo:
-            guard case .info(let json) = op else {
-                fail(context: context, error: NATSError(.protocolError, "expected INFO first from \(address)"))
                 return
             }
-            do {
-                let info = try NATSServerInfo.decode(json)
-                parser.maxMessageLength = Self.messageLimit(info)
-                try startTLSIfNeeded(info: info, context: context)
-            } catch {
-                fail(context: context, error: error)
-            }
-        case .awaitingPong(let info):
-            switch op {
-            case .pong:
-                state = .ready
-                handshake.succeed(info)
-            case .err(let text):
-                fail(context: context, error: NATSClient.errorForServerText(text))
-            case .ping:
-                var pong = context.channel.allocator.buffer(capacity: 6)
-                pong.writeNATSPong()
-                context.writeAndFlush(wrapOutboundOut(pong), promise: nil)
-            case .ok, .info:
-                break
-            case .msg:
-                fail(context: context, error: NATSError(.protocolError, "MSG before the handshake completed"))
-            }
-        case .tlsHandshake:
-            fail(context: context, error: NATSError(.protocolError, "data before the TLS handshake completed"))
-        case .failed:
-            break
+            let wantsTLS = address.tlsRequired || client.options.tls?.required == true
+            perform(client.machine.infoReceived(id: id, info: info, wantsTLS: wantsTLS), message: nil, context: context)
         }
+    }
+
+    private func perform(_ action: NATSConnectionStateMachine.InboundAction, message: NATSMessage?, context: ChannelHandlerContext) {
+        switch action {
+        case .none:
+            break
+        case .sendConnect(let info, let tls):
+            parser.maxMessageLength = Self.messageLimit(info)
+            do {
+                try sendConnect(info: info, tls: tls, context: context)
+            } catch {
+                failHandshake(Self.natsError(error, address: address), context: context)
+            }
+        case .upgradeTLS:
+            do {
+                try startTLS(context: context)
+            } catch {
+                failHandshake(Self.natsError(error, address: address), context: context)
+            }
+        case .sendPong:
+            var pong = context.channel.allocator.buffer(capacity: 6)
+            pong.writeNATSPong()
+            context.write(wrapOutboundOut(pong), promise: nil)
+            needsFlush = true
+        case .handshakeCompleted(let info, let isReconnect, let lameDuck):
+            live = true
+            parser.maxMessageLength = Self.messageLimit(info)
+            client.handshakeCompleted(channel: context.channel, info: info, address: address, isReconnect: isReconnect, lameDuck: lameDuck)
+        case .failHandshake(let error, let next):
+            stop(context: context)
+            client.perform(next, after: error, address: address)
+        case .deliver:
+            if let message { client.deliver(message) }
+        case .completeFlush:
+            client.receivedPong()
+        case .updateInfo(let info, let lameDuckStarted):
+            parser.maxMessageLength = Self.messageLimit(info)
+            client.receivedInfo(info, from: address, lameDuckStarted: lameDuckStarted)
+        case .serverError(let text, let response):
+            client.receivedServerError(text, response)
+        case .closeSocket(let error):
+            client.logger.warning("closing connection after error", metadata: ["server": "\(address)", "error": "\(error)"])
+            client.noteConnectionError(error)
+            stop(context: context)
+        }
+    }
+
+    /// A failure of ours during the handshake (TLS set-up, credentials): the machine decides what follows.
+    private func failHandshake(_ error: NATSError, context: ChannelHandlerContext) {
+        // The machine hears the cause first: closing reports the socket's end, which would otherwise
+        // be taken as the reason.
+        let next = client.machine.socketFailed(id: id, error: error)
+        stop(context: context)
+        client.perform(next, after: error, address: address)
+    }
+
+    private func stop(context: ChannelHandlerContext) {
+        guard !stopped else { return }
+        stopped = true
+        pending = nil
+        context.close(promise: nil)
     }
 
     /// The server never sends more than its own `max_payload` (headers included); a little room for safety.
@@ -148,26 +183,25 @@ final class NATSChannelHandler: ChannelInboundHandler {
         max(info.maxPayload, 0) + 4096
     }
 
-    private func startTLSIfNeeded(info: NATSServerInfo, context: ChannelHandlerContext) throws {
-        let wantTLS = info.tlsRequired == true || address.tlsRequired || client.options.tls?.required == true
-        guard wantTLS else {
-            try sendConnect(info: info, tls: false, context: context)
-            return
+    /// Any error as the client reports it: ours as they are, TLS and socket errors wrapped.
+    static func natsError(_ error: any Error, address: NATSServerAddress) -> NATSError {
+        if let error = error as? NATSError { return error }
+        if error is NIOSSLError || error is BoringSSLError {
+            return NATSError(.tlsError, "TLS with \(address) failed: \(error)")
         }
+        return NATSError(.connectFailed, "\(address): \(error)")
+    }
+
+    private func startTLS(context: ChannelHandlerContext) throws {
         let sslContext = try client.makeSSLContext()
         let hostname = address.host.isIPAddress ? nil : address.host
         let sslHandler = try NIOSSLClientHandler(context: sslContext, serverHostname: hostname)
-        state = .tlsHandshake(info)
         try context.pipeline.syncOperations.addHandler(sslHandler, position: .first)
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if case .tlsHandshake(let info) = state, let tlsEvent = event as? TLSUserEvent, case .handshakeCompleted = tlsEvent {
-            do {
-                try sendConnect(info: info, tls: true, context: context)
-            } catch {
-                fail(context: context, error: error)
-            }
+        if let tlsEvent = event as? TLSUserEvent, case .handshakeCompleted = tlsEvent {
+            perform(client.machine.tlsEstablished(id: id), message: nil, context: context)
             return
         }
         context.fireUserInboundEventTriggered(event)
@@ -178,42 +212,17 @@ final class NATSChannelHandler: ChannelInboundHandler {
         var buffer = context.channel.allocator.buffer(capacity: connect.utf8.count + 16)
         buffer.writeNATSConnect(json: connect)
         buffer.writeNATSPing()
-        state = .awaitingPong(info)
         context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
     }
 
-    private func fail(context: ChannelHandlerContext, error: any Error) {
-        switch state {
-        case .ready:
-            client.logger.warning("closing connection after error", metadata: ["server": "\(address)", "error": "\(error)"])
-            client.noteConnectionError(error)
-        case .failed:
-            return
-        default:
-            handshake.fail(error)
-        }
-        state = .failed
-        context.close(promise: nil)
-    }
-
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        let wrapped: any Error
-        if error is NIOSSLError || error is BoringSSLError {
-            wrapped = NATSError(.tlsError, "TLS with \(address) failed: \(error)")
-        } else {
-            wrapped = error
-        }
-        fail(context: context, error: wrapped)
+        if stopped { return }
+        perform(client.machine.protocolViolation(id: id, error: Self.natsError(error, address: address)), message: nil, context: context)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        switch state {
-        case .ready, .failed:
-            client.channelClosed(context.channel)
-        default:
-            state = .failed
-            handshake.fail(NATSError(.connectFailed, "\(address) closed the connection during the handshake"))
-        }
+        stopped = true
+        client.socketClosed(id: id, address: address)
         context.fireChannelInactive()
     }
 }

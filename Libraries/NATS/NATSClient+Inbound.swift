@@ -42,32 +42,42 @@ extension NATSClient {
         inBytes.wrappingIncrement(by: bytes, ordering: .relaxed)
     }
 
+    /// A PONG on the live connection: the oldest flush (or keep-alive PING) is answered.
     func receivedPong() {
-        pingsOutstanding = 0
         if let waiter = pongWaiters.popFirst() {
             waiter?.promise.succeed(())
         }
     }
 
-    /// An INFO while connected: cluster changes and lame duck mode.
-    func receivedInfo(_ info: NATSServerInfo, from address: NATSServerAddress) {
+    /// An INFO while connected: cluster changes and, when the machine says it just began, lame duck mode.
+    func receivedInfo(_ info: NATSServerInfo, from address: NATSServerAddress, lameDuckStarted: Bool) {
         if let urls = info.connectURLs { pool.addDiscovered(urls, template: address) }
         lock.withLock {
             maxPayload = info.maxPayload
             lockedServerInfo = info
         }
-        if info.lameDuckMode == true {
-            pool.markLameDuck(address)
-            logger.info("server entered lame duck mode", metadata: ["server": "\(address)"])
-            emit(.lameDuckMode(server: address.description))
-        }
+        if lameDuckStarted { enteredLameDuck(address) }
     }
 
-    /// `-ERR`: permission violations stay on the subscription or request they concern; a stale
-    /// connection reconnects; anything else is fatal, as in the official clients.
-    func receivedServerError(_ text: String) {
-        let lower = text.lowercased()
-        if lower.hasPrefix("permissions violation") {
+    /// The server will close soon: try it last when reconnecting, and tell the application.
+    func enteredLameDuck(_ address: NATSServerAddress) {
+        pool.markLameDuck(address)
+        logger.info("server entered lame duck mode", metadata: ["server": "\(address)"])
+        emit(.lameDuckMode(server: address.description))
+    }
+
+    /// `-ERR` on the live connection, as the machine classified it: permission violations stay on
+    /// the subscription or request they concern; a stale connection reconnects; a fatal one closes.
+    func receivedServerError(_ text: String, _ response: NATSConnectionStateMachine.ServerErrorResponse) {
+        switch response {
+        case .report:
+            let lower = text.lowercased()
+            guard lower.hasPrefix("permissions violation") else {
+                logger.warning("server error", metadata: ["error": "\(text)"])
+                noteConnectionError(NATSError(.serverError, text))
+                emit(.serverError(text))
+                return
+            }
             logger.warning("permissions violation", metadata: ["error": "\(text)"])
             emit(.serverError(text))
             let subject = Self.quotedSubject(in: text)
@@ -87,40 +97,17 @@ extension NATSClient {
                     watch.refusal = NATSError(.permissionsViolation, text)
                 }
             }
-            return
-        }
-        if lower.hasPrefix("stale connection") || lower.contains("authentication expired")
-            || lower.contains("maximum connections") || lower.contains("slow consumer") {
+        case .reconnect:
             // The server closes the socket after these; a new connection (with a re-read creds
             // file) is the remedy, as in nats.go.
             noteConnectionError(NATSError(.serverError, text))
             emit(.serverError(text))
-            if case .connected(let channel) = connection { channel.close(promise: nil) }
-            return
-        }
-        if lower.contains("authorization violation") {
+            channel?.close(promise: nil)
+        case .close(let error):
             logger.error("server refused the credentials; closing", metadata: ["error": "\(text)"])
             emit(.serverError(text))
-            closeNow(error: Self.errorForServerText(text))
-            return
+            teardownAfterFatalError(error)
         }
-        // Anything else (e.g. "maximum subscriptions exceeded") is reported; if the server also
-        // closes the socket, the usual reconnect follows.
-        logger.warning("server error", metadata: ["error": "\(text)"])
-        noteConnectionError(NATSError(.serverError, text))
-        emit(.serverError(text))
-    }
-
-    /// Maps `-ERR` text to an error code (authorization failures get their own).
-    static func errorForServerText(_ text: String) -> NATSError {
-        let lower = text.lowercased()
-        if lower.contains("authorization violation") || lower.contains("authentication") || lower.contains("user authentication") {
-            return NATSError(.authorizationViolation, "server refused the credentials: \(text)")
-        }
-        if lower.hasPrefix("permissions violation") {
-            return NATSError(.permissionsViolation, text)
-        }
-        return NATSError(.serverError, text)
     }
 
     /// The subject in the first pair of double quotes (`… to "a.b" using queue "q"`).

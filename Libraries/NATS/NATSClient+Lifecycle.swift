@@ -16,37 +16,41 @@ extension NATSClient {
     /// Tries each server of the pool once, as nats.go does for the first connection.
     func startInitialConnect() -> EventLoopFuture<Void> {
         eventLoop.assertInEventLoop()
-        connection = .connecting
         let promise = eventLoop.makePromise(of: Void.self)
-        connectInitial(remaining: pool.entries.count, lastError: nil, promise: promise)
+        initialConnect = promise
+        perform(machine.start(servers: pool.entries.count), after: nil, address: nil)
         return promise.futureResult
     }
 
-    private func connectInitial(remaining: Int, lastError: (any Error)?, promise: EventLoopPromise<Void>) {
-        guard remaining > 0 else {
-            connection = .closed
+    /// Performs what the machine decided for the lifecycle; `error` and `address` say which socket
+    /// failed, if one did.
+    func perform(_ action: NATSConnectionStateMachine.LifecycleAction, after error: NATSError?, address: NATSServerAddress?) {
+        if let error {
+            logger.debug("connect attempt failed", metadata: ["server": "\(address.map(\.description) ?? "?")", "error": "\(error)"])
+        }
+        switch action {
+        case .none:
+            break
+        case .openSocket(let id):
+            openSocket(id: id)
+        case .scheduleReconnect(let delay):
+            if let error, error.code == .authorizationViolation { emit(.serverError(error.message)) }
+            reconnectTask = eventLoop.scheduleTask(in: delay) {
+                self.perform(self.machine.reconnectDue(), after: nil, address: nil)
+            }
+        case .failInitialConnect(let lastError):
             lock.withLock { closedError = NATSError(.connectionClosed, "never connected") }
             eventContinuation.finish()
-            if let error = lastError as? NATSError, error.code != .connectFailed, error.code != .timeout {
-                promise.fail(error)
+            let failure: NATSError
+            if lastError.code != .connectFailed, lastError.code != .timeout {
+                failure = lastError
             } else {
-                let reason = lastError.map { "\($0)" } ?? "no server"
-                promise.fail(NATSError(.connectFailed, "could not connect to \(options.servers.map(\.description).joined(separator: ", ")): \(reason)"))
+                failure = NATSError(.connectFailed, "could not connect to \(options.servers.map(\.description).joined(separator: ", ")): \(lastError.message)")
             }
-            return
-        }
-        let address = pool.next()
-        attemptConnect(to: address).whenComplete { result in
-            switch result {
-            case .success(let (channel, info)):
-                self.didConnect(channel: channel, info: info, address: address, isReconnect: false)
-                promise.succeed(())
-            case .failure(let error):
-                self.logger.debug("connect failed", metadata: ["server": "\(address)", "error": "\(error)"])
-                // Refused credentials will be refused by every server: stop at once.
-                let fatal = (error as? NATSError)?.code == .authorizationViolation
-                self.connectInitial(remaining: fatal ? 0 : remaining - 1, lastError: error, promise: promise)
-            }
+            initialConnect?.fail(failure)
+            initialConnect = nil
+        case .close(let closing):
+            teardown(error: closing)
         }
     }
 
@@ -61,9 +65,10 @@ extension NATSClient {
         return (UInt(burst / bytesPerRead), bytesPerRead)
     }
 
-    /// Opens a socket and runs the handshake; succeeds once the server answered our CONNECT's PING.
-    func attemptConnect(to address: NATSServerAddress) -> EventLoopFuture<(any Channel, NATSServerInfo)> {
-        let handshake = eventLoop.makePromise(of: NATSServerInfo.self)
+    /// Opens socket `id` to the next server of the pool; its handler drives the handshake through
+    /// the machine, and a handshake that has not finished within `connectTimeout` fails it.
+    private func openSocket(id: Int) {
+        let address = pool.next()
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(options.connectTimeout)
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
@@ -72,44 +77,33 @@ extension NATSClient {
             .channelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: min(2048, readBurst.bytesPerRead), maximum: readBurst.bytesPerRead))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(
-                        NATSChannelHandler(client: self, address: address, handshake: handshake)
-                    )
+                    try channel.pipeline.syncOperations.addHandler(NATSChannelHandler(client: self, address: address, id: id))
                 }
             }
         let connectTimeout = options.connectTimeout
-        return bootstrap.connect(host: address.host, port: address.port).flatMap { channel in
-            let timer = channel.eventLoop.scheduleTask(in: connectTimeout) {
-                handshake.fail(NATSError(.timeout, "no handshake from \(address) within \(connectTimeout.prettyDescription)"))
-                channel.close(promise: nil)
+        bootstrap.connect(host: address.host, port: address.port).whenComplete { result in
+            switch result {
+            case .success(let channel):
+                self.handshakeTimer = self.eventLoop.scheduleTask(in: connectTimeout) {
+                    guard self.machine.connectionID != id else { return }
+                    channel.close(promise: nil)
+                    let error = NATSError(.timeout, "no handshake from \(address) within \(connectTimeout.prettyDescription)")
+                    self.perform(self.machine.socketFailed(id: id, error: error), after: error, address: address)
+                }
+            case .failure(let error):
+                let wrapped = NATSChannelHandler.natsError(error, address: address)
+                self.perform(self.machine.socketFailed(id: id, error: wrapped), after: wrapped, address: address)
             }
-            return handshake.futureResult.map { info in
-                timer.cancel()
-                return (channel, info)
-            }.flatMapErrorThrowing { error in
-                timer.cancel()
-                channel.close(promise: nil)
-                throw error
-            }
-        }.flatMapErrorThrowing { error in
-            // The socket never opened: nobody else will complete the handshake promise.
-            handshake.fail(error)
-            if error is NATSError { throw error }
-            throw NATSError(.connectFailed, "\(address): \(error)")
         }
     }
 
     // MARK: connected
 
     /// Installs a fresh socket: resubscribes everything, then sends what was buffered, then pending flushes.
-    func didConnect(channel: any Channel, info: NATSServerInfo, address: NATSServerAddress, isReconnect: Bool) {
-        if case .closed = connection {
-            channel.close(promise: nil)
-            return
-        }
-        connection = .connected(channel)
-        reconnectAttempts = 0
-        pingsOutstanding = 0
+    func handshakeCompleted(channel: any Channel, info: NATSServerInfo, address: NATSServerAddress, isReconnect: Bool, lameDuck: Bool) {
+        self.channel = channel
+        handshakeTimer?.cancel()
+        handshakeTimer = nil
         pool.clearLameDuck(address)
         if let urls = info.connectURLs { pool.addDiscovered(urls, template: address) }
         let waiting = flushesAwaitingConnection
@@ -153,8 +147,10 @@ extension NATSClient {
         } else {
             logger.debug("connected", metadata: ["server": "\(address)"])
             emit(.connected(server: address.description))
+            initialConnect?.succeed(())
+            initialConnect = nil
         }
-        if info.lameDuckMode == true { receivedInfo(info, from: address) }
+        if lameDuck { enteredLameDuck(address) }
     }
 
     private func startPingTimer() {
@@ -165,19 +161,20 @@ extension NATSClient {
         }
     }
 
-    /// PING on a timer; too many without a PONG means the link is dead even if TCP has not noticed.
+    /// PING on a timer; the machine counts those without a PONG and says when the link is dead.
     private func sendKeepAlivePing() {
-        guard case .connected(let channel) = connection else { return }
-        if pingsOutstanding >= options.maxPingsOutstanding {
-            logger.warning("stale connection: no PONG", metadata: ["outstanding": "\(pingsOutstanding)"])
-            noteConnectionError(NATSError(.timeout, "stale connection: \(pingsOutstanding) PINGs without PONG"))
-            channel.close(promise: nil)
+        switch machine.pingTimerFired() {
+        case .none:
             return
+        case .closeStale(let outstanding):
+            logger.warning("stale connection: no PONG", metadata: ["outstanding": "\(outstanding)"])
+            noteConnectionError(NATSError(.timeout, "stale connection: \(outstanding) PINGs without PONG"))
+            channel?.close(promise: nil)
+        case .sendPing:
+            let kick = lock.withLock { appendPingLocked() }
+            pongWaiters.append(nil)
+            if kick { flushOutbound() }
         }
-        pingsOutstanding += 1
-        let kick = lock.withLock { appendPingLocked() }
-        pongWaiters.append(nil)
-        if kick { flushOutbound() }
     }
 
     // MARK: loss and reconnect
@@ -186,64 +183,41 @@ extension NATSClient {
         lastConnectionError = "\(error)"
     }
 
-    /// The socket closed: keep what is buffered, fail what waited on this socket, and start reconnecting.
-    func channelClosed(_ channel: any Channel) {
-        guard case .connected(let current) = connection, current === channel else { return }
-        lock.withLock {
-            canWrite = false
-            generation += 1
-            inFlightBytes = 0
-            if writersWaiting > 0 { lock.broadcast() }
-        }
-        pingTask?.cancel()
-        pingTask = nil
-        let error = NATSError(.connectionClosed, "disconnected before PONG")
-        while let waiter = pongWaiters.popFirst() { waiter?.promise.fail(error) }
+    /// Socket `id` closed: during its handshake the next attempt follows; the live connection's
+    /// loss keeps what is buffered, fails what waited on that socket, and reconnects (or closes).
+    func socketClosed(id: Int, address: NATSServerAddress) {
         let reason = lastConnectionError ?? "connection lost"
-        lastConnectionError = nil
-        logger.warning("disconnected", metadata: ["reason": "\(reason)"])
-        emit(.disconnected(reason: reason))
-        guard options.allowReconnect else {
-            closeNow(error: NATSError(.connectionClosed, "disconnected: \(reason)"))
-            return
-        }
-        connection = .reconnecting
-        scheduleReconnect()
-    }
-
-    /// Backoff before attempt n: none for the first, then doubling from `reconnectWaitInitial`, capped, with jitter.
-    func reconnectDelay(attempt: Int) -> TimeAmount {
-        guard attempt > 1 else { return .zero }
-        let base = Double(options.reconnectWaitInitial.nanoseconds) * pow(2.0, Double(min(attempt - 2, 30)))
-        let capped = min(base, Double(options.reconnectWaitMax.nanoseconds))
-        let jitter = options.reconnectJitter > 0 ? Double.random(in: -options.reconnectJitter...options.reconnectJitter) : 0
-        return .nanoseconds(Int64(max(0, capped * (1 + jitter))))
-    }
-
-    private func scheduleReconnect() {
-        guard case .reconnecting = connection else { return }
-        reconnectAttempts += 1
-        if options.maxReconnectAttempts >= 0, reconnectAttempts > options.maxReconnectAttempts {
-            closeNow(error: NATSError(.connectFailed, "gave up after \(options.maxReconnectAttempts) reconnect attempts"))
-            return
-        }
-        let address = pool.next()
-        let delay = reconnectDelay(attempt: reconnectAttempts)
-        reconnectTask = eventLoop.scheduleTask(in: delay) {
-            guard case .reconnecting = self.connection else { return }
-            self.attemptConnect(to: address).whenComplete { result in
-                switch result {
-                case .success(let (channel, info)):
-                    self.didConnect(channel: channel, info: info, address: address, isReconnect: true)
-                case .failure(let error):
-                    self.logger.debug("reconnect attempt failed", metadata: ["server": "\(address)", "error": "\(error)"])
-                    if let natsError = error as? NATSError, natsError.code == .authorizationViolation {
-                        self.emit(.serverError(natsError.message))
-                    }
-                    self.scheduleReconnect()
-                }
+        switch machine.socketClosed(id: id, reason: reason) {
+        case .none:
+            break
+        case .handshakeFailed(let next):
+            perform(next, after: NATSError(.connectFailed, "\(address) closed the connection during the handshake"), address: address)
+        case .connectionLost(let next):
+            lastConnectionError = nil
+            channel = nil
+            lock.withLock {
+                canWrite = false
+                generation += 1
+                inFlightBytes = 0
+                if writersWaiting > 0 { lock.broadcast() }
+                resumeSpaceWaitersLocked()
             }
+            pingTask?.cancel()
+            pingTask = nil
+            let error = NATSError(.connectionClosed, "disconnected before PONG")
+            while let waiter = pongWaiters.popFirst() { waiter?.promise.fail(error) }
+            logger.warning("disconnected", metadata: ["reason": "\(reason)"])
+            emit(.disconnected(reason: reason))
+            perform(next, after: nil, address: nil)
         }
+    }
+
+    /// Backoff before attempt n with the options' settings (see ``NATSConnectionStateMachine/reconnectDelay(attempt:initial:maximum:jitter:random:)``).
+    func reconnectDelay(attempt: Int, random: Double = Double.random(in: 0..<1)) -> TimeAmount {
+        NATSConnectionStateMachine.reconnectDelay(
+            attempt: attempt, initial: options.reconnectWaitInitial, maximum: options.reconnectWaitMax,
+            jitter: options.reconnectJitter, random: random
+        )
     }
 
     // MARK: close and drain
@@ -255,17 +229,29 @@ extension NATSClient {
     }
 
     func closeNow(error: NATSError?) {
-        if case .closed = connection { return }
-        let channel: (any Channel)?
-        if case .connected(let c) = connection { channel = c } else { channel = nil }
-        connection = .closed
+        guard machine.closeRequested() else { return }
+        teardown(error: error)
+    }
+
+    /// The machine closed on a fatal `-ERR`: end the client with that error.
+    func teardownAfterFatalError(_ error: NATSError) {
+        teardown(error: error)
+    }
+
+    /// Ends the client once the machine is closed: sends what was accepted, finishes
+    /// subscriptions, fails waiters and requests, ends the events.
+    private func teardown(error: NATSError?) {
+        let channel = self.channel
+        self.channel = nil
         reconnectTask?.cancel()
         pingTask?.cancel()
+        // A socket still in its handshake is left to its timer, which closes it.
         let closing = error ?? NATSError(.connectionClosed, "connection closed")
         let subscriptionsToFinish: [NATSSubscription] = lock.withLock {
             canWrite = false
             if closedError == nil { closedError = closing }
             if writersWaiting > 0 { lock.broadcast() }
+            resumeSpaceWaitersLocked()
             let all = Array(subscriptions.values)
             subscriptions.removeAll()
             return all
@@ -289,6 +275,8 @@ extension NATSClient {
         for waiter in flushesAwaitingConnection { waiter.promise.fail(closing) }
         flushesAwaitingConnection = []
         failAllRequests(closing)
+        initialConnect?.fail(closing)
+        initialConnect = nil
         emit(.closed(reason: error?.message))
         eventContinuation.finish()
     }
@@ -296,6 +284,7 @@ extension NATSClient {
     /// Graceful shutdown: unsubscribe everything, deliver what the server already sent, stop accepting
     /// publishes, send what is buffered, then close.
     public func drain(timeout: TimeAmount = .seconds(10)) async throws {
+        try? await eventLoop.submit { self.machine.drainStarted() }.get()
         let draining: [NATSSubscription] = lock.withLock { Array(subscriptions.values) }
         let kick = lock.withLock {
             var kick = false

@@ -5,10 +5,60 @@ extension NATSClient {
     // MARK: publish
 
     /// Queues one message for the socket: validation, encoding into the shared buffer under a short
-    /// lock, and at most one event-loop wake-up per batch. Never suspends; a publisher on another thread
-    /// that outruns the socket by `writeHighWaterMark` bytes waits for it.
+    /// lock, and at most one event-loop wake-up per batch. Never suspends. A publisher on a plain
+    /// thread that outruns the socket by `writeHighWaterMark` bytes sleeps until it catches up; in a
+    /// Swift task (or on an event loop) it never blocks, so a task that publishes in bulk uses
+    /// ``publishWithBackpressure(_:payload:replyTo:headers:)`` to be paced instead.
     public func publish(_ subject: String, payload: ByteBuffer, replyTo: String? = nil, headers: NATSHeaders? = nil) throws {
         try publish(subject, payload: payload, replyTo: replyTo, headers: headers, urgent: false)
+    }
+
+    /// ``publish(_:payload:replyTo:headers:)`` for async code: when the socket is
+    /// `writeHighWaterMark` bytes behind, the task suspends (its thread goes back to the pool)
+    /// until half of that is written, the connection drops, or the client closes.
+    /// Inlinable so a publishing loop pays for a plain call, not an async frame, per message: the
+    /// task suspends only on the rare publish that finds the buffer over the mark.
+    @inlinable
+    public func publishWithBackpressure(_ subject: String, payload: ByteBuffer, replyTo: String? = nil, headers: NATSHeaders? = nil) async throws {
+        if try publish(subject, payload: payload, replyTo: replyTo, headers: headers, urgent: false) {
+            await waitForSpace()
+        }
+    }
+
+    /// Suspends until the outbound buffer is below half the high-water mark (see
+    /// ``publishWithBackpressure(_:payload:replyTo:headers:)``); returns at once when it already is.
+    public func waitUntilWritable() async {
+        if mustWaitForSpace { await waitForSpace() }
+    }
+
+    /// Whether the outbound buffer is over the high-water mark while connected.
+    private var mustWaitForSpace: Bool {
+        lock.withLock { canWrite && outbound.readableBytes + inFlightBytes > options.writeHighWaterMark }
+    }
+
+    /// Parks the task until ``resumeSpaceWaitersLocked()`` (or returns when there is room already).
+    @usableFromInline
+    func waitForSpace() async {
+        await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
+            lock.lock()
+            guard canWrite, closedError == nil, outbound.readableBytes + inFlightBytes > options.writeHighWaterMark / 2 else {
+                lock.unlock()
+                continuation.resume()
+                return
+            }
+            spaceWaiters.append(continuation)
+            let kick = !flushScheduled && outbound.readableBytes > 0
+            if kick { flushScheduled = true }
+            lock.unlock()
+            if kick { eventLoop.execute { self.flushOutbound() } }
+        }
+    }
+
+    /// Resumes every task waiting for space; the lock must be held (resuming only enqueues the task).
+    func resumeSpaceWaitersLocked() {
+        guard !spaceWaiters.isEmpty else { return }
+        for waiter in spaceWaiters { waiter.resume() }
+        spaceWaiters.removeAll(keepingCapacity: true)
     }
 
     /// Publishes to a subject checked once when it was made: for a hot path that sends to the same
@@ -18,19 +68,38 @@ extension NATSClient {
         try enqueuePublish(subject.text, payload: payload, replyTo: nil, headers: nil, urgent: false)
     }
 
-    /// `urgent` (requests) writes at once even while the flusher lingers over a stream.
-    func publish(_ subject: String, payload: ByteBuffer, replyTo: String?, headers: NATSHeaders?, urgent: Bool) throws {
+    /// The checked-subject publish, paced like ``publishWithBackpressure(_:payload:replyTo:headers:)``.
+    @inlinable
+    public func publishWithBackpressure(_ subject: NATSPublishSubject, payload: ByteBuffer) async throws {
+        if try publishChecked(subject, payload: payload) {
+            await waitForSpace()
+        }
+    }
+
+    /// The checked-subject publish, telling whether a task should wait for space.
+    @usableFromInline
+    func publishChecked(_ subject: NATSPublishSubject, payload: ByteBuffer) throws -> Bool {
+        try enqueuePublish(subject.text, payload: payload, replyTo: nil, headers: nil, urgent: false)
+    }
+
+    /// `urgent` (requests) writes at once even while the flusher lingers over a stream. Returns
+    /// true when the buffer is over the high-water mark and the caller did not wait for it (a task).
+    @discardableResult
+    @usableFromInline
+    func publish(_ subject: String, payload: ByteBuffer, replyTo: String?, headers: NATSHeaders?, urgent: Bool) throws -> Bool {
         guard NATSSubjectValidation.isValidPublishSubject(subject) else {
             throw NATSError(.invalidSubject, "invalid publish subject '\(subject.escapedForMessage)'")
         }
         if let replyTo, !NATSSubjectValidation.isValidPublishSubject(replyTo) {
             throw NATSError(.invalidSubject, "invalid reply subject '\(replyTo.escapedForMessage)'")
         }
-        try enqueuePublish(subject, payload: payload, replyTo: replyTo, headers: headers, urgent: urgent)
+        return try enqueuePublish(subject, payload: payload, replyTo: replyTo, headers: headers, urgent: urgent)
     }
 
-    /// The part of a publish after its subjects are known to be valid.
-    private func enqueuePublish(_ subject: String, payload: ByteBuffer, replyTo: String?, headers: NATSHeaders?, urgent: Bool) throws {
+    /// The part of a publish after its subjects are known to be valid; returns true when the
+    /// buffer is over the high-water mark and the caller (in a task) should suspend for it.
+    @discardableResult
+    private func enqueuePublish(_ subject: String, payload: ByteBuffer, replyTo: String?, headers: NATSHeaders?, urgent: Bool) throws -> Bool {
         var headerBlock: ByteBuffer?
         if let headers, !headers.fields.isEmpty {
             headerBlock = try headers.encoded()
@@ -63,12 +132,24 @@ extension NATSClient {
         // channel of the loop, and two clients publishing into each other could deadlock.
         if canWrite, outbound.readableBytes + inFlightBytes > options.writeHighWaterMark,
            MultiThreadedEventLoopGroup.currentEventLoop == nil {
+            if Self.inSwiftTask {
+                // A task must not hold its pool thread: the caller suspends (or buffers on).
+                lock.unlock()
+                if kick { eventLoop.execute { self.flushOutbound() } }
+                return true
+            }
             waitForSocketLocked(kicked: kick)
             lock.unlock()
-            return
+            return false
         }
         lock.unlock()
         if kick { eventLoop.execute { self.flushOutbound() } }
+        return false
+    }
+
+    /// True on a thread that runs a Swift task: blocking it would hold a thread of the shared pool.
+    private static var inSwiftTask: Bool {
+        withUnsafeCurrentTask { $0 != nil }
     }
 
     /// Publishes UTF-8 text.
@@ -102,7 +183,7 @@ extension NATSClient {
     /// publish or request still goes out at once.
     func flushOutbound(fromLinger: Bool = false) {
         if fromLinger { lingerScheduled = false }
-        guard case .connected(let channel) = connection else {
+        guard let channel else {
             lock.withLock { flushScheduled = false }
             return
         }
@@ -136,6 +217,14 @@ extension NATSClient {
                 self.inFlightBytes -= written
             }
             if self.writersWaiting > 0 { self.lock.broadcast() }
+            if !self.spaceWaiters.isEmpty {
+                if self.outbound.readableBytes + self.inFlightBytes <= self.options.writeHighWaterMark / 2 {
+                    self.resumeSpaceWaitersLocked()
+                } else if !self.flushScheduled, self.outbound.readableBytes > 0 {
+                    self.flushScheduled = true
+                    self.eventLoop.execute { self.flushOutbound() }
+                }
+            }
             self.lock.unlock()
         }
         if linger, !lingerScheduled {
@@ -309,15 +398,15 @@ extension NATSClient {
         let promise = eventLoop.makePromise(of: Void.self)
         eventLoop.execute {
             let waiter = PongWaiter(promise)
-            switch self.connection {
+            switch self.machine.state {
             case .closed:
                 promise.fail(self.lock.withLock { self.closedError } ?? NATSError(.connectionClosed, "connection closed"))
                 return
-            case .connected:
+            case .connected, .draining:
                 let kick = self.lock.withLock { self.appendPingLocked() }
                 self.pongWaiters.append(waiter)
                 if kick { self.flushOutbound() }
-            case .idle, .connecting, .reconnecting:
+            case .idle, .connecting, .waitingToReconnect:
                 self.flushesAwaitingConnection.append(waiter)
             }
             let timer = self.eventLoop.scheduleTask(in: timeout) {

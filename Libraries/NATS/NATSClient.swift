@@ -40,6 +40,8 @@ public final class NATSClient: @unchecked Sendable {
     var subscriptions: [UInt64: NATSSubscription] = [:]
     var nextSID: UInt64 = 1
     var writersWaiting = 0
+    /// Tasks in ``publishWithBackpressure(_:payload:replyTo:headers:)`` waiting for the socket to catch up.
+    var spaceWaiters: [UnsafeContinuation<Void, Never>] = []
     /// PINGs written into `outbound` but not yet handed to a socket: after a reconnect their PONGs
     /// come back first, so they get placeholder waiters.
     var pingsInOutbound = 0
@@ -49,16 +51,20 @@ public final class NATSClient: @unchecked Sendable {
 
     // MARK: state on the event loop only
 
-    var connection = ConnectionState.idle
+    /// Every lifecycle decision; the sockets and timers below only carry them out.
+    var machine: NATSConnectionStateMachine
+    /// The live socket, set when the machine says its handshake completed.
+    var channel: (any Channel)?
+    /// The first `connect`'s result, completed by the handshake or the machine giving up.
+    var initialConnect: EventLoopPromise<Void>?
+    var handshakeTimer: Scheduled<Void>?
     var pool: NATSServerPool
     var pongWaiters: Deque<PongWaiter?> = []
     var flushesAwaitingConnection: [PongWaiter] = []
-    var pingsOutstanding = 0
     /// A lingering flush is already scheduled; an urgent flush in between must not start a second chain.
     var lingerScheduled = false
     var pingTask: RepeatedTask?
     var reconnectTask: Scheduled<Void>?
-    var reconnectAttempts = 0
     /// Event-loop copy of the subscription table: sids are never reused, so a hit stays valid.
     var deliveryCache: [UInt64: NATSSubscription] = [:]
     /// Why the current socket is being closed, reported in the `disconnected` event.
@@ -76,14 +82,6 @@ public final class NATSClient: @unchecked Sendable {
     let requests = NIOLockedValueBox(RequestMux())
     let eventStream: AsyncStream<NATSConnectionEvent>
     let eventContinuation: AsyncStream<NATSConnectionEvent>.Continuation
-
-    enum ConnectionState {
-        case idle
-        case connecting
-        case connected(any Channel)
-        case reconnecting
-        case closed
-    }
 
     /// One `publishConfirmed` call's subject, and the server's refusal once it arrives (event loop only).
     final class PublishWatch: @unchecked Sendable {
@@ -103,6 +101,7 @@ public final class NATSClient: @unchecked Sendable {
         self.eventLoop = eventLoop
         self.outbound = ByteBufferAllocator().buffer(capacity: 64 * 1024)
         self.pool = NATSServerPool(options.servers, randomize: !options.noRandomize)
+        self.machine = NATSConnectionStateMachine(configuration: .init(options))
         (self.eventStream, self.eventContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1024))
     }
 

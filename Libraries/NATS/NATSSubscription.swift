@@ -5,7 +5,11 @@ import NIOCore
 /// A subscription whose messages queue up (within pending limits) and reach the consumer in batches:
 /// the iterator takes the whole queue per wake-up, so a fast stream costs one lock per message and
 /// almost no continuation resumes.
-public final class NATSSubscription: AsyncSequence, @unchecked Sendable {
+///
+/// One iterator reads at a time; iterators may follow one another. An iterator that stops early
+/// (`break`) hands the messages it had taken but not yielded back to the subscription, so the next
+/// iterator reads them first: none is lost between loops.
+public final class NATSSubscription: AsyncSequence, SingleConsumerQueueOwner, @unchecked Sendable {
     public typealias Element = NATSMessage
 
     public let subject: String
@@ -20,8 +24,7 @@ public final class NATSSubscription: AsyncSequence, @unchecked Sendable {
     private var state: State
 
     struct State {
-        var queue: Deque<NATSMessage> = []
-        var pendingBytes = 0
+        var queue = SingleConsumerQueue<NATSMessage>()
         var limits: NATSPendingLimits
         var dropped = 0
         var delivered = 0
@@ -30,10 +33,10 @@ public final class NATSSubscription: AsyncSequence, @unchecked Sendable {
         var received = 0
         /// Auto-unsubscribe after this many deliveries (`unsubscribe(after:)`).
         var maxMessages: Int?
-        var inSlowEpisode = false
-        var waiter: UnsafeContinuation<Deque<NATSMessage>, Error>?
+        /// `queue.batchesTaken` at the last drop: drops while the consumer took nothing since are one episode.
+        var slowEpisode = -1
+        /// Unsubscribed, drained or closed: nothing more is delivered.
         var finished = false
-        var failure: NATSError?
     }
 
     /// What `deliver` did with one message, so the connection can count and clean up.
@@ -79,7 +82,7 @@ public final class NATSSubscription: AsyncSequence, @unchecked Sendable {
     public var droppedMessages: Int { lock.withLock { state.dropped } }
 
     /// Messages waiting for the consumer.
-    public var pendingMessages: Int { lock.withLock { state.queue.count } }
+    public var pendingMessages: Int { lock.withLock { state.queue.items.count } }
 
     /// Messages delivered so far (to the queue or the handler).
     public var deliveredMessages: Int { lock.withLock { state.delivered } }
@@ -115,24 +118,18 @@ public final class NATSSubscription: AsyncSequence, @unchecked Sendable {
         let size = message.payload.readableBytes
         state.received += 1
         let last = state.maxMessages.map { state.received >= $0 } ?? false
-        if state.queue.count >= state.limits.messages || state.pendingBytes + size > state.limits.bytes {
+        if state.queue.items.count >= state.limits.messages || state.queue.pendingWeight + size > state.limits.bytes {
             state.dropped += 1
-            let first = !state.inSlowEpisode
-            state.inSlowEpisode = true
+            let first = state.slowEpisode != state.queue.batchesTaken
+            state.slowEpisode = state.queue.batchesTaken
             lock.unlock()
             return .dropped(firstInEpisode: first, last: last)
         }
         state.delivered += 1
         let outcome = last ? DeliveryOutcome.deliveredLast : .delivered
-        if let waiter = state.waiter {
-            state.waiter = nil
-            lock.unlock()
-            waiter.resume(returning: [message])
-        } else {
-            state.queue.append(message)
-            state.pendingBytes += size
-            lock.unlock()
-        }
+        let resumption = state.queue.append(message, weight: size)
+        lock.unlock()
+        resumption?.resume()
         return outcome
     }
 
@@ -151,96 +148,43 @@ public final class NATSSubscription: AsyncSequence, @unchecked Sendable {
 
     /// Ends the sequence. `discard` drops what is queued (unsubscribe); otherwise the consumer reads it first.
     func finish(error: NATSError? = nil, discard: Bool = false) {
-        lock.lock()
-        guard !state.finished else {
-            lock.unlock()
-            return
+        let resumption: SingleConsumerQueue<NATSMessage>.Resumption? = lock.withLock {
+            guard !state.finished else { return nil }
+            state.finished = true
+            return state.queue.finish(error: error, discard: discard)
         }
-        state.finished = true
-        state.failure = error
-        if discard {
-            state.queue.removeAll()
-            state.pendingBytes = 0
-        }
-        let waiter = state.waiter
-        state.waiter = nil
-        if waiter != nil, error != nil { state.failure = nil }  // thrown once, to the waiting consumer
-        lock.unlock()
-        if let waiter {
-            if let error { waiter.resume(throwing: error) } else { waiter.resume(returning: []) }
-        }
+        resumption?.resume()
     }
 
-    /// Refills the iterator's (empty) batch with everything queued, waiting for at least one message;
-    /// left empty at the end of the sequence. Swapping keeps both deques' storage alive for reuse.
-    fileprivate func refill(_ batch: inout Deque<NATSMessage>) async throws {
-        if try takeQueued(&batch) { return }
-        batch = try await withTaskCancellationHandler {
-            try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Deque<NATSMessage>, Error>) in
-                // Checked again under the lock: a message or the end may have come since `takeQueued`.
-                lock.lock()
-                if !state.queue.isEmpty {
-                    var ready: Deque<NATSMessage> = []
-                    swap(&state.queue, &ready)
-                    state.pendingBytes = 0
-                    state.inSlowEpisode = false
-                    lock.unlock()
-                    continuation.resume(returning: ready)
-                    return
-                }
-                if state.finished || Task.isCancelled {
-                    let failure = state.failure
-                    state.failure = nil
-                    lock.unlock()
-                    if let failure { continuation.resume(throwing: failure) } else { continuation.resume(returning: []) }
-                    return
-                }
-                precondition(state.waiter == nil, "a NATSSubscription supports one consuming iterator at a time")
-                state.waiter = continuation
-                state.inSlowEpisode = false
-                lock.unlock()
-            }
-        } onCancel: {
-            lock.lock()
-            let waiter = state.waiter
-            state.waiter = nil
-            lock.unlock()
-            waiter?.resume(returning: [])
-        }
-    }
-
-    /// Moves what is queued into `batch`; true when the caller has something (or the end) without waiting.
-    private func takeQueued(_ batch: inout Deque<NATSMessage>) throws -> Bool {
+    func withQueueLocked<R>(_ body: (inout SingleConsumerQueue<NATSMessage>) throws -> R) rethrows -> R {
         lock.lock()
         defer { lock.unlock() }
-        if !state.queue.isEmpty {
-            swap(&state.queue, &batch)
-            state.pendingBytes = 0
-            state.inSlowEpisode = false
-            return true
-        }
-        if state.finished {
-            let failure = state.failure
-            state.failure = nil
-            if let failure { throw failure }
-            return true
-        }
-        return false
+        return try body(&state.queue)
+    }
+
+    static func queueWeight(of element: NATSMessage) -> Int {
+        element.payload.readableBytes
     }
 
     public func makeAsyncIterator() -> AsyncIterator {
         AsyncIterator(subscription: self)
     }
 
-    /// Yields from a local batch and refills it from the subscription's queue in one step.
+    /// Yields from a local batch and refills it from the subscription's queue in one step; what
+    /// it holds when it goes away goes back to the subscription (see ``NATSSubscription``).
     public struct AsyncIterator: AsyncIteratorProtocol {
         let subscription: NATSSubscription
-        var batch: Deque<NATSMessage> = []
+        private let batch: ConsumerBatch<NATSSubscription>
+
+        init(subscription: NATSSubscription) {
+            self.subscription = subscription
+            self.batch = ConsumerBatch(owner: subscription)
+        }
 
         public mutating func next() async throws -> NATSMessage? {
             if let message = batch.popFirst() { return message }
             if subscription.handler != nil { return nil }
-            try await subscription.refill(&batch)
+            try await batch.refill()
             return batch.popFirst()
         }
     }

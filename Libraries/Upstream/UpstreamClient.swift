@@ -227,6 +227,9 @@ public final class UpstreamClient: Service, Sendable {
                 case .binary(let data): complete = data
                 }
                 let statuses = publisher.process(frame: complete, receiveTimeNanoseconds: wallClockNanoseconds())
+                // Paced by NATS: when the bus falls behind, this task suspends (and stops reading the
+                // vendor) instead of buffering without bound; a plain publish in a task never waits.
+                await nats.waitUntilWritable()
                 for status in statuses {
                     await decide { $0.statusReceived(status: status.status, message: status.message) }
                 }

@@ -53,7 +53,7 @@ struct Bench: AsyncParsableCommand {
             let count = common.msgs
             let start = ContinuousClock.now
             for _ in 0..<count {
-                try client.publish(subject, payload: payload)
+                try await client.publishWithBackpressure(subject, payload: payload)
             }
             try await client.flush(timeout: .seconds(60))
             let elapsed = ContinuousClock.now - start
@@ -104,7 +104,7 @@ struct Bench: AsyncParsableCommand {
                 }
                 try await subscriber.flush()
                 let start = ContinuousClock.now
-                try publishAll(publisher)
+                try await publishAll(publisher)
                 for await _ in done.stream { break }
                 elapsed = ContinuousClock.now - start
             } else {
@@ -119,7 +119,7 @@ struct Bench: AsyncParsableCommand {
                     return ContinuousClock.now
                 }
                 let begin = ContinuousClock.now
-                try publishAll(publisher)
+                try await publishAll(publisher)
                 try await publisher.flush(timeout: .seconds(60))
                 elapsed = try await receiver.value - begin
             }
@@ -131,12 +131,12 @@ struct Bench: AsyncParsableCommand {
         }
 
         /// Reads the options once: property wrappers are not free in a loop of millions.
-        private func publishAll(_ publisher: NATSClient) throws {
+        private func publishAll(_ publisher: NATSClient) async throws {
             let payload = common.payload
             let subject = common.subject
             let count = common.msgs
             for _ in 0..<count {
-                try publisher.publish(subject, payload: payload)
+                try await publisher.publishWithBackpressure(subject, payload: payload)
             }
         }
     }

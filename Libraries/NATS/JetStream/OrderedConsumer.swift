@@ -20,12 +20,12 @@ public struct OrderedConsumerConfiguration: Sendable {
 /// Reads a stream in order, every message exactly once, across gaps, server restarts and lost
 /// consumers: an ephemeral push consumer with flow control and idle heartbeats, recreated from the
 /// next stream sequence whenever `OrderedConsumerStateMachine` sees trouble. Replay and watching use it.
-public final class JetStreamOrderedConsumer: AsyncSequence, @unchecked Sendable {
+public final class JetStreamOrderedConsumer: AsyncSequence, SingleConsumerQueueOwner, @unchecked Sendable {
     public typealias Element = JetStreamMessage
 
     /// Deliveries and flow-control points travel in one queue, so flow control is answered only
     /// once the reader has consumed everything before it: the server never runs ahead of the reader.
-    enum Item {
+    enum Item: Sendable {
         case message(JetStreamMessage)
         case flowControl(String)
     }
@@ -45,10 +45,8 @@ public final class JetStreamOrderedConsumer: AsyncSequence, @unchecked Sendable 
     private var consumerName: String?
     private var timer: RepeatedTask?
     private var stopped = false
-    /// Items waiting for the reader, and the reader waiting for items (one at a time, like a subscription).
-    private var buffer: Deque<Item> = []
-    private var waiter: UnsafeContinuation<Item?, any Error>?
-    private var failure: (any Error)?
+    /// Items waiting for the reader (one at a time, like a subscription, and with the same queue).
+    private var queue = SingleConsumerQueue<Item>()
 
     init(jetStream: JetStream, stream: String, configuration: OrderedConsumerConfiguration) {
         self.jetStream = jetStream
@@ -92,7 +90,8 @@ public final class JetStreamOrderedConsumer: AsyncSequence, @unchecked Sendable 
         if let name { deleteServerConsumer(name) }
     }
 
-    /// Iterators may follow one another (read 100, then go on reading); only one reads at a time.
+    /// Iterators may follow one another (read 100, then go on reading); only one reads at a time,
+    /// and what one had taken but not yielded when it stopped goes to the next.
     public func makeAsyncIterator() -> AsyncIterator {
         AsyncIterator(consumer: self)
     }
@@ -100,9 +99,20 @@ public final class JetStreamOrderedConsumer: AsyncSequence, @unchecked Sendable 
     /// Yields messages in stream order; answers flow control as the reader passes it.
     public struct AsyncIterator: AsyncIteratorProtocol {
         let consumer: JetStreamOrderedConsumer
+        private let batch: ConsumerBatch<JetStreamOrderedConsumer>
+
+        init(consumer: JetStreamOrderedConsumer) {
+            self.consumer = consumer
+            self.batch = ConsumerBatch(owner: consumer)
+        }
 
         public mutating func next() async throws -> JetStreamMessage? {
-            while let item = try await consumer.nextItem() {
+            while true {
+                guard let item = batch.popFirst() else {
+                    try await batch.refill()
+                    if batch.isEmpty { return nil }
+                    continue
+                }
                 switch item {
                 case .message(let message):
                     return message
@@ -110,65 +120,31 @@ public final class JetStreamOrderedConsumer: AsyncSequence, @unchecked Sendable 
                     try? consumer.jetStream.client.publish(reply, payload: ByteBuffer())
                 }
             }
-            return nil
         }
     }
 
     // MARK: the reader's queue
 
-    private func enqueue(_ item: Item) {
+    func withQueueLocked<R>(_ body: (inout SingleConsumerQueue<Item>) throws -> R) rethrows -> R {
         lock.lock()
-        if let waiter {
-            self.waiter = nil
-            lock.unlock()
-            waiter.resume(returning: item)
-        } else {
-            buffer.append(item)
-            lock.unlock()
-        }
+        defer { lock.unlock() }
+        return try body(&queue)
+    }
+
+    static func queueWeight(of element: Item) -> Int { 0 }
+
+    private func enqueue(_ item: Item) {
+        lock.withLock { queue.isFinished ? nil : queue.append(item, weight: 0) }?.resume()
     }
 
     /// Ends the sequence once the reader has taken what is queued; `error` is thrown after that.
     private func finish(_ error: (any Error)?) {
-        lock.lock()
-        stopped = true
-        timer?.cancel()
-        if failure == nil { failure = error }
-        let waiter = self.waiter
-        self.waiter = nil
-        let failure = buffer.isEmpty ? self.failure : nil
-        if waiter != nil { self.failure = nil }
-        lock.unlock()
-        if let waiter {
-            if let failure { waiter.resume(throwing: failure) } else { waiter.resume(returning: nil) }
+        let resumption: SingleConsumerQueue<Item>.Resumption? = lock.withLock {
+            stopped = true
+            timer?.cancel()
+            return queue.finish(error: error, discard: false)
         }
-    }
-
-    private func nextItem() async throws -> Item? {
-        try await withTaskCancellationHandler {
-            try await withUnsafeThrowingContinuation { continuation in
-                lock.lock()
-                if let item = buffer.popFirst() {
-                    lock.unlock()
-                    continuation.resume(returning: item)
-                } else if stopped || Task.isCancelled {
-                    let failure = self.failure
-                    self.failure = nil
-                    lock.unlock()
-                    if let failure { continuation.resume(throwing: failure) } else { continuation.resume(returning: nil) }
-                } else {
-                    precondition(waiter == nil, "a JetStreamOrderedConsumer supports one reader at a time")
-                    waiter = continuation
-                    lock.unlock()
-                }
-            }
-        } onCancel: {
-            lock.lock()
-            let waiter = self.waiter
-            self.waiter = nil
-            lock.unlock()
-            waiter?.resume(returning: nil)
-        }
+        resumption?.resume()
     }
 
     // MARK: event-loop side
