@@ -1,4 +1,5 @@
 import NIOCore
+import XYCore
 
 /// Every decision about a client's connection, as a value with no I/O: which socket to open and
 /// when, each step of its handshake (INFO → optional TLS → CONNECT + PING → PONG), what a server
@@ -406,15 +407,14 @@ struct NATSConnectionStateMachine {
 
     // MARK: pure rules
 
-    /// Backoff before reconnect attempt `attempt`: none for the first, then doubling from
-    /// `initial`, capped at `maximum`, scaled by up to ±`jitter` (`random` in 0..<1 picks where).
-    /// The one place the delay is computed, so a shared backoff type can replace it.
+    /// Backoff before reconnect attempt `attempt`: none for the first, then XYCore's `Backoff`
+    /// doubling from `initial`, capped at `maximum`, scaled by up to ±`jitter` (`random` in 0..<1
+    /// picks where), so every reconnecting part of xy follows one rule.
     static func reconnectDelay(attempt: Int, initial: TimeAmount, maximum: TimeAmount, jitter: Double, random: Double) -> TimeAmount {
         guard attempt > 1 else { return .zero }
-        let base = Double(initial.nanoseconds) * pow2(min(attempt - 2, 30))
-        let capped = min(base, Double(maximum.nanoseconds))
-        let factor = jitter > 0 ? 1 + jitter * (2 * random - 1) : 1
-        return .nanoseconds(Int64(max(0, capped * factor)))
+        let spread: Backoff.Jitter = jitter > 0 ? .proportional(jitter) : .none
+        let backoff = Backoff(initial: Duration(initial), cap: Duration(maximum), jitter: spread)
+        return TimeAmount(backoff.delay(attempt: attempt - 2, unitRandom: random))
     }
 
     /// What a `-ERR` on a live connection calls for, from its text (the server's wording, as nats.go reads it).
@@ -444,10 +444,6 @@ struct NATSConnectionStateMachine {
     }
 
     // MARK: helpers
-
-    private static func pow2(_ exponent: Int) -> Double {
-        Double(UInt64(1) << UInt64(max(0, exponent)))
-    }
 
     private mutating func open(_ purpose: Purpose) -> LifecycleAction {
         let id = nextID
