@@ -231,7 +231,7 @@ class LeastPrivilegeTests(unittest.TestCase):
     def test_generated_files_and_modes(self):
         work = self.stack.work
         users = sorted(p.stem for p in (work / "seeds").glob("*.nk"))
-        self.assertEqual(["aggregator", "cli", "demo", "gateway", "realtime"], users)
+        self.assertEqual(["admin", "aggregator", "cli", "demo", "gateway", "realtime"], users)
         for path in [*(work / "seeds").glob("*.nk"), work / "jwt" / "dev.pem", work / "dev.token"]:
             self.assertEqual(0o600, path.stat().st_mode & 0o777, path)
         self.assertEqual(3, len((work / "dev.token").read_text().strip().split(".")))

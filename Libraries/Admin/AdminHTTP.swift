@@ -1,0 +1,85 @@
+import Foundation
+import Hummingbird
+import HTTPTypes
+import Logging
+import NIOCore
+import OpenAPIRuntime
+import XYService
+
+/// Hummingbird's per-request context with the peer's address, which the login rate limit needs.
+public struct AdminRequestContext: RequestContext, RemoteAddressRequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let remoteAddress: SocketAddress?
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress
+    }
+}
+
+/// What a handler needs of the HTTP request that the generated operation inputs do not carry
+/// (the bearer token lives in the security scheme, the address in the connection).
+struct RequestInfo: Sendable {
+    /// The `Authorization` header, when present.
+    var authorization: String?
+    /// The client's IP address (the TCP peer).
+    var address: String
+
+    @TaskLocal static var current = RequestInfo(authorization: nil, address: "unknown")
+}
+
+/// Sets ``RequestInfo`` for the handlers, and turns what they throw into the `{"code","message"}`
+/// answers the document lists: an ``APIFailure`` as it says, a body or parameter the generated
+/// code could not decode as 400 XYW007, anything else (storage trouble) as 503 XYW004, so nothing
+/// a client sends yields a 500.
+struct APIErrorMiddleware: RouterMiddleware {
+    typealias Context = AdminRequestContext
+    let logger: Logger
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let info = RequestInfo(
+            authorization: request.headers[.authorization],
+            address: context.remoteAddress?.ipAddress ?? "unknown"
+        )
+        do {
+            return try await RequestInfo.$current.withValue(info) {
+                try await next(request, context)
+            }
+        } catch {
+            let failure = Self.failure(for: error)
+            if failure.status == .serviceUnavailable {
+                logger.error("request failed", metadata: ["code": "\(failure.code)", "path": "\(request.uri.path)", "error": "\(error)"])
+            }
+            var headers: HTTPFields = [.contentType: "application/json"]
+            if let seconds = failure.retryAfterSeconds { headers[.retryAfter] = String(seconds) }
+            return Response(status: failure.status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: failure.body)))
+        }
+    }
+
+    /// Handlers turn their own storage errors into ``APIFailure`` (``guarded(_:)``), so an
+    /// operation error of any other kind comes from the generated code reading the request.
+    static func failure(for error: any Error) -> APIFailure {
+        if let failure = error as? APIFailure { return failure }
+        if let server = error as? ServerError {
+            if let failure = server.underlyingError as? APIFailure { return failure }
+            return .malformed("the request is not what the operation takes: \(server.causeDescription)")
+        }
+        if let http = error as? HTTPError {
+            let code: XYErrorCode = http.status == .notFound || http.status == .methodNotAllowed ? .unknownRoute : .malformedClientMessage
+            return APIFailure(http.status, code, http.body ?? "no such operation")
+        }
+        return .unavailable("the service's state is unavailable right now")
+    }
+}
+
+/// Runs a handler's body, turning anything but an ``APIFailure`` (NATS or JetStream trouble) into
+/// 503 XYW004, so the middleware can tell those from requests the generated code could not read.
+func guarded<T: Sendable>(_ body: () async throws -> T) async throws(APIFailure) -> T {
+    do {
+        return try await body()
+    } catch let failure as APIFailure {
+        throw failure
+    } catch {
+        throw .unavailable("the service's state is unavailable right now (\(type(of: error)))")
+    }
+}
