@@ -59,8 +59,11 @@ struct Accounts: Sendable {
         if userKey != nil {
             stored = try await AdminStore.read(StoredUser.self, store.users, username)?.0
         }
-        // Always one Argon2id verification, against the decoy hash when the user is unknown.
-        if hasher.verify(String(password.prefix(Self.passwordMaximumLength)), against: stored?.passwordHash), let stored {
+        // Always one Argon2id verification: against the decoy hash when the user is unknown or the
+        // password is longer than any registration accepts (only its prefix is hashed, so it must
+        // never match a stored password that is that prefix).
+        let candidate = password.count <= Self.passwordMaximumLength ? stored?.passwordHash : nil
+        if hasher.verify(String(password.prefix(Self.passwordMaximumLength)), against: candidate), let stored {
             if let userKey { try? await store.failures.delete(userKey) }
             return stored
         }
