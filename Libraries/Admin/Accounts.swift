@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import NATS
+import NIOPosix
 import XYService
 
 /// Registration, login (with its rate limit), refresh-token rotation and revocation, over the
@@ -37,7 +38,10 @@ struct Accounts: Sendable {
         guard length >= configuration.passwordMinimumLength, length <= Self.passwordMaximumLength else {
             throw APIFailure(.badRequest, .invalidPassword, "a password is \(configuration.passwordMinimumLength) to \(Self.passwordMaximumLength) characters")
         }
-        guard let hash = hasher.hash(password) else { throw APIFailure.unavailable("the password could not be hashed") }
+        let hasher = self.hasher
+        guard let hash = try await Self.offPool({ hasher.hash(password) }) else {
+            throw APIFailure.unavailable("the password could not be hashed")
+        }
         let user = StoredUser(username: username, role: "user", passwordHash: hash, createdMilliseconds: now().milliseconds)
         do {
             try await store.users.create(username, AdminStore.encode(user))
@@ -63,13 +67,21 @@ struct Accounts: Sendable {
         // password is longer than any registration accepts (only its prefix is hashed, so it must
         // never match a stored password that is that prefix).
         let candidate = password.count <= Self.passwordMaximumLength ? stored?.passwordHash : nil
-        if hasher.verify(String(password.prefix(Self.passwordMaximumLength)), against: candidate), let stored {
+        let hasher = self.hasher
+        let prefix = String(password.prefix(Self.passwordMaximumLength))
+        if try await Self.offPool({ hasher.verify(prefix, against: candidate) }), let stored {
             if let userKey { try? await store.failures.delete(userKey) }
             return stored
         }
         if let userKey { try await recordFailure(userKey) }
         try await recordFailure(addressKey)
         throw APIFailure(.unauthorized, .badCredentials, "unknown username or wrong password")
+    }
+
+    /// Runs Argon2id (tens to hundreds of milliseconds of CPU and 64 MiB) on NIO's blocking-work
+    /// pool, so concurrent logins never hold the cooperative threads every request needs.
+    static func offPool<T: Sendable>(_ work: @escaping @Sendable () -> T) async throws -> T {
+        try await NIOThreadPool.singleton.runIfActive(work)
     }
 
     private func refuseWhenLocked(_ key: String?, limit: Int) async throws {

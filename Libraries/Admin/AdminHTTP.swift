@@ -48,7 +48,9 @@ struct APIErrorMiddleware: RouterMiddleware {
         } catch {
             let failure = Self.failure(for: error)
             if failure.status == .serviceUnavailable {
-                logger.error("request failed", metadata: ["code": "\(failure.code)", "path": "\(request.uri.path)", "error": "\(error)"])
+                // The failure's own message only: the generated code's error describes the
+                // operation's input, passwords and refresh tokens included.
+                logger.error("request failed", metadata: ["code": "\(failure.code)", "path": "\(request.uri.path)", "reason": "\(failure.message)"])
             }
             var headers: HTTPFields = [.contentType: "application/json"]
             if let seconds = failure.retryAfterSeconds { headers[.retryAfter] = String(seconds) }

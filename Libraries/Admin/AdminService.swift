@@ -69,6 +69,7 @@ public struct AdminService: Service {
             group.addTask {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: TokenIssuer.refreshPeriod)
+                    guard !Task.isCancelled else { return }
                     do {
                         try await issuer.refresh()
                     } catch {
@@ -83,7 +84,7 @@ public struct AdminService: Service {
 
     /// Opens the buckets and loads the keys, once a second until it works or the service stops.
     private func openState() async -> (AdminStore, TokenIssuer)? {
-        while !Task.isCancelled {
+        while !Task.isCancelled, !Task.isShuttingDownGracefully {
             do {
                 let store = try await AdminStore.open(jetStream: nats.jetStream(), configuration: configuration)
                 let issuer = TokenIssuer(bucket: store.keys, configuration: configuration)

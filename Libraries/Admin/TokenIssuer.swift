@@ -115,7 +115,8 @@ public actor TokenIssuer {
         guard let current = ring.keys.first, let signer = signers[current.kid] else {
             throw APIFailure.unavailable("no signing key loaded yet")
         }
-        let issued = now()
+        // Whole seconds: iat and exp are NumericDates that verifiers commonly expect as integers.
+        let issued = Date(timeIntervalSince1970: now().timeIntervalSince1970.rounded(.down))
         let payload = GatewayTokenPayload(
             sub: username, subjects: configuration.tokenSubjects, maxSubs: configuration.tokenMaxSubscriptions, role: role,
             issuer: configuration.issuer, audience: configuration.audience,

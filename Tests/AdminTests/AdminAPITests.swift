@@ -83,6 +83,9 @@ struct AdminAPITests {
             #expect(payload["subjects"] as? [String] == ["xy.md.>"])
             #expect(payload["max_subs"] as? Int == 42)
             #expect(payload["role"] as? String == "user")
+            let issued = try #require(payload["iat"] as? Double)
+            #expect(issued == issued.rounded(.down), "iat in whole seconds")
+            #expect(payload["exp"] as? Double == issued + 900, "15 minutes by default")
             let jwks = try await harness.request("GET", "/.well-known/jwks.json")
             #expect(jwks.status == 200)
             let keys = try #require(jwks.json["keys"] as? [[String: Any]])
@@ -218,6 +221,25 @@ struct AdminAPITests {
                 let answer = try await harness.request(method, path, token: access)
                 #expect(answer.status == 404 && answer.code == "XYA011", "\(path): \(answer.status) \(answer.body)")
             }
+        } catch {
+            await harness.stop()
+            throw error
+        }
+        await harness.stop()
+    }
+
+    @Test("NATS gone: the state's operations answer 503 XYW004, the rest keeps serving, nothing crashes")
+    func natsUnavailable() async throws {
+        let harness = try await AdminHarness.start()
+        do {
+            let (access, _) = try await harness.account("mallory")
+            await harness.nats.stop()
+            let register = try await harness.request("POST", "/api/v1/auth/register", json: #"{"username":"oscar","password":"correct horse battery"}"#)
+            #expect(register.status == 503 && register.code == "XYW004", "\(register.status) \(register.body)")
+            let watchlist = try await harness.request("GET", "/api/v1/watchlist", token: access)
+            #expect(watchlist.status == 503 && watchlist.code == "XYW004")
+            #expect(try await harness.request("GET", "/.well-known/jwks.json").status == 200, "the keys in memory are still served")
+            #expect(try await harness.request("POST", "/api/v1/auth/register", json: "{").code == "XYW007", "a bad body is still the client's fault")
         } catch {
             await harness.stop()
             throw error
