@@ -9,6 +9,8 @@ public struct APIFailure: Error, Sendable, Equatable {
     public var message: String
     /// Seconds for `Retry-After` (429 only).
     public var retryAfterSeconds: Int?
+    /// The methods the path takes, for `Allow` (405 only).
+    public var allow: String?
 
     public init(_ status: HTTPResponse.Status, _ code: XYErrorCode, _ message: String, retryAfterSeconds: Int? = nil) {
         self.status = status

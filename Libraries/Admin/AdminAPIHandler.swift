@@ -30,6 +30,7 @@ struct AdminAPIHandler: APIProtocol {
 
     func refresh(_ input: Operations.Refresh.Input) async throws -> Operations.Refresh.Output {
         guard case .json(let request) = input.body else { throw APIFailure.malformed("a JSON body is required") }
+        try Self.checkLength(request)
         let tokens = try await guarded {
             let rotated = try await accounts.rotate(request.refreshToken)
             return try await tokenResponse(user: rotated.user, refresh: (rotated.refreshToken, rotated.lifetime))
@@ -39,6 +40,7 @@ struct AdminAPIHandler: APIProtocol {
 
     func logout(_ input: Operations.Logout.Input) async throws -> Operations.Logout.Output {
         guard case .json(let request) = input.body else { throw APIFailure.malformed("a JSON body is required") }
+        try Self.checkLength(request)
         try await guarded { try await accounts.revoke(request.refreshToken) }
         return .noContent(.init())
     }
@@ -104,6 +106,11 @@ struct AdminAPIHandler: APIProtocol {
     }
 
     // MARK: helpers
+
+    /// The document's `maxLength` of a refresh token (ours are 76 characters).
+    static func checkLength(_ request: Components.Schemas.RefreshRequest) throws(APIFailure) {
+        guard request.refreshToken.utf8.count <= 512 else { throw .malformed("refresh_token is longer than 512 characters") }
+    }
 
     static let invalidTicker = APIFailure(.badRequest, .invalidTicker, "a ticker is 1 to 16 characters of A-Z, 0-9, '-' and '_'")
 

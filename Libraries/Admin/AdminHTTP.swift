@@ -46,7 +46,7 @@ struct APIErrorMiddleware: RouterMiddleware {
                 try await next(request, context)
             }
         } catch {
-            let failure = Self.failure(for: error)
+            let failure = Self.failure(for: error, path: request.uri.path)
             if failure.status == .serviceUnavailable {
                 // The failure's own message only: the generated code's error describes the
                 // operation's input, passwords and refresh tokens included.
@@ -54,24 +54,50 @@ struct APIErrorMiddleware: RouterMiddleware {
             }
             var headers: HTTPFields = [.contentType: "application/json"]
             if let seconds = failure.retryAfterSeconds { headers[.retryAfter] = String(seconds) }
+            if let allow = failure.allow { headers[.allow] = allow }
             return Response(status: failure.status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: failure.body)))
         }
     }
 
     /// Handlers turn their own storage errors into ``APIFailure`` (``guarded(_:)``), so an
     /// operation error of any other kind comes from the generated code reading the request.
-    static func failure(for error: any Error) -> APIFailure {
+    static func failure(for error: any Error, path: String = "") -> APIFailure {
         if let failure = error as? APIFailure { return failure }
         if let server = error as? ServerError {
             if let failure = server.underlyingError as? APIFailure { return failure }
             return .malformed("the request is not what the operation takes: \(server.causeDescription)")
         }
         if let http = error as? HTTPError {
-            let code: XYErrorCode = http.status == .notFound || http.status == .methodNotAllowed ? .unknownRoute : .malformedClientMessage
-            return APIFailure(http.status, code, http.body ?? "no such operation")
+            switch http.status {
+            case .notFound where servedPaths.contains(where: { matches($0.template, path) }):
+                // Hummingbird answers 404 for a path it routes under another method.
+                var failure = APIFailure(.methodNotAllowed, .unknownRoute, "this path takes other methods")
+                failure.allow = servedPaths.first { matches($0.template, path) }?.methods
+                return failure
+            case .notFound, .methodNotAllowed:
+                return APIFailure(http.status, .unknownRoute, "no such operation")
+            default:
+                return APIFailure(http.status, .malformedClientMessage, http.body ?? "the request could not be read")
+            }
         }
         return .unavailable("the service's state is unavailable right now")
     }
+}
+
+/// The paths the served operations take (`{…}` is one path segment), so another method on one
+/// of them is 405 rather than 404.
+let servedPaths: [(template: String, methods: String)] = [
+    ("/api/v1/auth/register", "POST"), ("/api/v1/auth/login", "POST"), ("/api/v1/auth/refresh", "POST"),
+    ("/api/v1/auth/logout", "POST"), ("/api/v1/auth/me", "GET"), ("/api/v1/watchlist", "GET, POST"),
+    ("/api/v1/watchlist/{ticker}", "DELETE"), ("/.well-known/jwks.json", "GET"), ("/api/v1/openapi.yaml", "GET"),
+]
+
+/// Whether `path` fits `template` segment by segment.
+func matches(_ template: String, _ path: String) -> Bool {
+    let expected = template.split(separator: "/", omittingEmptySubsequences: false)
+    let actual = path.split(separator: "/", omittingEmptySubsequences: false)
+    guard expected.count == actual.count else { return false }
+    return zip(expected, actual).allSatisfy { $0.hasPrefix("{") || $0 == $1 }
 }
 
 /// Runs a handler's body, turning anything but an ``APIFailure`` (NATS or JetStream trouble) into

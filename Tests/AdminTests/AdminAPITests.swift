@@ -201,6 +201,8 @@ struct AdminAPITests {
                 #expect(answer.status == 401 && answer.code == "XYA006", "\(bad.prefix(10))")
             }
             #expect(try await harness.request("POST", "/api/v1/auth/refresh", json: "{}").code == "XYW007")
+            let huge = try await harness.request("POST", "/api/v1/auth/logout", json: #"{"refresh_token":"\#(String(repeating: "a", count: 513))"}"#)
+            #expect(huge.status == 400 && huge.code == "XYW007", "longer than the document's maxLength")
         } catch {
             await harness.stop()
             throw error
@@ -220,6 +222,11 @@ struct AdminAPITests {
             for (method, path) in [("GET", "/admin/health"), ("GET", "/admin/feature-flags"), ("GET", "/api/v1/market-data/bars?ticker=AAPL&from=0&to=1")] {
                 let answer = try await harness.request(method, path, token: access)
                 #expect(answer.status == 404 && answer.code == "XYA011", "\(path): \(answer.status) \(answer.body)")
+            }
+            for (method, path) in [("PUT", "/api/v1/watchlist"), ("GET", "/api/v1/auth/login"), ("POST", "/api/v1/watchlist/AAPL")] {
+                let answer = try await harness.request(method, path, token: access)
+                #expect(answer.status == 405 && answer.code == "XYA011", "\(method) \(path): \(answer.status) \(answer.body)")
+                #expect(answer.header("Allow") != nil, "RFC 9110: a 405 lists the methods")
             }
         } catch {
             await harness.stop()

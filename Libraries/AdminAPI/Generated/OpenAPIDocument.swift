@@ -190,7 +190,7 @@ paths:
         - name: ticker
           in: path
           required: true
-          schema: { type: string, maxLength: 64 }
+          schema: { $ref: '#/components/schemas/Ticker' }
       responses:
         '200':
           description: The list after the change.
@@ -446,10 +446,13 @@ components:
       properties:
         username:
           type: string
+          pattern: '^[a-z][a-z0-9_-]{2,31}$'
           description: 3 to 32 characters, lowercase letters, digits, '_' and '-', starting with a letter.
         password:
           type: string
-          description: At least PASSWORD_MIN_LENGTH (default 10) and at most 256 characters.
+          minLength: 10
+          maxLength: 256
+          description: At least PASSWORD_MIN_LENGTH (default 10, the minimum shown) and at most 256 characters.
     User:
       type: object
       required: [username, role, created_at]
@@ -486,7 +489,11 @@ components:
       type: object
       required: [ticker]
       properties:
-        ticker: { type: string, maxLength: 64 }
+        ticker: { $ref: '#/components/schemas/Ticker' }
+    Ticker:
+      type: string
+      pattern: '^[A-Z0-9_-]{1,16}$'
+      description: 1 to 16 characters of A-Z, 0-9, '-' and '_' (one NATS subject token).
     Bar:
       type: object
       required: [start, start_ms, open, high, low, close, volume]

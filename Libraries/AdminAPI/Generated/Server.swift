@@ -971,7 +971,7 @@ fileprivate extension UniversalServer where APIHandler: APIProtocol {
                 let path: Operations.RemoveFromWatchlist.Input.Path = .init(ticker: try converter.getPathParameterAsURI(
                     in: metadata.pathParameters,
                     name: "ticker",
-                    as: Swift.String.self
+                    as: Components.Schemas.Ticker.self
                 ))
                 let headers: Operations.RemoveFromWatchlist.Input.Headers = .init(accept: try converter.extractAcceptHeaderIfPresent(in: request.headerFields))
                 return Operations.RemoveFromWatchlist.Input(

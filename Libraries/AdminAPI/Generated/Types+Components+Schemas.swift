@@ -47,7 +47,7 @@ extension Components {
             ///
             /// - Remark: Generated from `#/components/schemas/Credentials/username`.
             public var username: Swift.String
-            /// At least PASSWORD_MIN_LENGTH (default 10) and at most 256 characters.
+            /// At least PASSWORD_MIN_LENGTH (default 10, the minimum shown) and at most 256 characters.
             ///
             /// - Remark: Generated from `#/components/schemas/Credentials/password`.
             public var password: Swift.String
@@ -55,7 +55,7 @@ extension Components {
             ///
             /// - Parameters:
             ///   - username: 3 to 32 characters, lowercase letters, digits, '_' and '-', starting with a letter.
-            ///   - password: At least PASSWORD_MIN_LENGTH (default 10) and at most 256 characters.
+            ///   - password: At least PASSWORD_MIN_LENGTH (default 10, the minimum shown) and at most 256 characters.
             public init(
                 username: Swift.String,
                 password: Swift.String
@@ -198,18 +198,22 @@ extension Components {
         /// - Remark: Generated from `#/components/schemas/WatchlistAddition`.
         public struct WatchlistAddition: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/WatchlistAddition/ticker`.
-            public var ticker: Swift.String
+            public var ticker: Components.Schemas.Ticker
             /// Creates a new `WatchlistAddition`.
             ///
             /// - Parameters:
             ///   - ticker:
-            public init(ticker: Swift.String) {
+            public init(ticker: Components.Schemas.Ticker) {
                 self.ticker = ticker
             }
             public enum CodingKeys: String, CodingKey {
                 case ticker
             }
         }
+        /// 1 to 16 characters of A-Z, 0-9, '-' and '_' (one NATS subject token).
+        ///
+        /// - Remark: Generated from `#/components/schemas/Ticker`.
+        public typealias Ticker = Swift.String
         /// - Remark: Generated from `#/components/schemas/JWK`.
         public struct Jwk: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/JWK/kty`.

@@ -1468,12 +1468,12 @@ public enum Operations {
             /// - Remark: Generated from `#/paths/api/v1/watchlist/{ticker}/DELETE/path`.
             public struct Path: Sendable, Hashable {
                 /// - Remark: Generated from `#/paths/api/v1/watchlist/{ticker}/DELETE/path/ticker`.
-                public var ticker: Swift.String
+                public var ticker: Components.Schemas.Ticker
                 /// Creates a new `Path`.
                 ///
                 /// - Parameters:
                 ///   - ticker:
-                public init(ticker: Swift.String) {
+                public init(ticker: Components.Schemas.Ticker) {
                     self.ticker = ticker
                 }
             }
