@@ -22,6 +22,9 @@
 #   make contracts-accept  record the current Contracts/ as the baseline CI checks against
 #   make contracts-check-full  also rebuild protoc-gen-swift and regenerate to compare (make test
 #                checks Contracts/generated.lock instead, building no generator)
+#   make openapi  regenerate xy-admin's API code from Api/openapi.yaml with swift-openapi-generator
+#                (built from its 1.14.3 tag in a scratch path of its own) and write Api/generated.lock;
+#                make test checks that lock (openapi-check) without building the generator
 #   make fuzz    libFuzzer + AddressSanitizer on the NATS protocol parser (FUZZ_SECONDS, default 60)
 #
 # SCRATCH=.build-foo keeps a private build directory; SWIFT_FLAGS adds swift build/test flags.
@@ -49,7 +52,7 @@ BENCH_RUNS ?= 3
 FUZZ_SECONDS ?= 60
 FUZZ_SCRATCH ?= .build-fuzz
 
-.PHONY: deps build test docs-check test-browser up down up-down-check compose-check deploy-check bench bench-realtime bench-aggregator bench-aggregator-e2e bench-gateway fuzz contracts contracts-lint contracts-accept contracts-check contracts-check-full
+.PHONY: deps build test docs-check test-browser up down up-down-check compose-check deploy-check bench bench-realtime bench-aggregator bench-aggregator-e2e bench-gateway fuzz contracts contracts-lint contracts-accept contracts-check contracts-check-full openapi openapi-check
 
 deps:
 	@scripts/deps.sh
@@ -57,7 +60,7 @@ deps:
 build:
 	$(SWIFT) build $(SWIFTPM_FLAGS)
 
-test: deps docs-check contracts-check
+test: deps docs-check contracts-check openapi-check
 	node --test Tests/Web/
 	@SWIFT="$(SWIFT)" scripts/swift-test.sh $(SWIFTPM_FLAGS)
 	@$(MAKE) --no-print-directory compose-check deploy-check test-browser up-down-check
@@ -193,3 +196,19 @@ contracts-check: deps
 contracts-check-full: contracts-check
 	$(PGS_BUILD)
 	scripts/contracts.sh check-generated $(PGS_SCRATCH)/debug/protoc-gen-swift
+
+# xy-admin's REST API (issue 17, docs/errors.md): swift-openapi-generator is not a dependency of the
+# package (no build plugin): its tag is cloned and built in a scratch path of its own, run once over
+# Api/openapi.yaml, and the output committed in Libraries/AdminAPI/Generated with Api/generated.lock.
+OAG_VERSION := 1.14.3
+OAG_DIR := $(SCRATCH)-openapi-generator
+openapi: deps
+	$(SWIFT) package resolve $(SWIFTPM_FLAGS)
+	@[[ -d $(OAG_DIR)/checkout ]] || git clone --quiet --depth 1 --branch $(OAG_VERSION) https://github.com/apple/swift-openapi-generator.git $(OAG_DIR)/checkout
+	$(SWIFT) build --package-path $(OAG_DIR)/checkout --scratch-path $(OAG_DIR)/build --product swift-openapi-generator -c release
+	scripts/openapi.sh generate $(OAG_DIR)/build/release/swift-openapi-generator
+
+# Run by `make test`: the generated code is what Api/generated.lock says it was made from.
+openapi-check:
+	@[[ -f Package.resolved ]] || $(SWIFT) package resolve $(SWIFTPM_FLAGS)
+	scripts/openapi.sh check-lock

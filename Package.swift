@@ -20,6 +20,8 @@ let package = Package(
         .executable(name: "xy-aggregator", targets: ["XYAggregator"]),
         .library(name: "Gateway", targets: ["Gateway"]),
         .executable(name: "xy-gateway", targets: ["XYGateway"]),
+        .library(name: "Admin", targets: ["Admin"]),
+        .executable(name: "xy-admin", targets: ["XYAdmin"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -41,6 +43,12 @@ let package = Package(
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
         // SHA-1 of the WebSocket handshake (the gateway does the RFC 6455 handshake itself).
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        // xy-admin's REST API (issue 17): the code swift-openapi-generator 1.14.3 made from
+        // Api/openapi.yaml is committed (make openapi), so only the runtime and the Hummingbird
+        // transport are built here. No traits, like hummingbird above.
+        .package(url: "https://github.com/apple/swift-openapi-runtime.git", from: "1.13.4", traits: []),
+        .package(url: "https://github.com/hummingbird-project/swift-openapi-hummingbird.git", from: "2.1.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         .systemLibrary(
@@ -263,6 +271,51 @@ let package = Package(
             ],
             path: "Services/Aggregator"
         ),
+        // The generated types and server stubs of Api/openapi.yaml (make openapi; never edited by hand).
+        .target(
+            name: "AdminAPI",
+            dependencies: [
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            path: "Libraries/AdminAPI",
+            // The generator's empty per-component files import modules they do not use; the code
+            // is not ours to edit, and our own targets keep every warning.
+            swiftSettings: [.unsafeFlags(["-suppress-warnings"])]
+        ),
+        .target(
+            name: "Admin",
+            dependencies: [
+                "AdminAPI",
+                "CSodium",
+                "GatewayAuth",
+                "NATS",
+                "XYService",
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+                .product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            path: "Libraries/Admin"
+        ),
+        .executableTarget(
+            name: "XYAdmin",
+            dependencies: [
+                "Admin",
+                "NATS",
+                "XYService",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Services/Admin"
+        ),
         .executableTarget(
             name: "CLI",
             dependencies: [
@@ -470,6 +523,22 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             path: "Tests/AggregatorTests"
+        ),
+        .testTarget(
+            name: "AdminTests",
+            dependencies: [
+                "Admin",
+                "GatewayAuth",
+                "GatewayClient",
+                "NATS",
+                "NATSTestSupport",
+                "XYService",
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            path: "Tests/AdminTests"
         ),
     ]
 )

@@ -1,12 +1,12 @@
 """The least-privilege NATS configuration of `make up` and compose, exercised for real.
 
 Runs `xy dev init` (the generator both use), the real nats-server with what it wrote, and the
-real services from the debug build (xy sim polygon, xy-realtime, xy-aggregator, xy-gateway), each
+real services from the debug build (xy sim polygon, xy-realtime, xy-aggregator, xy-gateway, xy-admin), each
 with its own NKey seed, on free loopback ports. Proves that data flows where
 deploy/nats/authorization.conf allows it (ticks reach the cli user, the aggregator creates its
 streams and answers snapshot requests, xy-realtime answers control requests, heartbeats arrive,
 and the gateway forwards ticks and snapshots to a WebSocket client, `xy demo ticks` under the demo
-user included) and that the server refuses each user what it should not do (permissions violations).
+user included, and xy-admin's accounts in its own key-value buckets) and that the server refuses each user what it should not do (permissions violations).
 
 Needs XY_BIN_DIR (debug build folder) and nats-py with nkeys (.venv). Run by `make test`.
 """
@@ -56,7 +56,7 @@ class Stack:
         self.work = Path(tempfile.mkdtemp(prefix="xy-deploy-"))
         self.processes = []
         self.logs = []
-        self.ports = {name: free_port() for name in ("nats", "monitor", "sim", "realtime", "aggregator", "gateway")}
+        self.ports = {name: free_port() for name in ("nats", "monitor", "sim", "realtime", "aggregator", "gateway", "admin", "admin_api")}
         self.nats_url = f"nats://127.0.0.1:{self.ports['nats']}"
 
     def seed(self, user):
@@ -124,6 +124,11 @@ class Stack:
             **self.service_env("gateway", self.ports["gateway"]), "JWT_PUBLIC_KEY": str(public_key),
             "WS_ALLOWED_ORIGINS": f"http://127.0.0.1:{self.ports['gateway']}", "WS_STATIC_DIR": str(ROOT / "Web")})
         self.wait_http("gateway", f"http://127.0.0.1:{self.ports['gateway']}/healthz")
+        # xy-admin is ready once its key-value buckets are open (created under its own user).
+        self.start("admin", [str(self.bin / "xy-admin")], {
+            **self.service_env("admin", self.ports["admin"]), "API_HOST": "127.0.0.1", "API_PORT": str(self.ports["admin_api"]),
+            "ARGON2_OPSLIMIT": "1", "ARGON2_MEMLIMIT": "8192"})
+        self.wait_http("admin", f"http://127.0.0.1:{self.ports['admin']}/healthz")
 
     def down(self):
         for name, _ in reversed(self.processes):
@@ -243,7 +248,7 @@ class LeastPrivilegeTests(unittest.TestCase):
     def test_generated_files_and_modes(self):
         work = self.stack.work
         users = sorted(p.stem for p in (work / "seeds").glob("*.nk"))
-        self.assertEqual(["aggregator", "cli", "demo", "gateway", "realtime"], users)
+        self.assertEqual(["admin", "aggregator", "cli", "demo", "gateway", "realtime"], users)
         for path in [*(work / "seeds").glob("*.nk"), work / "jwt" / "dev.pem", work / "dev.token"]:
             self.assertEqual(0o600, path.stat().st_mode & 0o777, path)
         self.assertEqual(3, len((work / "dev.token").read_text().strip().split(".")))
@@ -431,6 +436,47 @@ class LeastPrivilegeTests(unittest.TestCase):
             await nc.publish("$JS.API.STREAM.DELETE.XY_TICKS", b"")
         self.assertRefused("cli", actions, 'Publish to "xy.md.tick.demo"', 'Publish to "xy.md.tick.cli-demo"',
                            'Publish to "xy.exec.health"', 'Publish to "$JS.API.STREAM.DELETE.XY_TICKS"')
+
+    def test_admin_serves_accounts_and_watchlists_under_its_user(self):
+        api = f"http://127.0.0.1:{self.stack.ports['admin_api']}"
+
+        def call(method, path, body=None, token=None):
+            request = urllib.request.Request(api + path, method=method, data=None if body is None else json.dumps(body).encode())
+            request.add_header("Content-Type", "application/json")
+            if token:
+                request.add_header("Authorization", f"Bearer {token}")
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, json.loads(response.read() or b"{}")
+
+        credentials = {"username": "deploy-check", "password": "a long enough password"}
+        self.assertEqual(201, call("POST", "/api/v1/auth/register", credentials)[0])
+        status, tokens = call("POST", "/api/v1/auth/login", credentials)
+        self.assertEqual(200, status)
+        status, renewed = call("POST", "/api/v1/auth/refresh", {"refresh_token": tokens["refresh_token"]})
+        self.assertEqual(200, status)
+        status, watchlist = call("POST", "/api/v1/watchlist", {"ticker": "S0001"}, renewed["access_token"])
+        self.assertEqual(200, status)
+        self.assertIn("S0001", watchlist["tickers"])
+        self.assertEqual(200, call("GET", "/.well-known/jwks.json")[0])
+        log = (self.stack.work / "admin.log").read_text()
+        self.assertNotIn("ermissions", log, f"xy-admin was refused something it needs:\n{log[-3000:]}")
+
+    def test_admin_cannot_touch_market_data_or_other_streams(self):
+        async def actions(nc):
+            await nc.subscribe("xy.md.tick.*")
+            await nc.publish("xy.md.tick.demo", b"forged")
+            await nc.publish("$JS.API.STREAM.DELETE.KV_xy_users", b"")
+            await nc.publish("$JS.API.DIRECT.GET.XY_BARS", b'{"last_by_subj":"xy.md.bar.S0001"}')
+        self.assertRefused("admin", actions, 'Subscription to "xy.md.tick.*"', 'Publish to "xy.md.tick.demo"',
+                           'Publish to "$JS.API.STREAM.DELETE.KV_xy_users"', 'Publish to "$JS.API.DIRECT.GET.XY_BARS"')
+
+    def test_cli_cannot_read_admins_secrets_or_replies(self):
+        async def actions(nc):
+            await nc.publish("$JS.API.DIRECT.GET.KV_xy_users", b'{"last_by_subj":"$KV.xy_users.deploy-check"}')
+            await nc.publish("$JS.API.STREAM.MSG.GET.KV_xy_signing_keys", b'{"last_by_subj":"$KV.xy_signing_keys.ring"}')
+            await nc.subscribe("_INBOX.xy-admin.>")
+        self.assertRefused("cli", actions, 'Publish to "$JS.API.DIRECT.GET.KV_xy_users"',
+                           'Publish to "$JS.API.STREAM.MSG.GET.KV_xy_signing_keys"', 'Subscription to "_INBOX.xy-admin.>"')
 
     def test_nobody_connects_without_a_key(self):
         async def ignore(error):

@@ -1,0 +1,98 @@
+import XYService
+
+/// xy-admin's own settings (beside ServiceConfiguration's), read from the environment so that
+/// `--help`, compose and the README list exactly what the code reads.
+public struct AdminConfiguration: Sendable {
+    /// The API listener (`API_HOST`:`API_PORT`); `/metrics` and `/healthz` stay on `HTTP_PORT`.
+    public var apiHost: String
+    public var apiPort: Int
+    /// Replicas of every bucket, like the aggregator's streams.
+    public var streamReplicas: Int
+    public var accessTokenLifetime: Duration
+    public var refreshTokenLifetime: Duration
+    /// How long a signing key signs before a new one replaces it.
+    public var signingKeyRotation: Duration
+    public var passwordMinimumLength: Int
+    public var argon2Operations: Int
+    public var argon2MemoryBytes: Int
+    /// Failed logins per username, and per client address, before 429 for `loginLockout`.
+    public var loginMaxFailuresPerUser: Int
+    public var loginMaxFailuresPerAddress: Int
+    public var loginLockout: Duration
+    public var watchlistMaximum: Int
+    public var watchlistDefault: [String]
+    /// The `subjects` and `max_subs` claims every access token carries.
+    public var tokenSubjects: [String]
+    public var tokenMaxSubscriptions: Int
+    public var issuer: String?
+    public var audience: String?
+
+    public static let apiHostVariable = EnvironmentVariable("API_HOST", default: "0.0.0.0", help: "Address the REST API listener binds.")
+    public static let apiPortVariable = EnvironmentVariable("API_PORT", default: "8081", help: "Port of the REST API (0 picks a free one).")
+    public static let replicasVariable = EnvironmentVariable("XY_STREAM_REPLICAS", default: "1", help: "Replicas of the key-value buckets (1 to 5; more than 1 needs a JetStream cluster).")
+    public static let accessTTLVariable = EnvironmentVariable("ACCESS_TOKEN_TTL", default: "15m", help: "Lifetime of an access token (ES256 JWT).")
+    public static let refreshTTLVariable = EnvironmentVariable("REFRESH_TOKEN_TTL", default: "720h", help: "Lifetime of a refresh token (spent on use, a new one replaces it).")
+    public static let rotationVariable = EnvironmentVariable("SIGNING_KEY_ROTATION", default: "24h", help: "How long a signing key is used before a new one replaces it (the old one stays in the JWKS until its tokens expire).")
+    public static let passwordMinimumVariable = EnvironmentVariable("PASSWORD_MIN_LENGTH", default: "10", help: "Shortest password accepted at registration (characters).")
+    public static let argon2OpsVariable = EnvironmentVariable("ARGON2_OPSLIMIT", default: String(PasswordHasher.interactiveOperations), help: "Argon2id passes (libsodium's interactive limit by default).")
+    public static let argon2MemVariable = EnvironmentVariable("ARGON2_MEMLIMIT", default: String(PasswordHasher.interactiveMemoryBytes), help: "Argon2id memory in bytes (libsodium's interactive limit by default).")
+    public static let loginUserVariable = EnvironmentVariable("LOGIN_MAX_FAILURES_PER_USER", default: "5", help: "Failed logins for one username before it is locked out for LOGIN_LOCKOUT.")
+    public static let loginAddressVariable = EnvironmentVariable("LOGIN_MAX_FAILURES_PER_ADDRESS", default: "20", help: "Failed logins from one client address before it is locked out for LOGIN_LOCKOUT.")
+    public static let lockoutVariable = EnvironmentVariable("LOGIN_LOCKOUT", default: "5m", help: "How long failures are remembered and a lockout lasts (429 with Retry-After).")
+    public static let watchlistMaxVariable = EnvironmentVariable("WATCHLIST_MAX", default: "50", help: "Most tickers on one user's watchlist.")
+    public static let watchlistDefaultVariable = EnvironmentVariable("WATCHLIST_DEFAULT", default: "AAPL,MSFT,NVDA,AMZN,SPY", help: "The watchlist a new user starts with (comma separated).")
+    public static let tokenSubjectsVariable = EnvironmentVariable("TOKEN_SUBJECTS", default: "xy.md.>", help: "The subjects claim of access tokens (NATS patterns, comma separated).")
+    public static let tokenMaxSubsVariable = EnvironmentVariable("TOKEN_MAX_SUBS", default: "200", help: "The max_subs claim of access tokens.")
+    public static let issuerVariable = EnvironmentVariable("JWT_ISSUER", help: "The iss claim of access tokens, when set (the gateway's JWT_ISSUER).")
+    public static let audienceVariable = EnvironmentVariable("JWT_AUDIENCE", help: "The aud claim of access tokens, when set (the gateway's JWT_AUDIENCE).")
+
+    /// Every variable this struct reads, in `--help` order.
+    public static let variables: [EnvironmentVariable] = [
+        apiHostVariable, apiPortVariable, replicasVariable, accessTTLVariable, refreshTTLVariable, rotationVariable,
+        passwordMinimumVariable, argon2OpsVariable, argon2MemVariable, loginUserVariable, loginAddressVariable,
+        lockoutVariable, watchlistMaxVariable, watchlistDefaultVariable, tokenSubjectsVariable, tokenMaxSubsVariable,
+        issuerVariable, audienceVariable,
+    ]
+
+    /// Reads and checks every variable; the first bad one throws, naming it.
+    public init(environment: EnvironmentReader) throws(ConfigurationError) {
+        apiHost = try environment.requiredString(Self.apiHostVariable)
+        apiPort = try environment.integer(Self.apiPortVariable, in: 0...65535)
+        streamReplicas = try environment.integer(Self.replicasVariable, in: 1...5)
+        accessTokenLifetime = try environment.duration(Self.accessTTLVariable)
+        refreshTokenLifetime = try environment.duration(Self.refreshTTLVariable)
+        signingKeyRotation = try environment.duration(Self.rotationVariable)
+        guard signingKeyRotation > accessTokenLifetime else {
+            throw ConfigurationError(variable: Self.rotationVariable.name, reason: "must be longer than ACCESS_TOKEN_TTL")
+        }
+        passwordMinimumLength = try environment.integer(Self.passwordMinimumVariable, in: 8...128)
+        argon2Operations = try environment.integer(Self.argon2OpsVariable, in: PasswordHasher.minimumOperations...16)
+        argon2MemoryBytes = try environment.integer(Self.argon2MemVariable, in: PasswordHasher.minimumMemoryBytes...(1 << 30))
+        loginMaxFailuresPerUser = try environment.integer(Self.loginUserVariable, in: 1...1000)
+        loginMaxFailuresPerAddress = try environment.integer(Self.loginAddressVariable, in: 1...100_000)
+        loginLockout = try environment.duration(Self.lockoutVariable)
+        watchlistMaximum = try environment.integer(Self.watchlistMaxVariable, in: 1...1000)
+        watchlistDefault = try environment.list(Self.watchlistDefaultVariable)
+        for ticker in watchlistDefault where !Ticker.isValid(ticker) {
+            throw ConfigurationError(variable: Self.watchlistDefaultVariable.name, reason: "holds '\(ticker)', which is not a ticker")
+        }
+        guard watchlistDefault.count <= watchlistMaximum else {
+            throw ConfigurationError(variable: Self.watchlistDefaultVariable.name, reason: "is longer than WATCHLIST_MAX")
+        }
+        tokenSubjects = try environment.list(Self.tokenSubjectsVariable)
+        tokenMaxSubscriptions = try environment.integer(Self.tokenMaxSubsVariable, in: 1...100_000)
+        issuer = try environment.string(Self.issuerVariable)
+        audience = try environment.string(Self.audienceVariable)
+    }
+}
+
+/// The ticker rule the watchlist applies: one NATS subject token of capitals, digits, `.`-free
+/// punctuation `-` and `_`, so a ticker can always become `xy.md.…` subjects.
+public enum Ticker {
+    /// 1 to 16 characters of A–Z, 0–9, `-`, `_`.
+    public static func isValid(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        guard (1...16).contains(bytes.count) else { return false }
+        return bytes.allSatisfy { ($0 >= 65 && $0 <= 90) || ($0 >= 48 && $0 <= 57) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") }
+    }
+}
