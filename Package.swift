@@ -20,7 +20,6 @@ let package = Package(
         .executable(name: "xy-aggregator", targets: ["XYAggregator"]),
         .library(name: "Gateway", targets: ["Gateway"]),
         .executable(name: "xy-gateway", targets: ["XYGateway"]),
-        .library(name: "Admin", targets: ["Admin"]),
         .executable(name: "xy-admin", targets: ["XYAdmin"]),
     ],
     dependencies: [
@@ -286,6 +285,7 @@ let package = Package(
         .target(
             name: "Admin",
             dependencies: [
+                "XYCore",
                 "AdminAPI",
                 "CSodium",
                 "GatewayAuth",
@@ -309,6 +309,7 @@ let package = Package(
         .executableTarget(
             name: "XYAdmin",
             dependencies: [
+                "XYCore",
                 "Admin",
                 "NATS",
                 "XYService",
@@ -527,6 +528,7 @@ let package = Package(
         .testTarget(
             name: "AdminTests",
             dependencies: [
+                "XYCore",
                 "Admin",
                 "GatewayAuth",
                 "GatewayClient",

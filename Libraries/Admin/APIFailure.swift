@@ -1,4 +1,5 @@
 import HTTPTypes
+import XYCore
 import XYService
 
 /// A refusal the API answers with `{"code","message"}` and its HTTP status: handlers throw it and

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import NATS
 import NIOPosix
+import XYCore
 import XYService
 
 /// Registration, login (with its rate limit), refresh-token rotation and revocation, over the

@@ -1,3 +1,4 @@
+import XYCore
 import XYService
 
 /// xy-admin's own settings (beside ServiceConfiguration's), read from the environment so that

@@ -4,6 +4,7 @@ import HTTPTypes
 import Logging
 import NIOCore
 import OpenAPIRuntime
+import XYCore
 import XYService
 
 /// Hummingbird's per-request context with the peer's address, which the login rate limit needs.

@@ -5,6 +5,7 @@ import NATS
 import OpenAPIHummingbird
 import OpenAPIRuntime
 import ServiceLifecycle
+import XYCore
 import XYService
 
 /// The REST API as a `Service` of the process's group: opens the buckets (retrying while

@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import NATS
 import NATSTestSupport
+import XYCore
 import XYService
 
 /// One test's xy-admin: the real nats-server with JetStream on a free port, and the real

@@ -3,6 +3,7 @@ import NATS
 import NATSTestSupport
 import NIOConcurrencyHelpers
 import Testing
+import XYCore
 import XYService
 
 @testable import Admin
