@@ -41,7 +41,8 @@ public final class GatewayServer: Service, @unchecked Sendable {
     public init(
         host: String, port: Int, configuration: GatewayConfiguration, authenticator: GatewayAuthenticator, hub: FanoutHub,
         sessionEvents: SessionEventPublisher, group: any EventLoopGroup, instance: String, readiness: ReadinessState,
-        metricsText: @escaping @Sendable () -> [UInt8], logger: Logger, onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+        metricsText: @escaping @Sendable () -> [UInt8], redactor: SecretRedactor = SecretRedactor(), logger: Logger,
+        onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws {
         self.host = host
         self.port = port
@@ -69,7 +70,7 @@ public final class GatewayServer: Service, @unchecked Sendable {
         self.routes = HTTPRoutes(
             metrics: metricsText,
             health: {
-                Self.health(hub: hubRef, readiness: readiness, uptime: NIODeadline.now() - started)
+                Self.health(hub: hubRef, readiness: readiness, redactor: redactor, uptime: NIODeadline.now() - started)
             },
             staticDirectory: configuration.staticDirectory,
             gatewayMetrics: hub.metrics,
@@ -153,24 +154,19 @@ public final class GatewayServer: Service, @unchecked Sendable {
         )
     }
 
-    /// `/healthz`: ready while NATS is connected and the service is not stopping.
-    static func health(hub: FanoutHub, readiness: ReadinessState, uptime: TimeAmount) -> (Bool, String) {
-        let ready = readiness.isReady && hub.isNATSConnected
+    /// `/healthz`: the body every service serves (ready while NATS is connected and the service is
+    /// not stopping), plus the fan-out's own state.
+    static func health(hub: FanoutHub, readiness: ReadinessState, redactor: SecretRedactor, uptime: TimeAmount) -> (Bool, String) {
         let subjects = hub.subjects
-        var out = "{\"status\":" + (ready ? "\"ready\"" : (readiness.isStopping ? "\"stopping\"" : "\"unavailable\""))
-        out += ",\"service\":\"xy-gateway\""
-        out += ",\"natsConnected\":" + (hub.isNATSConnected ? "true" : "false")
-        out += ",\"subscriptions\":\(subjects.count)"
-        out += ",\"subjects\":[" + subjects.map(JSONText.quoted).joined(separator: ",") + "]"
-        out += ",\"clients\":\(hub.clientCount)"
-        out += ",\"lastErrorCode\":" + (hub.lastErrorCode.map(JSONText.quoted) ?? "null")
-        out += ",\"uptimeSeconds\":\(uptime.nanoseconds / 1_000_000_000)"
-        if !ready {
-            let problems = readiness.problems
-            out += ",\"code\":" + JSONText.quoted(problems.first?.code.rawValue ?? XYErrorCode.natsUnavailable.rawValue)
-            out += ",\"reason\":" + JSONText.quoted(problems.map { "\($0.condition): \($0.reason)" }.joined(separator: "; "))
-        }
-        out += "}"
-        return (ready, out)
+        return ObservabilityServer.healthBody(
+            serviceName: "xy-gateway", readiness: readiness, redactor: redactor,
+            fields: [
+                ("natsConnected", hub.isNATSConnected ? "true" : "false"),
+                ("subscriptions", "\(subjects.count)"),
+                ("subjects", "[" + subjects.map(JSONText.quoted).joined(separator: ",") + "]"),
+                ("clients", "\(hub.clientCount)"),
+                ("lastErrorCode", hub.lastErrorCode.map(JSONText.quoted) ?? "null"),
+                ("uptimeSeconds", "\(uptime.nanoseconds / 1_000_000_000)"),
+            ])
     }
 }

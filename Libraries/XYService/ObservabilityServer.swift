@@ -65,13 +65,18 @@ public struct ObservabilityServer: Service {
 
     /// `{"status":"ready","service":…,"details":{…}}` or
     /// `{"status":"unavailable","service":…,"code":"XYW004","reason":"nats: disconnected","problems":[…],"details":{…}}`.
-    static func healthBody(serviceName: String, readiness: ReadinessState, redactor: SecretRedactor) -> (Bool, String) {
+    /// The one `/healthz` body of every service (the gateway serves it beside `/ws` and adds its
+    /// `fields`, each a name and an already rendered JSON value), every reason redacted.
+    public static func healthBody(
+        serviceName: String, readiness: ReadinessState, redactor: SecretRedactor, fields: [(name: String, json: String)] = []
+    ) -> (Bool, String) {
         let problems = readiness.problems
         let stopping = readiness.isStopping
         let ready = problems.isEmpty && !stopping
         var out = "{\"status\":"
         out += ready ? "\"ready\"" : (stopping ? "\"stopping\"" : "\"unavailable\"")
         out += ",\"service\":" + JSONText.quoted(serviceName)
+        for field in fields { out += "," + JSONText.quoted(field.name) + ":" + field.json }
         if !ready {
             let reasons = problems.map { "\($0.condition): \($0.reason)" } + (stopping ? ["shutting down"] : [])
             out += ",\"code\":" + (problems.first.map { JSONText.quoted($0.code.rawValue) } ?? "null")

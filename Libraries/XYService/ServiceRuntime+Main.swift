@@ -17,6 +17,8 @@ extension ServiceRuntime {
         public let readiness: ReadinessState
         /// The connected NATS client, drained last on shutdown.
         public let nats: NATSClient
+        /// What logs and `/healthz` must never show (the service's secrets).
+        public let redactor: SecretRedactor
     }
 
     /// The service's own part of its group: what runs after the shared services, and how
@@ -101,7 +103,7 @@ extension ServiceRuntime {
             exitFailure()
         }
 
-        let context = Context(configuration: configuration, logger: logger, registry: registry, readiness: readiness, nats: nats)
+        let context = Context(configuration: configuration, logger: logger, registry: registry, readiness: readiness, nats: nats, redactor: redactor)
         let parts = try await start(context, ownSettings)
         var services: [any Service] = [
             NATSConnectionService(

@@ -39,6 +39,7 @@ try await ServiceRuntime.main(
                 host: service.httpHost, port: service.httpPort, configuration: gatewayConfiguration, authenticator: authenticator,
                 hub: hub, sessionEvents: SessionEventPublisher(nats: context.nats, instance: service.instance), group: group,
                 instance: service.instance, readiness: context.readiness, metricsText: { context.registry.emitToBuffer() },
+                redactor: context.redactor,
                 logger: context.logger)
         } catch {
             context.logger.critical("cannot load the TLS certificate or key", metadata: ["code": "\(XYErrorCode.invalidConfiguration)", "error": "\(error)"])

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import NATS
 import NATSTestSupport
@@ -129,6 +130,20 @@ struct ReadinessTests {
         (ready, body) = ObservabilityServer.healthBody(serviceName: "xy-t", readiness: readiness, redactor: SecretRedactor())
         #expect(!ready)
         #expect(body.contains(#""status":"stopping""#))
+    }
+
+    @Test("a service's own fields follow the service name; reasons are redacted (the gateway's /healthz is this body)")
+    func healthBodyFieldsAndRedaction() throws {
+        let readiness = ReadinessState()
+        readiness.markNotReady("upstream", reason: "auth failed with key s3cr3t-key", code: .natsUnavailable)
+        let (ready, body) = ObservabilityServer.healthBody(
+            serviceName: "xy-gateway", readiness: readiness, redactor: SecretRedactor(secrets: ["s3cr3t-key"]),
+            fields: [("clients", "3"), ("subjects", #"["xy.md.tick.demo"]"#)])
+        #expect(!ready)
+        #expect(body.hasPrefix(#"{"status":"unavailable","service":"xy-gateway","clients":3,"subjects":["xy.md.tick.demo"],"#))
+        #expect(!body.contains("s3cr3t-key"))
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])
+        #expect(object["clients"] as? Int == 3)
     }
 }
 
