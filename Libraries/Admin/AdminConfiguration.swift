@@ -2,7 +2,7 @@ import XYCore
 import XYService
 
 /// xy-admin's own settings (beside ServiceConfiguration's), read from the environment so that
-/// `--help`, compose and the README list exactly what the code reads.
+/// `--help`, compose and docs/admin.md list exactly what the code reads.
 public struct AdminConfiguration: Sendable {
     /// The API listener (`API_HOST`:`API_PORT`); `/metrics` and `/healthz` stay on `HTTP_PORT`.
     public var apiHost: String

@@ -1,4 +1,4 @@
-/// One environment variable a service reads: its name, default and help, so `--help` and README
+/// One environment variable a service reads: its name, default and help, so `--help` and each service's docs/ page
 /// list exactly what the code reads.
 public struct EnvironmentVariable: Sendable, Hashable {
     public var name: String

@@ -1,7 +1,7 @@
 /// A stable error code that logs, HTTP bodies and WebSocket error frames carry, so operators and
 /// clients can match on it without parsing prose.
 ///
-/// A struct rather than an enum: services add their own codes (README, "Error codes") without
+/// A struct rather than an enum: services add their own codes (docs/errors.md) without
 /// breaking anyone who switches over the shared ones.
 public struct XYErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     public let rawValue: String
@@ -32,14 +32,14 @@ public struct XYErrorCode: RawRepresentable, Hashable, Sendable, CustomStringCon
     /// timeout, or nobody answers its snapshot requests: the data shown is not live.
     public static let producerSilent = XYErrorCode(rawValue: "XYW008")
 
-    // MARK: runtime codes (README)
+    // MARK: runtime codes (docs/errors.md)
 
     /// A configuration variable is missing or malformed; the process exits with status 2.
     public static let invalidConfiguration = XYErrorCode(rawValue: "XYW010")
     /// The service started, stopped, or changed readiness (informational).
     public static let lifecycle = XYErrorCode(rawValue: "XYW011")
 
-    // MARK: xy-realtime codes (README)
+    // MARK: xy-realtime codes (docs/errors.md)
 
     /// The vendor refused the API key (`auth_failed`); retried slowly.
     public static let upstreamAuthFailed = XYErrorCode(rawValue: "XYW101")
