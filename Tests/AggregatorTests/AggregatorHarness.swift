@@ -213,8 +213,3 @@ func requestSnapshot(_ client: NATSClient, group: String, symbols: [String] = []
     let reply = try await client.request(try Subjects.snapshotRequest(group: group), payload: ByteBuffer(bytes: payload), timeout: .seconds(5))
     return (try Xy_Md_V1_Snapshot(serializedBytes: Array(reply.payload.readableBytesView)), reply)
 }
-
-func median(_ values: [Double]) -> Double {
-    let sorted = values.sorted()
-    return sorted.isEmpty ? 0 : sorted[sorted.count / 2]
-}
