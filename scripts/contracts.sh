@@ -23,18 +23,12 @@ lock="Contracts/generated.lock"
 usage() { echo "usage: $0 generate|check-generated PATH/TO/protoc-gen-swift, or $0 check-lock" >&2; exit 2; }
 command -v protoc >/dev/null || { echo "contracts: protoc not found: apt-get install -y protobuf-compiler" >&2; exit 2; }
 
-# digest FILES...: one sha256 over the names and contents of FILES (given in a fixed order).
-digest() {
-    local file
-    for file in "$@"; do printf '%s %s\n' "$file" "$(sha256sum <"$file" | cut -d' ' -f1)"; done | sha256sum | cut -d' ' -f1
-}
+source scripts/lib/generated-lock.sh
 
 # The lock's lines: what the generated code came from, and the generated code itself.
 lock_lines() {
     local protobuf
-    protobuf="$(python3 -c 'import json, sys
-pins = json.load(open("Package.resolved"))["pins"]
-print(next(p["state"].get("version") or p["state"]["revision"] for p in pins if p["identity"] == "swift-protobuf"))')"
+    protobuf="$(resolved_version swift-protobuf)"
     mapfile -t protos < <(find Contracts -name '*.proto' | LC_ALL=C sort)
     mapfile -t outputs < <(find "$swift_out" "$python_out" -type f -not -path '*/__pycache__/*' | LC_ALL=C sort)
     echo "swift-protobuf $protobuf"
@@ -45,18 +39,7 @@ print(next(p["state"].get("version") or p["state"]["revision"] for p in pins if 
 
 if [[ "${1:-}" == "check-lock" ]]; then
     [[ $# -eq 1 ]] || usage
-    [[ -f Package.resolved ]] || { echo "contracts: no Package.resolved: run 'swift package resolve' first" >&2; exit 2; }
-    [[ -f "$lock" ]] || { echo "contracts: $lock is missing: run 'make contracts' and commit the result" >&2; exit 1; }
-    expected="$(grep -v '^#' "$lock")"
-    actual="$(lock_lines)"
-    if [[ "$expected" != "$actual" ]]; then
-        echo "contracts: the generated code is not what $lock records (a .proto, swift-protobuf or protoc changed," >&2
-        echo "or a generated file was edited by hand); run 'make contracts' and commit the result:" >&2
-        diff <(echo "$expected") <(echo "$actual") | sed 's/^/  /' >&2 || true
-        exit 1
-    fi
-    echo "contracts: generated Swift and Python are current ($lock)"
-    exit 0
+    check_lock contracts "$lock" "a .proto, swift-protobuf or protoc" "make contracts"
 fi
 
 [[ $# -eq 2 ]] || usage

@@ -23,18 +23,12 @@ generator_version="1.14.3"
 
 usage() { echo "usage: $0 generate PATH/TO/swift-openapi-generator, or $0 check-lock" >&2; exit 2; }
 
-# digest FILES...: one sha256 over the names and contents of FILES (given in a fixed order).
-digest() {
-    local file
-    for file in "$@"; do printf '%s %s\n' "$file" "$(sha256sum <"$file" | cut -d' ' -f1)"; done | sha256sum | cut -d' ' -f1
-}
+source scripts/lib/generated-lock.sh
 
 # The lock's lines: what the generated code came from, and the generated code itself.
 lock_lines() {
     local runtime
-    runtime="$(python3 -c 'import json
-pins = json.load(open("Package.resolved"))["pins"]
-print(next(p["state"].get("version") or p["state"]["revision"] for p in pins if p["identity"] == "swift-openapi-runtime"))')"
+    runtime="$(resolved_version swift-openapi-runtime)"
     mapfile -t outputs < <(find "$out" -type f | LC_ALL=C sort)
     echo "swift-openapi-generator $generator_version"
     echo "swift-openapi-runtime $runtime"
@@ -45,17 +39,7 @@ print(next(p["state"].get("version") or p["state"]["revision"] for p in pins if 
 case "${1:-}" in
 check-lock)
     [[ $# -eq 1 ]] || usage
-    [[ -f Package.resolved ]] || { echo "openapi: no Package.resolved: run 'swift package resolve' first" >&2; exit 2; }
-    [[ -f "$lock" ]] || { echo "openapi: $lock is missing: run 'make openapi' and commit the result" >&2; exit 1; }
-    expected="$(grep -v '^#' "$lock")"
-    actual="$(lock_lines)"
-    if [[ "$expected" != "$actual" ]]; then
-        echo "openapi: the generated code is not what $lock records (the document, its configuration, the" >&2
-        echo "generator or the runtime changed, or a generated file was edited by hand); run 'make openapi' and commit:" >&2
-        diff <(echo "$expected") <(echo "$actual") | sed 's/^/  /' >&2 || true
-        exit 1
-    fi
-    echo "openapi: generated Swift is current ($lock)"
+    check_lock openapi "$lock" "the document, its configuration, the generator or the runtime" "make openapi"
     ;;
 generate)
     [[ $# -eq 2 ]] || usage
