@@ -83,8 +83,11 @@ public struct AdminService: Service {
         }
     }
 
-    /// Opens the buckets and loads the keys, once a second until it works or the service stops.
+    /// Opens the buckets and loads the keys, retrying with backoff (100 ms doubling to 5 s) until it
+    /// works or the service stops.
     private func openState() async -> (AdminStore, TokenIssuer)? {
+        let backoff = Backoff(initial: .milliseconds(100), cap: .seconds(5))
+        var attempt = 0
         while !Task.isCancelled, !Task.isShuttingDownGracefully {
             do {
                 let store = try await AdminStore.open(jetStream: nats.jetStream(), configuration: configuration)
@@ -93,7 +96,8 @@ public struct AdminService: Service {
                 return (store, issuer)
             } catch {
                 logger.warning("key-value buckets not open yet", metadata: ["code": "\(XYErrorCode.natsUnavailable)", "error": "\(error)"])
-                try? await Task.sleep(for: .seconds(1))
+                try? await Task.sleep(for: backoff.delay(attempt: attempt, unitRandom: .random(in: 0..<1)))
+                attempt += 1
             }
         }
         return nil

@@ -171,6 +171,9 @@ final class LoopShard: @unchecked Sendable {
 /// The gateway's fan-out: one NATS subscription per distinct client subject, each message decoded
 /// and encoded once, delivered to the event loops that have subscribers. Thread-safe.
 public final class FanoutHub: Sendable {
+    /// Pause before asking again for a snapshot nobody answered: 100 ms doubling to 2 s.
+    static let snapshotRetry = Backoff(initial: .milliseconds(100), cap: .seconds(2))
+
     let nats: NATSClient
     let encoder: MessageEncoder
     let shards: [LoopShard]
@@ -541,7 +544,7 @@ public final class FanoutHub: Sendable {
                 }
             }
             attempt += 1
-            try? await Task.sleep(for: Backoff(initial: .milliseconds(100), cap: .seconds(2)).delay(attempt: attempt - 1, unitRandom: .random(in: 0..<1)))
+            try? await Task.sleep(for: Self.snapshotRetry.delay(attempt: attempt - 1, unitRandom: .random(in: 0..<1)))
         }
     }
 
