@@ -8,12 +8,15 @@
 #                compose-check (compose.yaml against the schema and the executables),
 #                deploy-check (the least-privilege NATS configuration with the real services)
 #                and the browser tests (make test-browser), then make up-down-check
-#   make up-down-check  make up on the debug build, every /healthz 200, a second make up that
-#                starts nothing, make down leaving no process or port behind (scripts/check-up-down.sh)
+#   make up-down-check  make up on the debug build (two gateways behind the edge), every /healthz
+#                200, the demo page, a REST call and a WebSocket through the edge's one origin, a
+#                second make up that starts nothing, make down leaving no process or port behind
+#                (scripts/check-up-down.sh)
 #   make docs-check  every relative link in README.md and docs/*.md reaches a file and heading
 #                (Tests/Docs/test_links.py through the venv's python; part of make test)
 #   make test-browser  headless Chromium (Selenium) on the demo terminal against the real stack
-#   make up      the whole stack as local processes (release build), demo URL printed; make down stops it
+#   make up      the whole stack as local processes (release build) behind nginx as the edge (one
+#                origin), demo URL printed; make down stops it
 #   make bench   deps, release `xy`, libnats (and nats.go when installed) benchmarks side by side,
 #                then the xy-realtime proxy benchmark (make bench-realtime) and the aggregator's
 #                (make bench-aggregator: MarketData alone, then end to end through NATS)
@@ -86,13 +89,15 @@ down:
 
 # The quick start as CI sees it, on the debug executables (a release build would double CI's time;
 # make bench builds release), in its own run folder (.run-check, fresh each time) on free ports, so
-# it neither sees nor stops a stack you started with make up.
+# it neither sees nor stops a stack you started with make up. Two gateways, so the edge's upstream
+# is checked with more than one server.
 up-down-check: deps
 	@scripts/down.sh --quiet .run-check >/dev/null 2>&1 || true
 	@rm -rf .run-check
-	@ports=($$(python3 -c 'import socket; s = [socket.socket() for _ in range(6)]; [x.bind(("127.0.0.1", 0)) for x in s]; print(*[x.getsockname()[1] for x in s])')) && \
+	@ports=($$(python3 -c 'import socket; s = [socket.socket() for _ in range(10)]; [x.bind(("127.0.0.1", 0)) for x in s]; print(*[x.getsockname()[1] for x in s])')) && \
 	  XY_BUILD_CONFIG=debug XY_RUN_DIR=.run-check XY_NATS_PORT=$${ports[0]} XY_NATS_MONITOR_PORT=$${ports[1]} \
-	  XY_SIM_PORT=$${ports[2]} XY_REALTIME_PORT=$${ports[3]} XY_AGGREGATOR_PORT=$${ports[4]} XY_GATEWAY_PORT=$${ports[5]} \
+	  XY_SIM_PORT=$${ports[2]} XY_REALTIME_PORT=$${ports[3]} XY_AGGREGATOR_PORT=$${ports[4]} \
+	  XY_GATEWAY_PORT=$${ports[5]},$${ports[6]} XY_ADMIN_PORT=$${ports[7]} XY_ADMIN_HTTP_PORT=$${ports[8]} XY_EDGE_PORT=$${ports[9]} \
 	  scripts/check-up-down.sh
 
 # compose.yaml without a Docker engine: the compose-spec schema (Tests/Compose/compose-spec.json)

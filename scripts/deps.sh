@@ -4,6 +4,8 @@
 #                    pkg-config python3 (python3-venv when the venv must be created)
 #                    chromium chromium-driver (the browser tests)
 #                    nodejs (node --test on the Web modules, Tests/Web)
+#                    nginx (make up's edge, run as the invoking user; Tests/Deploy checks its
+#                    configurations with nginx -t)
 #   .venv:           Python venv with Tests/Interop/requirements.txt (nats-py, protobuf;
 #                    PyYAML and jsonschema for the compose.yaml checks)
 #                    and Tests/Browser/requirements.txt (selenium)
@@ -26,6 +28,7 @@ have python3 || missing+=(python3)
 [[ -x /usr/lib/chromium/chromium ]] || have chromium || missing+=(chromium)
 have chromedriver || missing+=(chromium-driver)
 have node || missing+=(nodejs)
+have nginx || [[ -x /usr/sbin/nginx ]] || missing+=(nginx)
 if have pkg-config; then
     pkg-config --exists libsodium || missing+=(libsodium-dev)
     pkg-config --exists libnats || missing+=(libnats-dev)

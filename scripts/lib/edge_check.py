@@ -1,0 +1,192 @@
+"""The one origin, as a browser uses it (scripts/check-up-down.sh, after make up).
+
+    python3 scripts/lib/edge_check.py EDGE_URL GATEWAY_COUNT
+
+Through EDGE_URL only: the demo page and a module it loads; a new user registered and logged in
+(xy-admin), its watchlist read with the access token and refused without one; the JWKS; then
+WebSockets on both upgrade paths, with that token offered as a browser does
+(Sec-WebSocket-Protocol: xy.v1.json, bearer, <token>) and the edge's Origin, each subscribing to
+xy.md.tick.demo until market data arrives. Connections are held open until there is one per
+gateway behind the edge: the envelopes' `source` (the gateway instance) must name GATEWAY_COUNT
+different gateways, so every upstream server answers. Standard library only; every wait has a
+deadline. Exits 1 with the reason on the first failure.
+"""
+import base64
+import json
+import os
+import secrets
+import socket
+import struct
+import sys
+import time
+import urllib.error
+import urllib.request
+from urllib.parse import urlparse
+
+DEADLINE_SECONDS = 20
+
+
+def fail(message):
+    print(f"edge-check: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
+def http(method, url, body=None, token=None):
+    """(status, headers, body bytes) of one request; HTTP errors are answers, not exceptions."""
+    headers = {"Content-Type": "application/json"} if body is not None else {}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, headers=headers, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read()
+
+
+class WebSocket:
+    """A client WebSocket (RFC 6455) over a plain socket: enough for text frames and pings."""
+
+    def __init__(self, edge, path, token):
+        parsed = urlparse(edge)
+        self.sock = socket.create_connection((parsed.hostname, parsed.port), timeout=DEADLINE_SECONDS)
+        key = base64.b64encode(os.urandom(16)).decode()
+        request = (
+            f"GET {path} HTTP/1.1\r\nHost: {parsed.netloc}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nOrigin: {edge}\r\n"
+            f"Sec-WebSocket-Protocol: xy.v1.json, bearer, {token}\r\n\r\n"
+        )
+        self.sock.sendall(request.encode())
+        self.buffer = b""
+        while b"\r\n\r\n" not in self.buffer:
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                fail(f"{path}: the edge closed the connection during the upgrade")
+            self.buffer += chunk
+        head, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
+        status = head.split(b"\r\n", 1)[0].decode(errors="replace")
+        if " 101 " not in status + " ":
+            fail(f"{path}: upgrade answered '{status}' ({self.buffer[:200]!r})")
+
+    def read_exactly(self, count):
+        while len(self.buffer) < count:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                fail("the WebSocket closed")
+            self.buffer += chunk
+        data, self.buffer = self.buffer[:count], self.buffer[count:]
+        return data
+
+    def send(self, opcode, payload):
+        mask = os.urandom(4)
+        length = len(payload)
+        if length < 126:
+            header = struct.pack("!BB", 0x80 | opcode, 0x80 | length)
+        elif length < 65536:
+            header = struct.pack("!BBH", 0x80 | opcode, 0x80 | 126, length)
+        else:
+            header = struct.pack("!BBQ", 0x80 | opcode, 0x80 | 127, length)
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        self.sock.sendall(header + mask + masked)
+
+    def send_json(self, value):
+        self.send(0x1, json.dumps(value).encode())
+
+    def receive_json(self):
+        """The next text message (pings answered, fragments joined)."""
+        message = b""
+        while True:
+            first, second = self.read_exactly(2)
+            opcode, length = first & 0x0F, second & 0x7F
+            if length == 126:
+                length = struct.unpack("!H", self.read_exactly(2))[0]
+            elif length == 127:
+                length = struct.unpack("!Q", self.read_exactly(8))[0]
+            payload = self.read_exactly(length)
+            if opcode == 0x9:
+                self.send(0xA, payload)
+            elif opcode == 0x8:
+                fail(f"the gateway closed the WebSocket: {payload[2:]!r}")
+            elif opcode in (0x0, 0x1):
+                message += payload
+                if first & 0x80:
+                    return json.loads(message)
+
+    def close(self):
+        try:
+            self.send(0x8, struct.pack("!H", 1000))
+        finally:
+            self.sock.close()
+
+
+def market_data(edge, path, token):
+    """An open WebSocket on `path` that has received ticks for xy.md.tick.demo, and its source."""
+    ws = WebSocket(edge, path, token)
+    ws.send_json({"op": "subscribe", "subject": "xy.md.tick.demo", "id": "1"})
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while time.monotonic() < deadline:
+        message = ws.receive_json()
+        if message.get("type") == "error":
+            fail(f"{path}: {message}")
+        if message.get("type") in ("snapshot", "tick") and message.get("data", {}).get("ticks"):
+            return ws, message.get("source")
+    fail(f"{path}: no market data within {DEADLINE_SECONDS} s")
+
+
+def main():
+    if len(sys.argv) != 3:
+        fail("usage: edge_check.py EDGE_URL GATEWAY_COUNT")
+    edge, gateways = sys.argv[1].rstrip("/"), int(sys.argv[2])
+
+    status, headers, body = http("GET", edge + "/")
+    if status != 200 or b"<html" not in body.lower():
+        fail(f"GET / answered {status}, not the demo page")
+    status, headers, _ = http("GET", edge + "/terminal.js")
+    if status != 200 or "javascript" not in headers.get("Content-Type", ""):
+        fail(f"GET /terminal.js answered {status} {headers.get('Content-Type')}")
+    print("edge-check: the demo page and its module through the edge")
+
+    username, password = "check-" + secrets.token_hex(4), secrets.token_urlsafe(16)
+    status, _, body = http("POST", edge + "/api/v1/auth/register", {"username": username, "password": password})
+    if status != 201:
+        fail(f"register answered {status}: {body[:200]!r}")
+    status, _, body = http("POST", edge + "/api/v1/auth/login", {"username": username, "password": password})
+    if status != 200:
+        fail(f"login answered {status}: {body[:200]!r}")
+    token = json.loads(body)["access_token"]
+    status, _, body = http("GET", edge + "/api/v1/watchlist", token=token)
+    if status != 200 or not json.loads(body):
+        fail(f"GET /api/v1/watchlist answered {status}: {body[:200]!r}")
+    status, _, body = http("GET", edge + "/api/v1/watchlist")
+    if status != 401 or json.loads(body).get("code") is None:
+        fail(f"GET /api/v1/watchlist without a token answered {status}: {body[:200]!r}")
+    status, _, body = http("GET", edge + "/.well-known/jwks.json")
+    if status != 200 or not json.loads(body).get("keys"):
+        fail(f"GET /.well-known/jwks.json answered {status}")
+    print(f"edge-check: register, login, GET /api/v1/watchlist with the token, 401 without, JWKS")
+
+    sockets, sources = [], set()
+    try:
+        for path in ("/ws", "/api/v1/market-data/stream"):
+            ws, source = market_data(edge, path, token)
+            sockets.append(ws)
+            sources.add(source)
+            print(f"edge-check: WebSocket {path} through the edge with xy-admin's token: market data from {source}")
+        # Round robin over the held connections: one more per gateway reaches every one.
+        for _ in range(gateways):
+            if len(sources) >= gateways:
+                break
+            ws, source = market_data(edge, "/ws", token)
+            sockets.append(ws)
+            sources.add(source)
+    finally:
+        for ws in sockets:
+            ws.close()
+    if len(sources) != gateways:
+        fail(f"{len(sockets)} connections reached {sorted(sources)}, not {gateways} gateways")
+    print(f"edge-check: {len(sockets)} WebSockets reached all {gateways} gateways behind the edge ({', '.join(sorted(sources))})")
+
+
+if __name__ == "__main__":
+    main()
