@@ -427,6 +427,7 @@ let package = Package(
                 "NATSTestSupport",
                 "XYContracts",
                 "XYCore",
+                "XYService",
                 .product(name: "NIOCore", package: "swift-nio"),
                 // The handler tier: the HTTP handler, the upgrade pipeline and WebSocketSession on EmbeddedChannel.
                 .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -27,6 +27,9 @@ public struct AdminConfiguration: Sendable {
     public var tokenMaxSubscriptions: Int
     public var issuer: String?
     public var audience: String?
+    /// Reverse proxies (the edge) whose `X-Forwarded-For` / `X-Real-IP` name the client address
+    /// the login rate limit counts; from any other peer the socket's address counts.
+    public var trustedProxies: [String]
 
     public static let apiHostVariable = EnvironmentVariable("API_HOST", default: "0.0.0.0", help: "Address the REST API listener binds.")
     public static let apiPortVariable = EnvironmentVariable("API_PORT", default: "8081", help: "Port of the REST API (0 picks a free one).")
@@ -46,13 +49,16 @@ public struct AdminConfiguration: Sendable {
     public static let tokenMaxSubsVariable = EnvironmentVariable("TOKEN_MAX_SUBS", default: "200", help: "The max_subs claim of access tokens.")
     public static let issuerVariable = EnvironmentVariable("JWT_ISSUER", help: "The iss claim of access tokens, when set (the gateway's JWT_ISSUER).")
     public static let audienceVariable = EnvironmentVariable("JWT_AUDIENCE", help: "The aud claim of access tokens, when set (the gateway's JWT_AUDIENCE).")
+    public static let trustedProxiesVariable = EnvironmentVariable(
+        "TRUSTED_PROXIES",
+        help: "Reverse proxies (IP addresses or CIDR ranges, comma separated) whose X-Forwarded-For (rightmost untrusted entry) or X-Real-IP names the client address for the login rate limit; from any other peer those headers are ignored and the socket's peer is the client.")
 
     /// Every variable this struct reads, in `--help` order.
     public static let variables: [EnvironmentVariable] = [
         apiHostVariable, apiPortVariable, replicasVariable, accessTTLVariable, refreshTTLVariable, rotationVariable,
         passwordMinimumVariable, argon2OpsVariable, argon2MemVariable, loginUserVariable, loginAddressVariable,
         lockoutVariable, watchlistMaxVariable, watchlistDefaultVariable, tokenSubjectsVariable, tokenMaxSubsVariable,
-        issuerVariable, audienceVariable,
+        issuerVariable, audienceVariable, trustedProxiesVariable,
     ]
 
     /// Reads and checks every variable; the first bad one throws, naming it.
@@ -84,6 +90,11 @@ public struct AdminConfiguration: Sendable {
         tokenMaxSubscriptions = try environment.integer(Self.tokenMaxSubsVariable, in: 1...100_000)
         issuer = try environment.string(Self.issuerVariable)
         audience = try environment.string(Self.audienceVariable)
+        trustedProxies = try environment.list(Self.trustedProxiesVariable)
+        for proxy in trustedProxies where IPAddressRange(proxy) == nil {
+            throw ConfigurationError(
+                variable: Self.trustedProxiesVariable.name, reason: "'\(proxy)' is not an IP address or CIDR range (like 10.0.0.0/8)")
+        }
     }
 }
 

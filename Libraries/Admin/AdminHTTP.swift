@@ -23,7 +23,8 @@ public struct AdminRequestContext: RequestContext, RemoteAddressRequestContext {
 struct RequestInfo: Sendable {
     /// The `Authorization` header, when present.
     var authorization: String?
-    /// The client's IP address (the TCP peer).
+    /// The client's IP address: the TCP peer, or what a trusted proxy says it is
+    /// (``ClientAddressResolver``, `TRUSTED_PROXIES`).
     var address: String
 
     @TaskLocal static var current = RequestInfo(authorization: nil, address: "unknown")
@@ -36,11 +37,14 @@ struct RequestInfo: Sendable {
 struct APIErrorMiddleware: RouterMiddleware {
     typealias Context = AdminRequestContext
     let logger: Logger
+    var resolver = ClientAddressResolver(trustedProxies: [])
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let info = RequestInfo(
             authorization: request.headers[.authorization],
-            address: context.remoteAddress?.ipAddress ?? "unknown"
+            address: resolver.clientAddress(
+                peer: context.remoteAddress?.ipAddress ?? "unknown",
+                forwardedFor: request.headers[values: .xForwardedFor], realIP: request.headers[.xRealIP])
         )
         do {
             return try await RequestInfo.$current.withValue(info) {
@@ -111,4 +115,11 @@ func guarded<T: Sendable>(_ body: () async throws -> T) async throws(APIFailure)
     } catch {
         throw .unavailable("the service's state is unavailable right now (\(type(of: error)))")
     }
+}
+
+extension HTTPField.Name {
+    /// The client chain a reverse proxy appends to (`X-Forwarded-For`).
+    static let xForwardedFor = HTTPField.Name("X-Forwarded-For")!
+    /// The client address a reverse proxy names (`X-Real-IP`).
+    static let xRealIP = HTTPField.Name("X-Real-IP")!
 }

@@ -52,7 +52,7 @@ public struct AdminService: Service {
         await onReady(AdminHandle(issuer: issuer))
 
         let router = Router(context: AdminRequestContext.self)
-        router.middlewares.add(APIErrorMiddleware(logger: logger))
+        router.middlewares.add(APIErrorMiddleware(logger: logger, resolver: ClientAddressResolver(trustedProxies: configuration.trustedProxies)))
         try handler.registerHandlers(on: router)
         var apiLogger = logger
         apiLogger[metadataKey: "component"] = "api"

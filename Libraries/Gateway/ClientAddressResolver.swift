@@ -1,52 +1,10 @@
 import NIOHTTP1
+import XYService
 
-/// Finds the client address a connection is counted and logged under. Behind a reverse proxy
-/// every socket's peer is the proxy, so the address comes from the proxy's headers, but only
-/// when the peer is a configured trusted proxy: anyone else could write any header.
-struct ClientAddressResolver: Sendable {
-    let trustedProxies: [IPAddressRange]
-
-    /// - Parameter trustedProxies: `WS_TRUSTED_PROXIES`, already validated.
-    init(trustedProxies: [String]) {
-        self.trustedProxies = trustedProxies.compactMap(IPAddressRange.init)
-    }
-
-    /// Whether `peer` is one of the trusted proxies.
-    func isTrustedProxy(_ peer: String) -> Bool {
-        guard !trustedProxies.isEmpty, let bytes = IPAddressRange.bytes(of: peer) else { return false }
-        return trustedProxies.contains { $0.contains(bytes) }
-    }
-
-    /// The client address of a request that arrived from `peer`: the socket's peer, unless the
-    /// peer is a trusted proxy; then the rightmost `X-Forwarded-For` entry that is not itself a
-    /// trusted proxy (entries left of it were written by the client and prove nothing), else
-    /// `X-Real-IP`, else the peer. An entry that is not an IP address stops the walk: the proxy
-    /// is the last hop known for certain.
+extension ClientAddressResolver {
+    /// ``clientAddress(peer:forwardedFor:realIP:)`` with the headers of a NIO HTTP/1 request
+    /// (repeated `X-Forwarded-For` headers are one list).
     func clientAddress(peer: String, headers: HTTPHeaders) -> String {
-        guard isTrustedProxy(peer) else { return peer }
-        let forwarded = headers["X-Forwarded-For"].flatMap { $0.split(separator: ",") }
-            .map { String($0).trimmingBlanks() }
-            .filter { !$0.isEmpty }
-        if !forwarded.isEmpty {
-            for entry in forwarded.reversed() {
-                guard let bytes = IPAddressRange.bytes(of: entry), let canonical = IPAddressRange.canonical(entry) else { return peer }
-                if !trustedProxies.contains(where: { $0.contains(bytes) }) { return canonical }
-            }
-            return IPAddressRange.canonical(forwarded[0]) ?? peer
-        }
-        if let real = headers["X-Real-IP"].first.map({ $0.trimmingBlanks() }), let canonical = IPAddressRange.canonical(real) {
-            return canonical
-        }
-        return peer
-    }
-}
-
-extension String {
-    /// The string without leading and trailing spaces and tabs (header list separators).
-    fileprivate func trimmingBlanks() -> String {
-        var slice = Substring(self)
-        while let first = slice.first, first == " " || first == "\t" { slice.removeFirst() }
-        while let last = slice.last, last == " " || last == "\t" { slice.removeLast() }
-        return String(slice)
+        clientAddress(peer: peer, forwardedFor: headers["X-Forwarded-For"], realIP: headers["X-Real-IP"].first)
     }
 }

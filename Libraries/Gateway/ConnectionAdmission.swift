@@ -1,5 +1,6 @@
 import NIOCore
 import NIOHTTP1
+import XYService
 
 /// Why a connection was refused by a cap: answered 429 with `{"code":"XYW006","message"}`.
 /// 429 rather than 503: the limit is this client's, the gateway is healthy and serving

@@ -1,6 +1,7 @@
 import GatewayAuth
 import XYContracts
 import XYCore
+import XYService
 
 /// xy-gateway's own settings (beside `ServiceConfiguration` (XYService), whose `HTTP_PORT` is the one port
 /// serving WebSockets, `/metrics`, `/healthz` and the demo files). Authentication settings are

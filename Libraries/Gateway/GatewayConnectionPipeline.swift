@@ -2,6 +2,7 @@ import GatewayAuth
 import NIOCore
 import NIOHTTP1
 import NIOSSL
+import XYService
 
 /// One accepted connection's pipeline before its upgrade: TLS when configured, NIO's HTTP
 /// server handlers with the WebSocket upgrader, the connection's ``ConnectionAdmission``

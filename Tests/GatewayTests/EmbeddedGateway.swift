@@ -6,6 +6,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOEmbedded
 import NIOHTTP1
+import XYService
 
 /// The gateway's real per-connection pipeline before the upgrade (``GatewayConnectionPipeline``:
 /// NIO's HTTP handlers, the WebSocket upgrader, the caps and ``GatewayHTTPHandler``) on

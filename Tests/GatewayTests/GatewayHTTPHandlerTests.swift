@@ -3,6 +3,7 @@ import NIOCore
 import NIOEmbedded
 import NIOHTTP1
 import Testing
+import XYService
 
 /// The handler tier: ``GatewayHTTPHandler`` and the upgrade pipeline on `EmbeddedChannel`, the
 /// clock moved by hand. A handler bug (a deadline that never fires, a count that is never given
