@@ -107,7 +107,8 @@ compose-check: deps
 	XY_BIN_DIR="$$($(SWIFT) build $(SWIFTPM_FLAGS) --show-bin-path)" $(XY_PYTHON) -m unittest discover -s Tests/Compose -v
 
 # deploy/nats/authorization.conf for real: xy dev init, nats-server and the debug services on free
-# loopback ports; data flows where allowed, permissions violations where not.
+# loopback ports; data flows where allowed, permissions violations where not. And the edge's nginx
+# configurations (make up's and compose's) through nginx -t (Tests/Deploy/test_edge.py).
 deploy-check: deps
 	$(SWIFT) build $(SWIFTPM_FLAGS)
 	XY_BIN_DIR="$$($(SWIFT) build $(SWIFTPM_FLAGS) --show-bin-path)" $(XY_PYTHON) -m unittest discover -s Tests/Deploy -v

@@ -23,16 +23,25 @@ mkdir -p "$out/temp"
 out=$(cd "$out" && pwd)
 web=$(cd "$web" && pwd)
 
-# servers LIST: one `server HOST:PORT;` line per entry of a comma-separated list.
-servers() {
-    local entry
+# check_servers LIST: every entry of a comma-separated list is HOST:PORT, and there is one.
+check_servers() {
+    local entry entries
     IFS=, read -r -a entries <<<"$1"
     [[ ${#entries[@]} -gt 0 ]] || { echo "edge-config: no upstream server given" >&2; exit 2; }
     for entry in "${entries[@]}"; do
         [[ $entry =~ ^[A-Za-z0-9.-]+:[0-9]+$ ]] || { echo "edge-config: '$entry' is not HOST:PORT" >&2; exit 2; }
+    done
+}
+# servers LIST: one `server HOST:PORT …;` line per entry (checked by check_servers).
+servers() {
+    local entry entries
+    IFS=, read -r -a entries <<<"$1"
+    for entry in "${entries[@]}"; do
         printf '        server %s max_fails=1 fail_timeout=5s;\n' "$entry"
     done
 }
+check_servers "$gateways"
+check_servers "$admins"
 
 user_line=""
 [[ $(id -u) -eq 0 ]] && user_line="user $(id -un) $(id -gn);"

@@ -4,12 +4,15 @@ The file must be valid against the compose-spec JSON schema (the copy beside thi
 must agree with what the executables accept: every environment variable is one the service's
 executable lists in `--help`, every `xy` flag is one its subcommand lists, HTTP ports agree with
 published ports, healthchecks and Prometheus targets, dependencies name services that exist with
-the healthchecks their conditions need, and the nats-server configurations the setup service
-generates are accepted by the real nats-server.
+the healthchecks their conditions need, the nats-server configurations the setup service
+generates are accepted by the real nats-server, and the edge (nginx) routes to the services and
+ports compose runs, with the gateway verifying xy-admin's tokens (deploy/nginx/compose.conf; its
+syntax is nginx -t'd by make deploy-check, Tests/Deploy/test_edge.py).
 
-Needs XY_BIN_DIR (the debug build folder holding xy, xy-realtime, xy-aggregator, xy-gateway),
+Needs XY_BIN_DIR (the debug build folder holding xy, xy-realtime, xy-aggregator, xy-gateway, xy-admin),
 PyYAML and jsonschema (.venv, scripts/deps.sh).
 """
+import ipaddress
 import json
 import os
 import re
@@ -29,7 +32,9 @@ COMPOSE = ROOT / "compose.yaml"
 DOCKERFILE = ROOT / "deploy" / "Dockerfile"
 PROMETHEUS = ROOT / "deploy" / "prometheus" / "prometheus.yml"
 AUTHORIZATION = ROOT / "deploy" / "nats" / "authorization.conf"
-SERVICE_EXECUTABLES = {"xy-realtime", "xy-aggregator", "xy-gateway"}
+EDGE_CONF = ROOT / "deploy" / "nginx" / "compose.conf"
+ROUTES = ROOT / "deploy" / "nginx" / "routes.conf"
+SERVICE_EXECUTABLES = {"xy-realtime", "xy-aggregator", "xy-gateway", "xy-admin"}
 XY_IMAGE = "xy:dev"
 CONFIG_MOUNT = "/xy"
 
@@ -150,7 +155,7 @@ class ComposeFileTests(unittest.TestCase):
     def test_the_stack_and_the_cluster_profile_are_there(self):
         default = {n for n, s in self.services.items() if not s.get("profiles")}
         cluster = {n for n, s in self.services.items() if "cluster" in (s.get("profiles") or [])}
-        self.assertLessEqual({"setup", "nats", "sim", "realtime", "aggregator", "gateway", "prometheus"}, default)
+        self.assertLessEqual({"setup", "nats", "sim", "realtime", "aggregator", "admin", "gateway", "edge", "prometheus"}, default)
         self.assertLessEqual({"nats-1", "nats-2", "nats-3", "cluster-realtime", "cluster-aggregator", "cluster-gateway"}, cluster)
         for name in ("nats", "nats-1", "nats-2", "nats-3"):
             self.assertTrue(self.services[name]["image"].startswith("nats:2.12"), name)
@@ -300,6 +305,56 @@ class ComposeFileTests(unittest.TestCase):
                 self.assertEqual(check.returncode, 0, f"{name}: {check.stdout}{check.stderr}")
         finally:
             shutil.rmtree(work, ignore_errors=True)
+
+    def test_the_edge_routes_to_the_services_compose_runs(self):
+        edge = self.services["edge"]
+        self.assertTrue(edge["image"].startswith("nginx:"), "the official nginx image")
+        conf = EDGE_CONF.read_text()
+        volumes = mounts(edge)
+        self.assertEqual(volumes.get("/etc/nginx/conf.d/default.conf"), "./deploy/nginx/compose.conf")
+        include = re.search(r"^\s*include\s+(\S+);", conf, re.M).group(1)
+        self.assertEqual(volumes.get(include), "./deploy/nginx/routes.conf", "routes.conf mounted where compose.conf includes it")
+        root = re.search(r"^\s*root\s+(\S+);", conf, re.M).group(1)
+        self.assertEqual(volumes.get(root), "./Web", "the page served at / is Web/")
+        listen = int(re.search(r"^\s*listen\s+(\d+);", conf, re.M).group(1))
+        self.assertIn(listen, container_ports(edge))
+        self.assertEqual(urlparse(healthcheck_url(edge)).port, listen)
+
+        # Every upstream server is a default-profile service running the right executable, on the
+        # port it serves: HTTP_PORT for the gateway (WebSocket, /healthz), API_PORT for xy-admin.
+        expected = {"xy_gateway": ("xy-gateway", "HTTP_PORT"), "xy_admin": ("xy-admin", "API_PORT")}
+        for upstream, body in re.findall(r"upstream\s+(\w+)\s*\{(.*?)\}", conf, re.S):
+            executable, port_variable = expected.pop(upstream)
+            servers = re.findall(r"^\s*server\s+([\w.-]+):(\d+)", body, re.M)
+            self.assertTrue(servers, upstream)
+            for host, port in servers:
+                service = self.services[host]
+                self.assertEqual(command_of(service)[0], executable, f"{upstream}: {host}")
+                self.assertFalse(service.get("profiles"), f"{upstream}: {host} must run without a profile")
+                variables = service_variables(executable)
+                self.assertEqual(int((service.get("environment") or {}).get(port_variable, variables[port_variable])), int(port), f"{upstream}: {host}")
+                self.assertIn(host, edge["depends_on"], f"the edge starts after {host}")
+        self.assertEqual({}, expected, "upstreams missing from compose.conf")
+        for upstream in ("xy_gateway", "xy_admin"):
+            self.assertIn(f"http://{upstream}", ROUTES.read_text())
+
+    def test_the_gateway_verifies_xy_admin_tokens_and_trusts_only_the_edge(self):
+        gateway, admin, edge = self.services["gateway"], self.services["admin"], self.services["edge"]
+        jwks = urlparse(gateway["environment"]["JWT_JWKS_URL"])
+        self.assertEqual((jwks.hostname, jwks.port, jwks.path), ("admin", int(admin["environment"]["API_PORT"]), "/.well-known/jwks.json"))
+        self.assertNotIn("JWT_PUBLIC_KEY", gateway["environment"])
+        self.assertEqual(gateway["depends_on"]["admin"]["condition"], "service_healthy")
+        edge_port = container_ports(edge)[0]
+        origins = gateway["environment"]["WS_ALLOWED_ORIGINS"].split(",")
+        self.assertIn(f"http://localhost:{edge_port}", origins, "pages of the edge's origin may open the WebSocket")
+        address = edge["networks"]["default"]["ipv4_address"]
+        self.assertEqual(gateway["environment"]["WS_TRUSTED_PROXIES"], address)
+        self.assertEqual(admin["environment"]["TRUSTED_PROXIES"], address)
+        subnet = self.compose["networks"]["default"]["ipam"]["config"][0]["subnet"]
+        network = ipaddress.ip_network(subnet)
+        self.assertIn(ipaddress.ip_address(address), network)
+        self.assertNotEqual(ipaddress.ip_address(address), network.network_address + 1, "not the bridge's own address")
+        self.assertNotIn("8081", " ".join(map(str, admin.get("ports") or [])), "the API is reached through the edge only")
 
 
 if __name__ == "__main__":
