@@ -1,6 +1,6 @@
 """The one origin, as a browser uses it (scripts/check-up-down.sh, after make up).
 
-    python3 scripts/lib/edge_check.py EDGE_URL GATEWAY_COUNT
+    python3 scripts/lib/edge_check.py EDGE_URL GATEWAY_COUNT [ADDRESS_LIMIT]
 
 Through EDGE_URL only: the demo page and a module it loads; a new user registered and logged in
 (xy-admin), its watchlist read with the access token and refused without one; the JWKS; then
@@ -8,8 +8,12 @@ WebSockets on both upgrade paths, with that token offered as a browser does
 (Sec-WebSocket-Protocol: xy.v1.json, bearer, <token>) and the edge's Origin, each subscribing to
 xy.md.tick.demo until market data arrives. Connections are held open until there is one per
 gateway behind the edge: the envelopes' `source` (the gateway instance) must name GATEWAY_COUNT
-different gateways, so every upstream server answers. Standard library only; every wait has a
-deadline. Exits 1 with the reason on the first failure.
+different gateways, so every upstream server answers. Last, failed logins each sent with another
+made-up X-Forwarded-For: the edge replaces that header, so xy-admin counts them all against this
+client's one address, and the one after ADDRESS_LIMIT (xy-admin's LOGIN_MAX_FAILURES_PER_ADDRESS,
+20 unless make up sets it) is refused with 429 XYA005; this locks the address out of logins for
+LOGIN_LOCKOUT, which is why it comes last (make up-down-check runs on a stack of its own).
+Standard library only; every wait has a deadline. Exits 1 with the reason on the first failure.
 """
 import base64
 import json
@@ -31,9 +35,10 @@ def fail(message):
     sys.exit(1)
 
 
-def http(method, url, body=None, token=None):
+def http(method, url, body=None, token=None, extra_headers=None):
     """(status, headers, body bytes) of one request; HTTP errors are answers, not exceptions."""
     headers = {"Content-Type": "application/json"} if body is not None else {}
+    headers.update(extra_headers or {})
     if token:
         headers["Authorization"] = f"Bearer {token}"
     data = json.dumps(body).encode() if body is not None else None
@@ -135,9 +140,10 @@ def market_data(edge, path, token):
 
 
 def main():
-    if len(sys.argv) != 3:
-        fail("usage: edge_check.py EDGE_URL GATEWAY_COUNT")
+    if len(sys.argv) not in (3, 4):
+        fail("usage: edge_check.py EDGE_URL GATEWAY_COUNT [ADDRESS_LIMIT]")
     edge, gateways = sys.argv[1].rstrip("/"), int(sys.argv[2])
+    address_limit = int(sys.argv[3]) if len(sys.argv) == 4 else 20
 
     status, headers, body = http("GET", edge + "/")
     if status != 200 or b"<html" not in body.lower():
@@ -186,6 +192,15 @@ def main():
     if len(sources) != gateways:
         fail(f"{len(sockets)} connections reached {sorted(sources)}, not {gateways} gateways")
     print(f"edge-check: {len(sockets)} WebSockets reached all {gateways} gateways behind the edge ({', '.join(sorted(sources))})")
+
+    for attempt in range(address_limit + 1):
+        status, _, body = http("POST", edge + "/api/v1/auth/login", {"username": f"nobody-{attempt}", "password": "wrong password"},
+                               extra_headers={"X-Forwarded-For": f"198.51.100.{attempt + 1}"})
+        expected = (401, "XYA004") if attempt < address_limit else (429, "XYA005")
+        code = json.loads(body).get("code") if body else None
+        if (status, code) != expected:
+            fail(f"failed login {attempt + 1} with a made-up X-Forwarded-For answered {status} {code}, not {expected[0]} {expected[1]}")
+    print(f"edge-check: {address_limit} failed logins with made-up X-Forwarded-For headers locked out this client's one address (429 XYA005)")
 
 
 if __name__ == "__main__":
