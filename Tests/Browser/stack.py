@@ -1,8 +1,10 @@
 """The real stack for the browser tests, on free loopback ports, and the browser that drives it.
 
 Starts `nats-server -js`, `xy sim polygon`, `xy-realtime`, `xy-aggregator` and `xy-gateway` from
-the debug build (XY_BIN_DIR, default `swift build --show-bin-path`), each logging to a file in a
-temporary folder, and stops them at the end. Nothing here is a stand-in: the page talks to the
+the debug build (XY_BIN_DIR, default `swift build --show-bin-path`), and nginx as the edge in front
+of the gateway with make up's configuration (scripts/edge-config.sh), each logging to a file in a
+temporary folder, and stops them at the end. The page is reachable both ways: from the gateway
+itself (most tests) and through the edge's one origin. Nothing here is a stand-in: the page talks to the
 real gateway, which reads the real aggregator through the real nats-server.
 """
 import asyncio
@@ -132,6 +134,9 @@ class Stack:
         self.gateway_port = free_port()
         self.gateway_url = f"http://127.0.0.1:{self.gateway_port}"
         self.gateway = None
+        self.edge_port = free_port()
+        self.edge_url = f"http://127.0.0.1:{self.edge_port}"
+        self.edge_dir = os.path.join(self.work, "edge")
         self.aggregator = None
         self.sim = None
         self.token = None
@@ -152,6 +157,7 @@ class Stack:
             self.start_realtime()
             self.start_aggregator()
             self.start_gateway()
+            self.start_edge()
         except BaseException:
             self.dump_logs()
             self.stop()
@@ -244,11 +250,35 @@ class Stack:
         env = self.service_env(self.gateway_port)
         env.update({
             "JWT_PUBLIC_KEY": self.public_key,
-            "WS_ALLOWED_ORIGINS": self.gateway_url,
+            "WS_ALLOWED_ORIGINS": f"{self.gateway_url},{self.edge_url}",
             "WS_STATIC_DIR": os.path.join(ROOT, "Web"),
         })
         self.gateway = self.spawn("xy-gateway", [self.binary("xy-gateway")], env)
         self.wait_healthy("xy-gateway", self.gateway_port)
+
+    def start_edge(self):
+        """nginx with make up's configuration in front of the gateway. There is no xy-admin in this
+        stack: its upstream names a free port nobody listens on, so /api/ answers 502 here."""
+        subprocess.run([os.path.join(ROOT, "scripts", "edge-config.sh"), self.edge_dir, f"127.0.0.1:{self.edge_port}",
+                        os.path.join(ROOT, "Web"), f"127.0.0.1:{self.gateway_port}", f"127.0.0.1:{free_port()}"],
+                       check=True, capture_output=True, text=True)
+        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+        edge = self.spawn("edge", [nginx, "-e", "stderr", "-p", self.edge_dir, "-c", os.path.join(self.edge_dir, "nginx.conf")])
+
+        def serving():
+            if not edge.running():
+                raise RuntimeError(f"nginx exited:\n{edge.log()[-3000:]}")
+            return http_get(f"{self.edge_url}/")[0] == 200
+
+        wait_until(serving, 30, "the edge to serve the page", interval=0.2)
+
+    def edge_access_log(self):
+        """The edge's access log: which requests went through nginx, with their status."""
+        try:
+            with open(os.path.join(self.edge_dir, "access.log"), encoding="utf-8", errors="replace") as file:
+                return file.read()
+        except FileNotFoundError:
+            return ""
 
     def restart_gateway(self):
         self.start_gateway()

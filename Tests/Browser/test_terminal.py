@@ -2,7 +2,8 @@
 
     make test-browser        (or: .venv/bin/python -m unittest discover -s Tests/Browser -v)
 
-One stack (nats-server, simulator, xy-realtime, xy-aggregator, xy-gateway) serves every test;
+One stack (nats-server, simulator, xy-realtime, xy-aggregator, xy-gateway, nginx as the edge)
+serves every test;
 the test classes run in name order, the gateway, NATS and aggregator restarts last.
 """
 import os
@@ -47,13 +48,14 @@ def tearDownModule():
             stack.cleanup()
 
 
-def page_url(*, symbol=None, shared_worker=True, token=None):
+def page_url(*, symbol=None, shared_worker=True, token=None, origin=None):
+    """The demo page from the gateway itself, or from `origin` (the edge)."""
     query = [f"heartbeat={HEARTBEAT_MS}"]
     if symbol:
         query.append(f"symbol={symbol}")
     if not shared_worker:
         query.append("sharedWorker=0")
-    return f"{stack.gateway_url}/?{'&'.join(query)}#token={token or stack.token}"
+    return f"{origin or stack.gateway_url}/?{'&'.join(query)}#token={token or stack.token}"
 
 
 def nats_subjects(client_subjects):
@@ -410,6 +412,30 @@ class Test5Unauthorized(BrowserTestCase):
         self.assertGreaterEqual(tab.connection()["failures"], 2)
         self.assertEqual(stack.metric("xy_ws_active_connections"), 0)
         self.assertNotIn(foreign, stack.gateway.log())
+
+
+class Test5bEdge(BrowserTestCase):
+    """The terminal at the edge's origin (nginx, make up's configuration): the page, its modules
+    and the WebSocket (the page's default, ws://<its host>/ws) all through nginx; and a refused
+    token still reads as unauthorized, because the edge routes /healthz, the page's probe, to the
+    gateway rather than to the static files."""
+
+    def test_live_through_the_edge(self):
+        tab = Tab(driver, page_url(symbol="AAPL", shared_worker=False, origin=stack.edge_url))
+        tab.wait_live(SYMBOLS)
+        tab.wait_prices_change()
+        self.assertEqual(tab.badge(), "live")
+        self.assertRegex(stack.edge_access_log(), r'"GET /terminal\.js HTTP/1\.1" 200 ', "the modules came through the edge")
+        # nginx logs a proxied WebSocket when it ends: close the tab (its own connection, no worker).
+        tab.close()
+        wait_until(lambda: '"GET /ws HTTP/1.1" 101 ' in stack.edge_access_log(), 10, "the edge to log the WebSocket it carried")
+
+    def test_refused_token_through_the_edge(self):
+        foreign = stack.mint("other")
+        tab = Tab(driver, page_url(symbol="AAPL", shared_worker=False, token=foreign, origin=stack.edge_url))
+        wait_until(lambda: tab.badge() == "unauthorized", 15, "the badge to say unauthorized")
+        self.assertEqual(tab.stats()["stateCode"], "XYW001")
+        self.assertRegex(stack.edge_access_log(), r'"GET /healthz HTTP/1\.1" 200 ', "the probe reached the gateway through the edge")
 
 
 class Test6AggregatorStartsOver(BrowserTestCase):
