@@ -219,17 +219,20 @@ def post(path):
     body = json.dumps({"username": "demo", "password": password}).encode()
     request = urllib.request.Request(edge + path, data=body, headers={"Content-Type": "application/json"})
     return urllib.request.urlopen(request, timeout=30)
+existed = False
 try:
     post("/api/v1/auth/register")
 except urllib.error.HTTPError as error:
-    if error.code != 409:  # 409: the user exists from an earlier make up
+    if error.code != 409:
         sys.exit(f"register demo: {error.code} {error.read().decode(errors='replace')}")
+    existed = True  # from an earlier make up, whose JetStream store keeps the accounts
 try:
     print(json.load(post("/api/v1/auth/login"))["access_token"])
 except urllib.error.HTTPError as error:
-    sys.exit(f"login demo: {error.code} {error.read().decode(errors='replace')}")
+    hint = " (the user demo exists with another password: put its password back in demo.password, or remove nats-data/ and with it every account)" if existed and error.code == 401 else ""
+    sys.exit(f"login demo: {error.code} {error.read().decode(errors='replace')}{hint}")
 EOF
-) || fail "could not sign in the demo user through the edge ($edge); see $run_dir/logs/"
+) || { cleanup_on_failure; fail "could not sign in the demo user through the edge ($edge); see $run_dir/logs/"; }
 trap - ERR
 
 {
