@@ -277,7 +277,7 @@ class ComposeFileTests(unittest.TestCase):
         self.assertEqual(self.services["setup"]["build"]["dockerfile"], "deploy/Dockerfile")
         setup = command_of(self.services["setup"])
         self.assertIn(f"COPY deploy/nats/ {setup[setup.index('--templates') + 1]}/", text)
-        static_dirs = {s["environment"]["WS_STATIC_DIR"] for s in self.app_services().values() if "WS_STATIC_DIR" in s["environment"]}
+        static_dirs = {s["environment"]["WS_STATIC_DIR"] for s in self.app_services().values() if s["environment"].get("WS_STATIC_DIR")}
         for directory in static_dirs:
             self.assertIn(f"COPY Web/ {directory}/", text)
 
@@ -355,6 +355,7 @@ class ComposeFileTests(unittest.TestCase):
         self.assertIn(ipaddress.ip_address(address), network)
         self.assertNotEqual(ipaddress.ip_address(address), network.network_address + 1, "not the bridge's own address")
         self.assertNotIn("8081", " ".join(map(str, admin.get("ports") or [])), "the API is reached through the edge only")
+        self.assertEqual(gateway["environment"]["WS_STATIC_DIR"], "", "the edge serves the page")
 
 
 if __name__ == "__main__":
