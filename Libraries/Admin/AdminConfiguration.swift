@@ -27,6 +27,17 @@ public struct AdminConfiguration: Sendable {
     public var tokenMaxSubscriptions: Int
     public var issuer: String?
     public var audience: String?
+    /// Accounts that get the admin role at registration and at every login and renewal.
+    public var adminUsernames: Set<String>
+    /// Development only: where to keep a current admin token for the built-in operator principal.
+    public var adminTokenFile: String?
+    public var adminTokenLifetime: Duration
+    /// How long `xy.session.*` events stay in `XY_SESSIONS` (the sessions `/admin/sessions` knows).
+    public var sessionsRetention: Duration
+    /// Changes kept per flag in `XY_FLAG_AUDIT`.
+    public var flagHistoryMaximum: Int
+    /// How long `/admin/health` keeps listing an instance that went silent.
+    public var healthForget: Duration
 
     public static let apiHostVariable = EnvironmentVariable("API_HOST", default: "0.0.0.0", help: "Address the REST API listener binds.")
     public static let apiPortVariable = EnvironmentVariable("API_PORT", default: "8081", help: "Port of the REST API (0 picks a free one).")
@@ -47,12 +58,20 @@ public struct AdminConfiguration: Sendable {
     public static let issuerVariable = EnvironmentVariable("JWT_ISSUER", help: "The iss claim of access tokens, when set (the gateway's JWT_ISSUER).")
     public static let audienceVariable = EnvironmentVariable("JWT_AUDIENCE", help: "The aud claim of access tokens, when set (the gateway's JWT_AUDIENCE).")
 
+    public static let adminUsernamesVariable = EnvironmentVariable("ADMIN_USERNAMES", help: "Accounts given the admin role at registration and at every login and renewal (comma separated); an account dropped from the list is a user again at its next login.")
+    public static let adminTokenFileVariable = EnvironmentVariable("ADMIN_TOKEN_FILE", help: "Development only: keep an admin token for the built-in operator principal in this file (mode 0600, replaced atomically, renewed at half its lifetime and after a key rotation).")
+    public static let adminTokenTTLVariable = EnvironmentVariable("ADMIN_TOKEN_TTL", default: "1h", help: "Lifetime of the ADMIN_TOKEN_FILE token.")
+    public static let sessionsRetentionVariable = EnvironmentVariable("SESSIONS_RETENTION", default: "24h", help: "How long the gateways' session events are kept in XY_SESSIONS (GET /admin/sessions).")
+    public static let flagHistoryVariable = EnvironmentVariable("FLAG_HISTORY_MAX", default: "100", help: "Changes kept per feature flag in XY_FLAG_AUDIT.")
+    public static let healthForgetVariable = EnvironmentVariable("HEALTH_FORGET", default: "15m", help: "How long GET /admin/health keeps listing an instance whose heartbeats stopped.")
+
     /// Every variable this struct reads, in `--help` order.
     public static let variables: [EnvironmentVariable] = [
         apiHostVariable, apiPortVariable, replicasVariable, accessTTLVariable, refreshTTLVariable, rotationVariable,
         passwordMinimumVariable, argon2OpsVariable, argon2MemVariable, loginUserVariable, loginAddressVariable,
         lockoutVariable, watchlistMaxVariable, watchlistDefaultVariable, tokenSubjectsVariable, tokenMaxSubsVariable,
-        issuerVariable, audienceVariable,
+        issuerVariable, audienceVariable, adminUsernamesVariable, adminTokenFileVariable, adminTokenTTLVariable,
+        sessionsRetentionVariable, flagHistoryVariable, healthForgetVariable,
     ]
 
     /// Reads and checks every variable; the first bad one throws, naming it.
@@ -84,6 +103,22 @@ public struct AdminConfiguration: Sendable {
         tokenMaxSubscriptions = try environment.integer(Self.tokenMaxSubsVariable, in: 1...100_000)
         issuer = try environment.string(Self.issuerVariable)
         audience = try environment.string(Self.audienceVariable)
+        let admins = try environment.list(Self.adminUsernamesVariable)
+        for name in admins where !Accounts.isValidUsername(name) {
+            throw ConfigurationError(variable: Self.adminUsernamesVariable.name, reason: "holds '\(name)', which is not a username")
+        }
+        adminUsernames = Set(admins)
+        adminTokenFile = try environment.string(Self.adminTokenFileVariable)
+        adminTokenLifetime = try environment.duration(Self.adminTokenTTLVariable)
+        guard adminTokenLifetime >= .seconds(60) else {
+            throw ConfigurationError(variable: Self.adminTokenTTLVariable.name, reason: "must be at least 1m")
+        }
+        sessionsRetention = try environment.duration(Self.sessionsRetentionVariable)
+        guard sessionsRetention >= .seconds(1) else {
+            throw ConfigurationError(variable: Self.sessionsRetentionVariable.name, reason: "must be at least 1s")
+        }
+        flagHistoryMaximum = try environment.integer(Self.flagHistoryVariable, in: 1...10_000)
+        healthForget = try environment.duration(Self.healthForgetVariable)
     }
 }
 
