@@ -1,3 +1,4 @@
+import Foundation
 import XYCore
 import XYService
 
@@ -109,6 +110,12 @@ public struct AdminConfiguration: Sendable {
         }
         adminUsernames = Set(admins)
         adminTokenFile = try environment.string(Self.adminTokenFileVariable)
+        if let path = adminTokenFile {
+            let folder = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+            guard !path.hasSuffix("/"), access(folder.isEmpty ? (path.hasPrefix("/") ? "/" : ".") : folder, W_OK) == 0 else {
+                throw ConfigurationError(variable: Self.adminTokenFileVariable.name, reason: "names a file whose folder does not exist or is not writable: \(path)")
+            }
+        }
         adminTokenLifetime = try environment.duration(Self.adminTokenTTLVariable)
         guard adminTokenLifetime >= .seconds(60) else {
             throw ConfigurationError(variable: Self.adminTokenTTLVariable.name, reason: "must be at least 1m")

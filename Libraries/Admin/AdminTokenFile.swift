@@ -18,11 +18,12 @@ struct AdminTokenFile: Sendable {
     let issuer: TokenIssuer
     let logger: Logger
 
-    /// Writes a token now, then renews it until cancelled; a failed write is logged and retried a
-    /// second later.
+    /// Writes a token now, then renews it until cancelled; a failed write is logged and retried
+    /// after the ring's refresh period (not every second: the log would fill).
     func run() async {
         var written: (kid: String, at: ContinuousClock.Instant)?
         while !Task.isCancelled {
+            var pause: Duration = .seconds(1)
             let kid = await issuer.currentKeyID
             let due = written.map { $0.kid != kid || ContinuousClock.now - $0.at >= lifetime / 2 } ?? true
             if due, let kid {
@@ -32,11 +33,12 @@ struct AdminTokenFile: Sendable {
                     logger.info("admin token written (development only)", metadata: ["path": "\(path)", "kid": "\(kid)"])
                 } catch {
                     logger.error("admin token not written", metadata: ["path": "\(path)", "error": "\(error)"])
+                    pause = TokenIssuer.refreshPeriod
                 }
             }
             // Checking costs one actor call: a rotation is noticed within a second of this copy
             // loading the new ring.
-            try? await Task.sleep(for: .seconds(1))
+            try? await Task.sleep(for: pause)
         }
     }
 
@@ -49,8 +51,8 @@ struct AdminTokenFile: Sendable {
     /// Writes `bytes` to a new file beside `path` (mode 0600 from its creation, never readable by
     /// others even for a moment), flushes it and renames it over `path`.
     static func replace(_ path: String, with bytes: [UInt8]) throws {
-        let temporary = path + ".tmp-\(getpid())"
-        unlink(temporary)
+        // A random name: copies sharing the folder (containers all pid 1) never share a temporary file.
+        let temporary = path + ".tmp-" + randomBytes(8).map { String(format: "%02x", $0) }.joined()
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw FileError(path: temporary, errno: errno) }
         var offset = 0

@@ -50,11 +50,17 @@ struct AdminOperatorTests {
         await harness.stop()
     }
 
-    @Test("ADMIN_USERNAMES with a name that is not a username: exit status 2, XYW010 naming it")
-    func adminUsernamesChecked() async throws {
-        let process = try ManagedProcess("xy-admin", environment: ["NATS_URLS": "nats://127.0.0.1:1", "ADMIN_USERNAMES": "root,Not A Name"])
-        #expect(try await process.waitForExit() == 2)
-        #expect(process.log.contains("XYW010") && process.log.contains("ADMIN_USERNAMES"), "\(process.log)")
+    @Test("a bad operators' variable: exit status 2, XYW010 naming it")
+    func operatorVariablesChecked() async throws {
+        let cases = [
+            ("ADMIN_USERNAMES", "root,Not A Name"), ("ADMIN_TOKEN_FILE", "/nonexistent-\(UUID().uuidString)/admin.token"),
+            ("ADMIN_TOKEN_TTL", "30s"), ("SESSIONS_RETENTION", "soon"), ("FLAG_HISTORY_MAX", "0"), ("HEALTH_FORGET", "-1s"),
+        ]
+        for (name, value) in cases {
+            let process = try ManagedProcess("xy-admin", environment: ["NATS_URLS": "nats://127.0.0.1:1", name: value])
+            #expect(try await process.waitForExit() == 2, "\(name)")
+            #expect(process.log.contains("XYW010") && process.log.contains(name), "\(name): \(process.log)")
+        }
     }
 
     @Test("feature flags: create, change, refusals XYA041–XYA045, delete; the bucket holds the contract; every change in the history")
