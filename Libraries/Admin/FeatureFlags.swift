@@ -126,18 +126,9 @@ struct FeatureFlags: Sendable {
     /// The flag's recorded changes, newest first.
     func history(_ name: String) async throws -> [Xy_Flags_V1_FeatureFlagChange] {
         let key = try Self.checkName(name)
-        let consumer = try await jetStream.orderedConsumer(stream: Self.auditStream, OrderedConsumerConfiguration(filterSubject: Self.auditPrefix + key))
-        defer { consumer.stop() }
-        guard consumer.initialPending > 0 else { return [] }
-        var changes: [Xy_Flags_V1_FeatureFlagChange] = []
-        for try await message in consumer {
-            // A record that does not decode (written by something else) is skipped, not fatal.
-            if let change = try? Xy_Flags_V1_FeatureFlagChange(serializedBytes: Array(buffer: message.payload)) {
-                changes.append(change)
-            }
-            if message.metadata.pending == 0 { break }
-        }
-        return changes.reversed()
+        let payloads = try await StreamReading.payloads(jetStream, stream: Self.auditStream, filter: Self.auditPrefix + key)
+        // A record that does not decode (written by something else) is skipped, not fatal.
+        return payloads.compactMap { try? Xy_Flags_V1_FeatureFlagChange(serializedBytes: Array(buffer: $0)) }.reversed()
     }
 
     /// The stored flag and its revision; a value that does not decode counts as absent.

@@ -32,17 +32,9 @@ struct SessionLog: Sendable {
 
     /// Every kept event, oldest first; one that does not decode is skipped.
     func events() async throws -> [Xy_Session_V1_SessionEvent] {
-        let consumer = try await jetStream.orderedConsumer(stream: Self.stream, OrderedConsumerConfiguration())
-        defer { consumer.stop() }
-        guard consumer.initialPending > 0 else { return [] }
-        var events: [Xy_Session_V1_SessionEvent] = []
-        for try await message in consumer {
-            if let event = try? Xy_Session_V1_SessionEvent(serializedBytes: Array(buffer: message.payload)) {
-                events.append(event)
-            }
-            if message.metadata.pending == 0 { break }
+        try await StreamReading.payloads(jetStream, stream: Self.stream).compactMap {
+            try? Xy_Session_V1_SessionEvent(serializedBytes: Array(buffer: $0))
         }
-        return events
     }
 
     /// One session as the events tell it.
