@@ -49,13 +49,15 @@ struct FeatureFlags: Sendable {
         }
     }
 
-    /// Every flag, by name.
+    /// Every flag, by name: the last revision of every key in one pass (a deleted key's last
+    /// revision is an empty marker, which holds no value and is left out).
     func list() async throws -> [Xy_Flags_V1_FeatureFlag] {
-        var flags: [Xy_Flags_V1_FeatureFlag] = []
-        for key in try await bucket.keys().sorted() {
-            if let (flag, _) = try await read(key) { flags.append(flag) }
-        }
-        return flags
+        let payloads = try await StreamReading.payloads(
+            jetStream, stream: "KV_" + Subjects.featureFlagBucket, filter: "$KV.\(Subjects.featureFlagBucket).>", deliver: .lastPerSubject)
+        return payloads.compactMap { payload in
+            guard let flag = try? Xy_Flags_V1_FeatureFlag(serializedBytes: Array(buffer: payload)), flag.value != nil else { return nil }
+            return flag
+        }.sorted { $0.name < $1.name }
     }
 
     /// The flag, or XYA045.

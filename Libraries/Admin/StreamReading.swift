@@ -11,10 +11,13 @@ enum StreamReading {
         var description: String { "reading \(stream) did not reach its end in time" }
     }
 
-    /// Every payload on `filter` (all subjects when nil), oldest first, up to the stream's end
-    /// as delivery finds it.
-    static func payloads(_ jetStream: JetStream, stream: String, filter: String? = nil, timeout: Duration = .seconds(10)) async throws -> [ByteBuffer] {
-        let consumer = try await jetStream.orderedConsumer(stream: stream, OrderedConsumerConfiguration(filterSubject: filter))
+    /// Every payload on `filter` (all subjects when nil) from where `deliver` starts, oldest
+    /// first, up to the stream's end as delivery finds it.
+    static func payloads(
+        _ jetStream: JetStream, stream: String, filter: String? = nil, deliver: ConsumerConfiguration.DeliverPolicy = .all,
+        timeout: Duration = .seconds(10)
+    ) async throws -> [ByteBuffer] {
+        let consumer = try await jetStream.orderedConsumer(stream: stream, OrderedConsumerConfiguration(filterSubject: filter, deliverPolicy: deliver))
         defer { consumer.stop() }
         guard consumer.initialPending > 0 else { return [] }
         return try await withThrowingTaskGroup(of: [ByteBuffer]?.self) { group in
