@@ -46,7 +46,7 @@ final class HealthBoard: Sendable {
     ///   - forget: how long an instance that went silent stays listed (HEALTH_FORGET).
     ///   - clock: nanoseconds since the Unix epoch.
     init(forget: Duration, clock: @escaping @Sendable () -> Int64 = { Date().nanoseconds }) {
-        self.forgetNanoseconds = forget.components.seconds * 1_000_000_000 + forget.components.attoseconds / 1_000_000_000
+        self.forgetNanoseconds = forget.nanosecondCount
         self.clock = clock
         self.observedSinceNanoseconds = clock()
     }

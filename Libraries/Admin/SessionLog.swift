@@ -23,8 +23,7 @@ struct SessionLog: Sendable {
     static func open(jetStream: JetStream, configuration: AdminConfiguration) async throws -> SessionLog {
         var settings = StreamConfiguration(name: stream, subjects: [Subjects.allSessions])
         settings.description = "xy-gateway session events (xy.session.v1.SessionEvent), read by xy-admin"
-        settings.maxAge = .nanoseconds(Int64(configuration.sessionsRetention.components.seconds) * 1_000_000_000
-            + configuration.sessionsRetention.components.attoseconds / 1_000_000_000)
+        settings.maxAge = .nanoseconds(configuration.sessionsRetention.nanosecondCount)
         settings.replicas = configuration.streamReplicas
         _ = try await jetStream.createOrUpdateStream(settings)
         return SessionLog(jetStream: jetStream)
