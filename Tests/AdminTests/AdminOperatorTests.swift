@@ -145,6 +145,30 @@ struct AdminOperatorTests {
         await harness.stop()
     }
 
+    @Test("a deleted flag may come back with another type; an audit record that cannot be stored is 503 XYW004, never silent")
+    func retypeAndAuditFailure() async throws {
+        let harness = try await AdminHarness.start(["ADMIN_USERNAMES": "root"])
+        do {
+            let admin = try await harness.account("root").access
+            #expect(try await harness.request("PUT", "/admin/feature-flags/mode", json: #"{"bool_value":true}"#, token: admin).status == 200)
+            #expect(try await harness.request("DELETE", "/admin/feature-flags/mode", token: admin).status == 204)
+            let retyped = try await harness.request("PUT", "/admin/feature-flags/mode", json: #"{"string_value":"fast"}"#, token: admin)
+            #expect(retyped.status == 200 && retyped.json["type"] as? String == "string")
+            let history = try await harness.request("GET", "/admin/feature-flags/mode/history", token: admin)
+            #expect((history.json["changes"] as? [[String: Any]] ?? []).compactMap { $0["action"] as? String } == ["created", "deleted", "created"])
+
+            // Someone deletes the audit stream under the running service.
+            try await harness.client.jetStream().deleteStream("XY_FLAG_AUDIT")
+            let unrecorded = try await harness.request("PUT", "/admin/feature-flags/mode", json: #"{"string_value":"slow"}"#, token: admin)
+            #expect(unrecorded.status == 503 && unrecorded.code == "XYW004", "\(unrecorded.status) \(unrecorded.body)")
+            #expect((unrecorded.json["message"] as? String)?.contains("audit") == true)
+        } catch {
+            await harness.stop()
+            throw error
+        }
+        await harness.stop()
+    }
+
     @Test("ADMIN_TOKEN_FILE: an admin token, mode 0600, accepted by the admin API; rewritten after a key rotation")
     func adminTokenFile() async throws {
         let folder = NSTemporaryDirectory() + "xy-admin-token-\(UUID().uuidString)"
