@@ -286,6 +286,7 @@ let package = Package(
             name: "Admin",
             dependencies: [
                 "XYCore",
+                "XYContracts",
                 "AdminAPI",
                 "CSodium",
                 "GatewayAuth",
@@ -300,6 +301,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -530,6 +532,7 @@ let package = Package(
             name: "AdminTests",
             dependencies: [
                 "XYCore",
+                "XYContracts",
                 "Admin",
                 "GatewayAuth",
                 "GatewayClient",
@@ -537,6 +540,7 @@ let package = Package(
                 "NATSTestSupport",
                 "XYService",
                 .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

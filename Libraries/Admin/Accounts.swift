@@ -30,7 +30,28 @@ struct Accounts: Sendable {
         return bytes.allSatisfy { ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }
     }
 
-    /// Creates the account (role user) and its default watchlist.
+    /// The role an account has now: admin when ADMIN_USERNAMES lists it, user otherwise.
+    func role(of username: String) -> String {
+        configuration.adminUsernames.contains(username) ? "admin" : "user"
+    }
+
+    /// The stored account with its role brought in line with ADMIN_USERNAMES (stored, so `me`
+    /// shows it; best effort: a concurrent change of the record keeps the other writer's copy and
+    /// the token still carries the listed role).
+    func withCurrentRole(_ user: StoredUser) async -> StoredUser {
+        let role = role(of: user.username)
+        guard user.role != role else { return user }
+        var changed = user
+        changed.role = role
+        if let (_, revision) = try? await AdminStore.read(StoredUser.self, store.users, user.username),
+            let value = try? AdminStore.encode(changed)
+        {
+            _ = try? await store.users.update(user.username, value, revision: revision)
+        }
+        return changed
+    }
+
+    /// Creates the account (role admin when ADMIN_USERNAMES lists it, else user) and its default watchlist.
     func register(username: String, password: String) async throws -> StoredUser {
         guard Self.isValidUsername(username) else {
             throw APIFailure(.badRequest, .invalidUsername, "a username is 3 to 32 characters of a-z, 0-9, '_' and '-', starting with a letter")
@@ -43,7 +64,7 @@ struct Accounts: Sendable {
         guard let hash = try await Self.offPool({ hasher.hash(password) }) else {
             throw APIFailure.unavailable("the password could not be hashed")
         }
-        let user = StoredUser(username: username, role: "user", passwordHash: hash, createdMilliseconds: now().milliseconds)
+        let user = StoredUser(username: username, role: role(of: username), passwordHash: hash, createdMilliseconds: now().milliseconds)
         do {
             try await store.users.create(username, AdminStore.encode(user))
         } catch let error as JetStreamError where error.kind == .keyExists {
@@ -72,7 +93,7 @@ struct Accounts: Sendable {
         let prefix = String(password.prefix(Self.passwordMaximumLength))
         if try await Self.offPool({ hasher.verify(prefix, against: candidate) }), let stored {
             if let userKey { try? await store.failures.delete(userKey) }
-            return stored
+            return await withCurrentRole(stored)
         }
         if let userKey { try await recordFailure(userKey) }
         try await recordFailure(addressKey)
@@ -153,7 +174,7 @@ struct Accounts: Sendable {
         }
         guard let (user, _) = try await AdminStore.read(StoredUser.self, store.users, record.username) else { throw invalid }
         let next = try await mintRefreshToken(username: user.username, family: record.family)
-        return (user, next.token, next.lifetime)
+        return (await withCurrentRole(user), next.token, next.lifetime)
     }
 
     /// Revokes the family of `token` (logout); unknown tokens are ignored.

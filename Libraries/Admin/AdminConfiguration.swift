@@ -1,3 +1,4 @@
+import Foundation
 import XYCore
 import XYService
 
@@ -30,6 +31,17 @@ public struct AdminConfiguration: Sendable {
     /// Reverse proxies (the edge) whose `X-Forwarded-For` / `X-Real-IP` name the client address
     /// the login rate limit counts; from any other peer the socket's address counts.
     public var trustedProxies: [String]
+    /// Accounts that get the admin role at registration and at every login and renewal.
+    public var adminUsernames: Set<String>
+    /// Development only: where to keep a current admin token for the built-in operator principal.
+    public var adminTokenFile: String?
+    public var adminTokenLifetime: Duration
+    /// How long `xy.session.*` events stay in `XY_SESSIONS` (the sessions `/admin/sessions` knows).
+    public var sessionsRetention: Duration
+    /// Changes kept per flag in `XY_FLAG_AUDIT`.
+    public var flagHistoryMaximum: Int
+    /// How long `/admin/health` keeps listing an instance that went silent.
+    public var healthForget: Duration
 
     public static let apiHostVariable = EnvironmentVariable("API_HOST", default: "0.0.0.0", help: "Address the REST API listener binds.")
     public static let apiPortVariable = EnvironmentVariable("API_PORT", default: "8081", help: "Port of the REST API (0 picks a free one).")
@@ -53,12 +65,20 @@ public struct AdminConfiguration: Sendable {
         "TRUSTED_PROXIES",
         help: "Reverse proxies (IP addresses or CIDR ranges, comma separated) whose X-Forwarded-For (rightmost untrusted entry) or X-Real-IP names the client address for the login rate limit; from any other peer those headers are ignored and the socket's peer is the client.")
 
+    public static let adminUsernamesVariable = EnvironmentVariable("ADMIN_USERNAMES", help: "Accounts given the admin role at registration and at every login and renewal (comma separated); an account dropped from the list is a user again at its next login.")
+    public static let adminTokenFileVariable = EnvironmentVariable("ADMIN_TOKEN_FILE", help: "Development only: keep an admin token for the built-in operator principal in this file (mode 0600, replaced atomically, renewed at half its lifetime and after a key rotation).")
+    public static let adminTokenTTLVariable = EnvironmentVariable("ADMIN_TOKEN_TTL", default: "1h", help: "Lifetime of the ADMIN_TOKEN_FILE token.")
+    public static let sessionsRetentionVariable = EnvironmentVariable("SESSIONS_RETENTION", default: "24h", help: "How long the gateways' session events are kept in XY_SESSIONS (GET /admin/sessions).")
+    public static let flagHistoryVariable = EnvironmentVariable("FLAG_HISTORY_MAX", default: "100", help: "Changes kept per feature flag in XY_FLAG_AUDIT.")
+    public static let healthForgetVariable = EnvironmentVariable("HEALTH_FORGET", default: "15m", help: "How long GET /admin/health keeps listing an instance whose heartbeats stopped.")
+
     /// Every variable this struct reads, in `--help` order.
     public static let variables: [EnvironmentVariable] = [
         apiHostVariable, apiPortVariable, replicasVariable, accessTTLVariable, refreshTTLVariable, rotationVariable,
         passwordMinimumVariable, argon2OpsVariable, argon2MemVariable, loginUserVariable, loginAddressVariable,
         lockoutVariable, watchlistMaxVariable, watchlistDefaultVariable, tokenSubjectsVariable, tokenMaxSubsVariable,
-        issuerVariable, audienceVariable, trustedProxiesVariable,
+        issuerVariable, audienceVariable, trustedProxiesVariable, adminUsernamesVariable, adminTokenFileVariable, adminTokenTTLVariable,
+        sessionsRetentionVariable, flagHistoryVariable, healthForgetVariable,
     ]
 
     /// Reads and checks every variable; the first bad one throws, naming it.
@@ -95,6 +115,28 @@ public struct AdminConfiguration: Sendable {
             throw ConfigurationError(
                 variable: Self.trustedProxiesVariable.name, reason: "'\(proxy)' is not an IP address or CIDR range (like 10.0.0.0/8)")
         }
+        let admins = try environment.list(Self.adminUsernamesVariable)
+        for name in admins where !Accounts.isValidUsername(name) {
+            throw ConfigurationError(variable: Self.adminUsernamesVariable.name, reason: "holds '\(name)', which is not a username")
+        }
+        adminUsernames = Set(admins)
+        adminTokenFile = try environment.string(Self.adminTokenFileVariable)
+        if let path = adminTokenFile {
+            let folder = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+            guard !path.hasSuffix("/"), access(folder.isEmpty ? (path.hasPrefix("/") ? "/" : ".") : folder, W_OK) == 0 else {
+                throw ConfigurationError(variable: Self.adminTokenFileVariable.name, reason: "names a file whose folder does not exist or is not writable: \(path)")
+            }
+        }
+        adminTokenLifetime = try environment.duration(Self.adminTokenTTLVariable)
+        guard adminTokenLifetime >= .seconds(60) else {
+            throw ConfigurationError(variable: Self.adminTokenTTLVariable.name, reason: "must be at least 1m")
+        }
+        sessionsRetention = try environment.duration(Self.sessionsRetentionVariable)
+        guard sessionsRetention >= .seconds(1) else {
+            throw ConfigurationError(variable: Self.sessionsRetentionVariable.name, reason: "must be at least 1s")
+        }
+        flagHistoryMaximum = try environment.integer(Self.flagHistoryVariable, in: 1...10_000)
+        healthForget = try environment.duration(Self.healthForgetVariable)
     }
 }
 

@@ -45,10 +45,12 @@ public struct AdminService: Service {
             logger.critical("cannot hash passwords", metadata: ["code": "\(XYErrorCode.invalidConfiguration)", "error": "\(error)"])
             throw error
         }
-        guard let (store, issuer) = await openState() else { return }
+        guard let (store, issuer, operators) = await openState() else { return }
+        let heartbeats = try operators.health.listen(on: nats)
+        defer { try? heartbeats.unsubscribe() }
         readiness.markReady("state")
         let accounts = Accounts(store: store, issuer: issuer, hasher: hasher, configuration: configuration, now: { Date() })
-        let handler = AdminAPIHandler(accounts: accounts, configuration: configuration)
+        let handler = AdminAPIHandler(accounts: accounts, configuration: configuration, operators: operators)
         await onReady(AdminHandle(issuer: issuer))
 
         let router = Router(context: AdminRequestContext.self)
@@ -67,6 +69,11 @@ public struct AdminService: Service {
             logger: apiLogger
         )
         try await withThrowingDiscardingTaskGroup { group in
+            if let path = configuration.adminTokenFile {
+                logger.warning("ADMIN_TOKEN_FILE is set: an admin token is kept on disk (development only)", metadata: ["path": "\(path)"])
+                let file = AdminTokenFile(path: path, lifetime: configuration.adminTokenLifetime, issuer: issuer, logger: logger)
+                group.addTask { await file.run() }
+            }
             group.addTask {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: TokenIssuer.refreshPeriod)
@@ -83,9 +90,9 @@ public struct AdminService: Service {
         }
     }
 
-    /// Opens the buckets and loads the keys, retrying with backoff (100 ms doubling to 5 s) until it
-    /// works or the service stops.
-    private func openState() async -> (AdminStore, TokenIssuer)? {
+    /// Opens the buckets and streams and loads the keys, retrying with backoff (100 ms doubling to
+    /// 5 s) until it works or the service stops.
+    private func openState() async -> (AdminStore, TokenIssuer, OperatorState)? {
         let backoff = Backoff(initial: .milliseconds(100), cap: .seconds(5))
         var attempt = 0
         while !Task.isCancelled, !Task.isShuttingDownGracefully {
@@ -93,7 +100,11 @@ public struct AdminService: Service {
                 let store = try await AdminStore.open(jetStream: nats.jetStream(), configuration: configuration)
                 let issuer = TokenIssuer(bucket: store.keys, configuration: configuration)
                 try await issuer.refresh()
-                return (store, issuer)
+                let operators = OperatorState(
+                    flags: try await FeatureFlags.open(jetStream: nats.jetStream(), configuration: configuration, logger: logger),
+                    sessions: try await SessionLog.open(jetStream: nats.jetStream(), configuration: configuration),
+                    health: HealthBoard(forget: configuration.healthForget))
+                return (store, issuer, operators)
             } catch {
                 logger.warning("key-value buckets not open yet", metadata: ["code": "\(XYErrorCode.natsUnavailable)", "error": "\(error)"])
                 try? await Task.sleep(for: backoff.delay(attempt: attempt, unitRandom: .random(in: 0..<1)))

@@ -33,7 +33,7 @@ public struct AdminStore: Sendable {
             var settings = KeyValueConfiguration(bucket: name)
             settings.description = description
             settings.replicas = configuration.streamReplicas
-            settings.ttl = .nanoseconds(Int64(ttl.components.seconds) * 1_000_000_000 + ttl.components.attoseconds / 1_000_000_000)
+            settings.ttl = .nanoseconds(ttl.nanosecondCount)
             return try await jetStream.createKeyValue(settings)
         }
         return AdminStore(

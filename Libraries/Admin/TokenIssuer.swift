@@ -110,8 +110,10 @@ public actor TokenIssuer {
     /// The kid of the key that signs now.
     public var currentKeyID: String? { ring.keys.first?.kid }
 
-    /// An access token for `user`: the claims the gateway reads, the role, `kid` in the header.
-    func issue(username: String, role: String) async throws -> (token: String, lifetime: Duration) {
+    /// An access token for `user`: the claims the gateway reads, the role, `kid` in the header;
+    /// `lifetime` nil is ACCESS_TOKEN_TTL.
+    func issue(username: String, role: String, lifetime: Duration? = nil) async throws -> (token: String, lifetime: Duration) {
+        let lifetime = lifetime ?? configuration.accessTokenLifetime
         guard let current = ring.keys.first, let signer = signers[current.kid] else {
             throw APIFailure.unavailable("no signing key loaded yet")
         }
@@ -120,9 +122,9 @@ public actor TokenIssuer {
         let payload = GatewayTokenPayload(
             sub: username, subjects: configuration.tokenSubjects, maxSubs: configuration.tokenMaxSubscriptions, role: role,
             issuer: configuration.issuer, audience: configuration.audience,
-            expires: issued + configuration.accessTokenLifetime.timeInterval, issuedAt: issued
+            expires: issued + lifetime.timeInterval, issuedAt: issued
         )
-        return (try await signer.sign(payload, keyID: current.kid), configuration.accessTokenLifetime)
+        return (try await signer.sign(payload, keyID: current.kid), lifetime)
     }
 
     /// The claims of a token this ring signed and that has not expired; XYW005 otherwise.
@@ -147,6 +149,8 @@ extension Date {
 extension Duration {
     /// Whole milliseconds.
     var milliseconds: Int64 { components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000 }
+    /// Whole nanoseconds (NIO's TimeAmount, the contracts' `*_ns`).
+    var nanosecondCount: Int64 { components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000 }
     /// Seconds as a Foundation interval.
     var timeInterval: TimeInterval { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

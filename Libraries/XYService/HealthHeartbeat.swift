@@ -47,6 +47,7 @@ public struct HealthHeartbeat: Service {
         let now = wallClockNanoseconds()
         health.timeNs = now
         health.uptimeNs = now - startedNanoseconds
+        health.intervalNs = interval.components.seconds * 1_000_000_000 + interval.components.attoseconds / 1_000_000_000
         if stopping || readiness.isStopping {
             health.status = .stopping
         } else if readiness.isReady {

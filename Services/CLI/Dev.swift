@@ -24,6 +24,8 @@ struct Dev: ParsableCommand {
               dev.token                a gateway token signed by jwt/dev.pem, mode 0600
             Seeds and the signing key already there are kept (so running services and issued tokens stay
             valid) unless --new-keys; the configuration and the token are written every time.
+            No admin token: xy-admin signs those with its own key ring, made at its first start, and
+            writes one itself when ADMIN_TOKEN_FILE names a file (docs/admin.md).
             """
         )
 

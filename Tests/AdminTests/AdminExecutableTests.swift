@@ -11,7 +11,8 @@ struct AdminExecutableTests {
         let process = try ManagedProcess("xy-admin", arguments: ["--help"])
         #expect(try await process.waitForExit() == 0)
         for name in ["NATS_URLS", "HTTP_PORT", "API_PORT", "XY_STREAM_REPLICAS", "ACCESS_TOKEN_TTL", "SIGNING_KEY_ROTATION",
-                     "LOGIN_MAX_FAILURES_PER_USER", "LOGIN_MAX_FAILURES_PER_ADDRESS", "WATCHLIST_MAX", "WATCHLIST_DEFAULT"] {
+                     "LOGIN_MAX_FAILURES_PER_USER", "LOGIN_MAX_FAILURES_PER_ADDRESS", "WATCHLIST_MAX", "WATCHLIST_DEFAULT",
+                     "ADMIN_USERNAMES", "ADMIN_TOKEN_FILE", "ADMIN_TOKEN_TTL", "SESSIONS_RETENTION", "FLAG_HISTORY_MAX", "HEALTH_FORGET"] {
             #expect(process.log.contains(name), "\(name)")
         }
     }

@@ -127,7 +127,7 @@ class Stack:
         # xy-admin is ready once its key-value buckets are open (created under its own user).
         self.start("admin", [str(self.bin / "xy-admin")], {
             **self.service_env("admin", self.ports["admin"]), "API_HOST": "127.0.0.1", "API_PORT": str(self.ports["admin_api"]),
-            "ARGON2_OPSLIMIT": "1", "ARGON2_MEMLIMIT": "8192"})
+            "ARGON2_OPSLIMIT": "1", "ARGON2_MEMLIMIT": "8192", "ADMIN_TOKEN_FILE": str(self.work / "admin.token")})
         self.wait_http("admin", f"http://127.0.0.1:{self.ports['admin']}/healthz")
 
     def down(self):
@@ -460,6 +460,52 @@ class LeastPrivilegeTests(unittest.TestCase):
         self.assertEqual(200, call("GET", "/.well-known/jwks.json")[0])
         log = (self.stack.work / "admin.log").read_text()
         self.assertNotIn("ermissions", log, f"xy-admin was refused something it needs:\n{log[-3000:]}")
+
+    def test_admin_operators_api_under_its_user(self):
+        # Flags (bucket, audit stream, ordered consumers), sessions (XY_SESSIONS) and heartbeats
+        # (xy.exec.health) all under the admin user, with the development token xy-admin wrote.
+        api = f"http://127.0.0.1:{self.stack.ports['admin_api']}"
+        path = self.stack.work / "admin.token"
+        deadline = time.monotonic() + 10
+        while not path.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        self.assertEqual(0o600, path.stat().st_mode & 0o777)
+        token = path.read_text().strip()
+
+        def call(method, route, body=None):
+            request = urllib.request.Request(api + route, method=method, data=None if body is None else json.dumps(body).encode())
+            request.add_header("Content-Type", "application/json")
+            request.add_header("Authorization", f"Bearer {token}")
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, json.loads(response.read() or b"{}")
+
+        status, flag = call("PUT", "/admin/feature-flags/deploy_check", {"int_value": 3})
+        self.assertEqual((200, 3), (status, flag["int_value"]))
+        self.assertIn("deploy_check", [f["name"] for f in call("GET", "/admin/feature-flags")[1]["flags"]])
+        self.assertEqual(["created"], [c["action"] for c in call("GET", "/admin/feature-flags/deploy_check/history")[1]["changes"]])
+        self.assertEqual(200, call("GET", "/admin/sessions")[0])
+        deadline = time.monotonic() + 15
+        services = set()
+        while time.monotonic() < deadline and not {"xy-realtime", "xy-aggregator", "xy-gateway"} <= services:
+            services = {i["service"] for i in call("GET", "/admin/health")[1]["instances"]}
+            time.sleep(0.2)
+        self.assertTrue({"xy-realtime", "xy-aggregator", "xy-gateway"} <= services, services)
+        log = (self.stack.work / "admin.log").read_text()
+        self.assertNotIn("ermissions", log, f"xy-admin was refused something it needs:\n{log[-3000:]}")
+
+    def test_gateway_and_aggregator_may_read_flags_but_not_write_them(self):
+        async def read(nc):
+            await nc.publish("$JS.API.STREAM.INFO.KV_xy_feature_flags", b"")
+            await nc.publish("$JS.API.DIRECT.GET.KV_xy_feature_flags", b'{"last_by_subj":"$KV.xy_feature_flags.x"}')
+            await nc.publish("$JS.API.STREAM.MSG.GET.KV_xy_feature_flags", b'{"last_by_subj":"$KV.xy_feature_flags.x"}')
+        for user in ("gateway", "aggregator"):
+            errors = asyncio.run(violations(self.stack, user, read))
+            self.assertFalse([e for e in errors if "permissions violation" in e.lower()], f"{user}: {errors}")
+
+        async def write(nc):
+            await nc.publish("$KV.xy_feature_flags.x", b"forged")
+            await nc.publish("xy.audit.flags.x", b"forged")
+        self.assertRefused("gateway", write, 'Publish to "$KV.xy_feature_flags.x"', 'Publish to "xy.audit.flags.x"')
 
     def test_admin_cannot_touch_market_data_or_other_streams(self):
         async def actions(nc):

@@ -10,7 +10,7 @@ enum ContractSamples {
 
     static var all: [any SwiftProtobuf.Message] {
         marketEvents + [trade, quote, aggregate, symbolTick, tickBatch, snapshot, snapshotRequest, bar, barCheckpoint, health, sessionEvent] + featureFlags
-            + serverMessages + [control, clientRequest]
+            + [featureFlagChange] + serverMessages + [control, clientRequest]
     }
 
     static var trade: Xy_Md_V1_Trade {
@@ -161,6 +161,7 @@ enum ContractSamples {
         health.uptimeNs = 3_600_000_000_000
         health.timeNs = time
         health.details = ["nats": "connected", "clients": "12"]
+        health.intervalNs = 5_000_000_000
         return health
     }
 
@@ -230,5 +231,18 @@ enum ContractSamples {
         var stringFlag = flag
         stringFlag.stringValue = "conflate"
         return [boolFlag, intFlag, doubleFlag, stringFlag]
+    }
+
+    /// A change from one value to another (created and deleted records leave `old` or `new` out).
+    static var featureFlagChange: Xy_Flags_V1_FeatureFlagChange {
+        var change = Xy_Flags_V1_FeatureFlagChange()
+        change.name = "tick_interval"
+        change.old = featureFlags[1]
+        var new = featureFlags[1]
+        new.intValue = 50
+        change.new = new
+        change.changedBy = "root"
+        change.timeNs = time
+        return change
     }
 }

@@ -274,7 +274,8 @@ paths:
     get:
       operationId: listFeatureFlags
       tags: [admin]
-      summary: Every feature flag.
+      summary: Every feature flag, by name.
+      description: The flags live in the key-value bucket xy_feature_flags (one xy.flags.v1.FeatureFlag per key), which every service may watch.
       responses:
         '200':
           description: The flags.
@@ -292,24 +293,21 @@ paths:
         '503': { $ref: '#/components/responses/Unavailable' }
   /admin/feature-flags/{name}:
     parameters:
-      - name: name
-        in: path
-        required: true
-        schema: { type: string, maxLength: 64 }
+      - $ref: '#/components/parameters/FlagName'
     get:
       operationId: getFeatureFlag
       tags: [admin]
-      summary: One flag with its change history.
+      summary: One flag.
       responses:
         '200':
           description: The flag.
           content:
             application/json:
-              schema: { $ref: '#/components/schemas/FeatureFlagWithHistory' }
-        '400': { description: 'XYA030 not a flag name.', content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } } }
+              schema: { $ref: '#/components/schemas/FeatureFlag' }
+        '400': { description: 'XYA041 not a flag name.', content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } } }
         '401': { $ref: '#/components/responses/Unauthorized' }
         '403': { $ref: '#/components/responses/Forbidden' }
-        '404': { description: 'XYA032 no such flag.', content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } } }
+        '404': { description: 'XYA045 no such flag.', content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } } }
         '503': { $ref: '#/components/responses/Unavailable' }
     put:
       operationId: putFeatureFlag
@@ -322,13 +320,14 @@ paths:
             schema: { $ref: '#/components/schemas/FeatureFlagValue' }
       responses:
         '200':
-          description: The flag after the change.
+          description: The flag after the change (unchanged values are not recorded again).
           content:
             application/json:
               schema: { $ref: '#/components/schemas/FeatureFlag' }
-        '400': { description: 'XYW007 malformed body, XYA030 not a flag name, XYA031 invalid value.', content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } } }
+        '400': { description: 'XYW007 malformed body, XYA041 not a flag name, XYA042 not exactly one value, XYA043 string_value too long.', content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } } }
         '401': { $ref: '#/components/responses/Unauthorized' }
         '403': { $ref: '#/components/responses/Forbidden' }
+        '409': { description: 'XYA044 the value would change the flag''s type (delete the flag first).', content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } } }
         '503': { $ref: '#/components/responses/Unavailable' }
     delete:
       operationId: deleteFeatureFlag
@@ -336,16 +335,48 @@ paths:
       summary: Removes a flag (recorded like a change).
       responses:
         '204': { description: 'Removed.' }
-        '400': { description: 'XYA030 not a flag name.', content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } } }
+        '400': { description: 'XYA041 not a flag name.', content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } } }
         '401': { $ref: '#/components/responses/Unauthorized' }
         '403': { $ref: '#/components/responses/Forbidden' }
-        '404': { description: 'XYA032 no such flag.', content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } } }
+        '404': { description: 'XYA045 no such flag.', content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } } }
+        '503': { $ref: '#/components/responses/Unavailable' }
+  /admin/feature-flags/{name}/history:
+    parameters:
+      - $ref: '#/components/parameters/FlagName'
+    get:
+      operationId: getFeatureFlagHistory
+      tags: [admin]
+      summary: The flag's recorded changes, newest first (also after it was deleted).
+      description: Kept in the stream XY_FLAG_AUDIT, FLAG_HISTORY_MAX (default 100) per flag.
+      responses:
+        '200':
+          description: The changes; empty when the name never had a value.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [name, changes]
+                properties:
+                  name: { type: string }
+                  changes:
+                    type: array
+                    items: { $ref: '#/components/schemas/FeatureFlagChange' }
+        '400': { description: 'XYA041 not a flag name.', content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } } }
+        '401': { $ref: '#/components/responses/Unauthorized' }
+        '403': { $ref: '#/components/responses/Forbidden' }
         '503': { $ref: '#/components/responses/Unavailable' }
   /admin/sessions:
     get:
       operationId: listSessions
       tags: [admin]
-      summary: The gateways' WebSocket sessions (xy.session.* events, kept for a retention).
+      summary: The gateways' WebSocket sessions (xy.session.* events, kept for SESSIONS_RETENTION in XY_SESSIONS).
+      description: A session without a disconnected event is connected now. A session whose connected event is older than the retention is not listed.
+      parameters:
+        - name: limit
+          in: query
+          required: false
+          description: Most sessions listed (newest first), 1 to 10000; default 1000.
+          schema: { type: integer }
       responses:
         '200':
           description: The sessions, newest first.
@@ -353,11 +384,13 @@ paths:
             application/json:
               schema:
                 type: object
-                required: [sessions]
+                required: [sessions, connected]
                 properties:
                   sessions:
                     type: array
                     items: { $ref: '#/components/schemas/Session' }
+                  connected: { type: integer, description: How many of all kept sessions are connected now (whatever the limit). }
+        '400': { description: 'XYA046 limit is not 1 to 10000.', content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } } }
         '401': { $ref: '#/components/responses/Unauthorized' }
         '403': { $ref: '#/components/responses/Forbidden' }
         '503': { $ref: '#/components/responses/Unavailable' }
@@ -366,18 +399,20 @@ paths:
       operationId: getHealth
       tags: [admin]
       summary: Every service instance's latest xy.exec.health heartbeat, stale after three missed intervals.
+      description: Kept in this xy-admin copy's memory from its start (observed_since); an instance silent for HEALTH_FORGET is dropped.
       responses:
         '200':
-          description: The instances.
+          description: The instances, by service and instance.
           content:
             application/json:
               schema:
                 type: object
-                required: [instances]
+                required: [instances, observed_since]
                 properties:
                   instances:
                     type: array
                     items: { $ref: '#/components/schemas/InstanceHealth' }
+                  observed_since: { type: string, format: date-time, description: When this copy started listening; an instance may be missing for one interval after it. }
         '401': { $ref: '#/components/responses/Unauthorized' }
         '403': { $ref: '#/components/responses/Forbidden' }
         '503': { $ref: '#/components/responses/Unavailable' }
@@ -412,6 +447,12 @@ components:
       type: http
       scheme: bearer
       bearerFormat: JWT
+  parameters:
+    FlagName:
+      name: name
+      in: path
+      required: true
+      schema: { type: string, maxLength: 64 }
   responses:
     BadRequest:
       description: XYW007 the body is not the JSON the operation takes.
@@ -531,56 +572,64 @@ components:
         code: { type: string, description: 'XYA027 when the ticker is unknown (found: false).' }
     FeatureFlagValue:
       type: object
-      required: [enabled]
+      description: 'Exactly one of the four, as the xy.flags.v1.FeatureFlag contract''s oneof: XYA042 otherwise.'
       properties:
-        enabled: { type: boolean }
-        rollout_percent: { type: integer, minimum: 0, maximum: 100 }
-        description: { type: string, maxLength: 500 }
+        bool_value: { type: boolean }
+        int_value: { type: integer, format: int64 }
+        double_value: { type: number, format: double }
+        string_value: { type: string, maxLength: 1024 }
     FeatureFlag:
       type: object
-      required: [name, enabled, updated_at, updated_by]
+      required: [name, type, updated_at, updated_by]
       properties:
-        name: { type: string }
-        enabled: { type: boolean }
-        rollout_percent: { type: integer }
-        description: { type: string }
+        name: { $ref: '#/components/schemas/FlagName' }
+        type: { type: string, enum: [bool, int, double, string], description: Which of the value fields is set. }
+        bool_value: { type: boolean }
+        int_value: { type: integer, format: int64 }
+        double_value: { type: number, format: double }
+        string_value: { type: string }
         updated_at: { type: string, format: date-time }
-        updated_by: { type: string }
+        updated_by: { type: string, description: The sub of the admin who set it. }
     FeatureFlagChange:
       type: object
-      required: [at, by]
+      required: [action, at, by]
       properties:
+        action: { type: string, enum: [created, changed, deleted] }
         at: { type: string, format: date-time }
         by: { type: string }
         old: { $ref: '#/components/schemas/FeatureFlagValue' }
         new: { $ref: '#/components/schemas/FeatureFlagValue' }
-    FeatureFlagWithHistory:
-      type: object
-      required: [flag, history]
-      properties:
-        flag: { $ref: '#/components/schemas/FeatureFlag' }
-        history:
-          type: array
-          items: { $ref: '#/components/schemas/FeatureFlagChange' }
+    FlagName:
+      type: string
+      pattern: '^[A-Za-z0-9_-]{1,64}$'
+      description: 1 to 64 characters of A-Z, a-z, 0-9, '_' and '-' (one key of the bucket, one subject token).
     Session:
       type: object
-      required: [session_id, user, gateway, connected_at]
+      required: [session_id, user, gateway, remote_address, connected_at]
       properties:
         session_id: { type: string }
-        user: { type: string }
-        gateway: { type: string }
+        user: { type: string, description: The sub of the token the session opened with. }
+        gateway: { type: string, description: The gateway instance holding it. }
+        remote_address: { type: string }
         connected_at: { type: string, format: date-time }
-        disconnected_at: { type: string, format: date-time }
+        disconnected_at: { type: string, format: date-time, description: Absent while connected. }
+        reason: { type: string, description: Why it ended. }
     InstanceHealth:
       type: object
-      required: [service, instance, last_seen, stale]
+      required: [service, instance, status, ready, last_seen, interval_ms, stale]
       properties:
         service: { type: string }
         instance: { type: string }
         version: { type: string }
+        status: { type: string, enum: [unspecified, starting, ready, degraded, stopping] }
         ready: { type: boolean }
-        last_seen: { type: string, format: date-time }
-        stale: { type: boolean }
+        uptime_ms: { type: integer, format: int64 }
+        last_seen: { type: string, format: date-time, description: When this copy received the latest heartbeat. }
+        interval_ms: { type: integer, format: int64, description: The instance's heartbeat period (5000 when its heartbeat does not say). }
+        stale: { type: boolean, description: No heartbeat for three intervals. }
+        details:
+          type: object
+          additionalProperties: { type: string }
     JWK:
       type: object
       required: [kty, kid, alg, use, crv, x, y]

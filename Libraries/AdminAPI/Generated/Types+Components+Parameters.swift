@@ -17,5 +17,8 @@ public import struct Foundation.Data
 public import struct Foundation.Date
 extension Components {
     /// Types generated from the `#/components/parameters` section of the OpenAPI document.
-    public enum Parameters {}
+    public enum Parameters {
+        /// - Remark: Generated from `#/components/parameters/FlagName`.
+        public typealias FlagName = Swift.String
+    }
 }

@@ -214,6 +214,330 @@ extension Components {
         ///
         /// - Remark: Generated from `#/components/schemas/Ticker`.
         public typealias Ticker = Swift.String
+        /// Exactly one of the four, as the xy.flags.v1.FeatureFlag contract's oneof: XYA042 otherwise.
+        ///
+        /// - Remark: Generated from `#/components/schemas/FeatureFlagValue`.
+        public struct FeatureFlagValue: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/FeatureFlagValue/bool_value`.
+            public var boolValue: Swift.Bool?
+            /// - Remark: Generated from `#/components/schemas/FeatureFlagValue/int_value`.
+            public var intValue: Swift.Int64?
+            /// - Remark: Generated from `#/components/schemas/FeatureFlagValue/double_value`.
+            public var doubleValue: Swift.Double?
+            /// - Remark: Generated from `#/components/schemas/FeatureFlagValue/string_value`.
+            public var stringValue: Swift.String?
+            /// Creates a new `FeatureFlagValue`.
+            ///
+            /// - Parameters:
+            ///   - boolValue:
+            ///   - intValue:
+            ///   - doubleValue:
+            ///   - stringValue:
+            public init(
+                boolValue: Swift.Bool? = nil,
+                intValue: Swift.Int64? = nil,
+                doubleValue: Swift.Double? = nil,
+                stringValue: Swift.String? = nil
+            ) {
+                self.boolValue = boolValue
+                self.intValue = intValue
+                self.doubleValue = doubleValue
+                self.stringValue = stringValue
+            }
+            public enum CodingKeys: String, CodingKey {
+                case boolValue = "bool_value"
+                case intValue = "int_value"
+                case doubleValue = "double_value"
+                case stringValue = "string_value"
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/FeatureFlag`.
+        public struct FeatureFlag: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/FeatureFlag/name`.
+            public var name: Components.Schemas.FlagName
+            /// Which of the value fields is set.
+            ///
+            /// - Remark: Generated from `#/components/schemas/FeatureFlag/type`.
+            @frozen public enum _TypePayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case bool = "bool"
+                case int = "int"
+                case double = "double"
+                case string = "string"
+            }
+            /// Which of the value fields is set.
+            ///
+            /// - Remark: Generated from `#/components/schemas/FeatureFlag/type`.
+            public var _type: Components.Schemas.FeatureFlag._TypePayload
+            /// - Remark: Generated from `#/components/schemas/FeatureFlag/bool_value`.
+            public var boolValue: Swift.Bool?
+            /// - Remark: Generated from `#/components/schemas/FeatureFlag/int_value`.
+            public var intValue: Swift.Int64?
+            /// - Remark: Generated from `#/components/schemas/FeatureFlag/double_value`.
+            public var doubleValue: Swift.Double?
+            /// - Remark: Generated from `#/components/schemas/FeatureFlag/string_value`.
+            public var stringValue: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/FeatureFlag/updated_at`.
+            public var updatedAt: Foundation.Date
+            /// The sub of the admin who set it.
+            ///
+            /// - Remark: Generated from `#/components/schemas/FeatureFlag/updated_by`.
+            public var updatedBy: Swift.String
+            /// Creates a new `FeatureFlag`.
+            ///
+            /// - Parameters:
+            ///   - name:
+            ///   - _type: Which of the value fields is set.
+            ///   - boolValue:
+            ///   - intValue:
+            ///   - doubleValue:
+            ///   - stringValue:
+            ///   - updatedAt:
+            ///   - updatedBy: The sub of the admin who set it.
+            public init(
+                name: Components.Schemas.FlagName,
+                _type: Components.Schemas.FeatureFlag._TypePayload,
+                boolValue: Swift.Bool? = nil,
+                intValue: Swift.Int64? = nil,
+                doubleValue: Swift.Double? = nil,
+                stringValue: Swift.String? = nil,
+                updatedAt: Foundation.Date,
+                updatedBy: Swift.String
+            ) {
+                self.name = name
+                self._type = _type
+                self.boolValue = boolValue
+                self.intValue = intValue
+                self.doubleValue = doubleValue
+                self.stringValue = stringValue
+                self.updatedAt = updatedAt
+                self.updatedBy = updatedBy
+            }
+            public enum CodingKeys: String, CodingKey {
+                case name
+                case _type = "type"
+                case boolValue = "bool_value"
+                case intValue = "int_value"
+                case doubleValue = "double_value"
+                case stringValue = "string_value"
+                case updatedAt = "updated_at"
+                case updatedBy = "updated_by"
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/FeatureFlagChange`.
+        public struct FeatureFlagChange: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/FeatureFlagChange/action`.
+            @frozen public enum ActionPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case created = "created"
+                case changed = "changed"
+                case deleted = "deleted"
+            }
+            /// - Remark: Generated from `#/components/schemas/FeatureFlagChange/action`.
+            public var action: Components.Schemas.FeatureFlagChange.ActionPayload
+            /// - Remark: Generated from `#/components/schemas/FeatureFlagChange/at`.
+            public var at: Foundation.Date
+            /// - Remark: Generated from `#/components/schemas/FeatureFlagChange/by`.
+            public var by: Swift.String
+            /// - Remark: Generated from `#/components/schemas/FeatureFlagChange/old`.
+            public var old: Components.Schemas.FeatureFlagValue?
+            /// - Remark: Generated from `#/components/schemas/FeatureFlagChange/new`.
+            public var new: Components.Schemas.FeatureFlagValue?
+            /// Creates a new `FeatureFlagChange`.
+            ///
+            /// - Parameters:
+            ///   - action:
+            ///   - at:
+            ///   - by:
+            ///   - old:
+            ///   - new:
+            public init(
+                action: Components.Schemas.FeatureFlagChange.ActionPayload,
+                at: Foundation.Date,
+                by: Swift.String,
+                old: Components.Schemas.FeatureFlagValue? = nil,
+                new: Components.Schemas.FeatureFlagValue? = nil
+            ) {
+                self.action = action
+                self.at = at
+                self.by = by
+                self.old = old
+                self.new = new
+            }
+            public enum CodingKeys: String, CodingKey {
+                case action
+                case at
+                case by
+                case old
+                case new
+            }
+        }
+        /// 1 to 64 characters of A-Z, a-z, 0-9, '_' and '-' (one key of the bucket, one subject token).
+        ///
+        /// - Remark: Generated from `#/components/schemas/FlagName`.
+        public typealias FlagName = Swift.String
+        /// - Remark: Generated from `#/components/schemas/Session`.
+        public struct Session: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/Session/session_id`.
+            public var sessionId: Swift.String
+            /// The sub of the token the session opened with.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Session/user`.
+            public var user: Swift.String
+            /// The gateway instance holding it.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Session/gateway`.
+            public var gateway: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Session/remote_address`.
+            public var remoteAddress: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Session/connected_at`.
+            public var connectedAt: Foundation.Date
+            /// Absent while connected.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Session/disconnected_at`.
+            public var disconnectedAt: Foundation.Date?
+            /// Why it ended.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Session/reason`.
+            public var reason: Swift.String?
+            /// Creates a new `Session`.
+            ///
+            /// - Parameters:
+            ///   - sessionId:
+            ///   - user: The sub of the token the session opened with.
+            ///   - gateway: The gateway instance holding it.
+            ///   - remoteAddress:
+            ///   - connectedAt:
+            ///   - disconnectedAt: Absent while connected.
+            ///   - reason: Why it ended.
+            public init(
+                sessionId: Swift.String,
+                user: Swift.String,
+                gateway: Swift.String,
+                remoteAddress: Swift.String,
+                connectedAt: Foundation.Date,
+                disconnectedAt: Foundation.Date? = nil,
+                reason: Swift.String? = nil
+            ) {
+                self.sessionId = sessionId
+                self.user = user
+                self.gateway = gateway
+                self.remoteAddress = remoteAddress
+                self.connectedAt = connectedAt
+                self.disconnectedAt = disconnectedAt
+                self.reason = reason
+            }
+            public enum CodingKeys: String, CodingKey {
+                case sessionId = "session_id"
+                case user
+                case gateway
+                case remoteAddress = "remote_address"
+                case connectedAt = "connected_at"
+                case disconnectedAt = "disconnected_at"
+                case reason
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/InstanceHealth`.
+        public struct InstanceHealth: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/InstanceHealth/service`.
+            public var service: Swift.String
+            /// - Remark: Generated from `#/components/schemas/InstanceHealth/instance`.
+            public var instance: Swift.String
+            /// - Remark: Generated from `#/components/schemas/InstanceHealth/version`.
+            public var version: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/InstanceHealth/status`.
+            @frozen public enum StatusPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case unspecified = "unspecified"
+                case starting = "starting"
+                case ready = "ready"
+                case degraded = "degraded"
+                case stopping = "stopping"
+            }
+            /// - Remark: Generated from `#/components/schemas/InstanceHealth/status`.
+            public var status: Components.Schemas.InstanceHealth.StatusPayload
+            /// - Remark: Generated from `#/components/schemas/InstanceHealth/ready`.
+            public var ready: Swift.Bool
+            /// - Remark: Generated from `#/components/schemas/InstanceHealth/uptime_ms`.
+            public var uptimeMs: Swift.Int64?
+            /// When this copy received the latest heartbeat.
+            ///
+            /// - Remark: Generated from `#/components/schemas/InstanceHealth/last_seen`.
+            public var lastSeen: Foundation.Date
+            /// The instance's heartbeat period (5000 when its heartbeat does not say).
+            ///
+            /// - Remark: Generated from `#/components/schemas/InstanceHealth/interval_ms`.
+            public var intervalMs: Swift.Int64
+            /// No heartbeat for three intervals.
+            ///
+            /// - Remark: Generated from `#/components/schemas/InstanceHealth/stale`.
+            public var stale: Swift.Bool
+            /// - Remark: Generated from `#/components/schemas/InstanceHealth/details`.
+            public struct DetailsPayload: Codable, Hashable, Sendable {
+                /// A container of undocumented properties.
+                public var additionalProperties: [String: Swift.String]
+                /// Creates a new `DetailsPayload`.
+                ///
+                /// - Parameters:
+                ///   - additionalProperties: A container of undocumented properties.
+                public init(additionalProperties: [String: Swift.String] = .init()) {
+                    self.additionalProperties = additionalProperties
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    additionalProperties = try decoder.decodeAdditionalProperties(knownKeys: [])
+                }
+                public func encode(to encoder: any Swift.Encoder) throws {
+                    try encoder.encodeAdditionalProperties(additionalProperties)
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/InstanceHealth/details`.
+            public var details: Components.Schemas.InstanceHealth.DetailsPayload?
+            /// Creates a new `InstanceHealth`.
+            ///
+            /// - Parameters:
+            ///   - service:
+            ///   - instance:
+            ///   - version:
+            ///   - status:
+            ///   - ready:
+            ///   - uptimeMs:
+            ///   - lastSeen: When this copy received the latest heartbeat.
+            ///   - intervalMs: The instance's heartbeat period (5000 when its heartbeat does not say).
+            ///   - stale: No heartbeat for three intervals.
+            ///   - details:
+            public init(
+                service: Swift.String,
+                instance: Swift.String,
+                version: Swift.String? = nil,
+                status: Components.Schemas.InstanceHealth.StatusPayload,
+                ready: Swift.Bool,
+                uptimeMs: Swift.Int64? = nil,
+                lastSeen: Foundation.Date,
+                intervalMs: Swift.Int64,
+                stale: Swift.Bool,
+                details: Components.Schemas.InstanceHealth.DetailsPayload? = nil
+            ) {
+                self.service = service
+                self.instance = instance
+                self.version = version
+                self.status = status
+                self.ready = ready
+                self.uptimeMs = uptimeMs
+                self.lastSeen = lastSeen
+                self.intervalMs = intervalMs
+                self.stale = stale
+                self.details = details
+            }
+            public enum CodingKeys: String, CodingKey {
+                case service
+                case instance
+                case version
+                case status
+                case ready
+                case uptimeMs = "uptime_ms"
+                case lastSeen = "last_seen"
+                case intervalMs = "interval_ms"
+                case stale
+                case details
+            }
+        }
         /// - Remark: Generated from `#/components/schemas/JWK`.
         public struct Jwk: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/JWK/kty`.

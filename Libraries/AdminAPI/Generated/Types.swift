@@ -61,6 +61,49 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `DELETE /api/v1/watchlist/{ticker}`.
     /// - Remark: Generated from `#/paths//api/v1/watchlist/{ticker}/delete(removeFromWatchlist)`.
     func removeFromWatchlist(_ input: Operations.RemoveFromWatchlist.Input) async throws -> Operations.RemoveFromWatchlist.Output
+    /// Every feature flag, by name.
+    ///
+    /// The flags live in the key-value bucket xy_feature_flags (one xy.flags.v1.FeatureFlag per key), which every service may watch.
+    ///
+    /// - Remark: HTTP `GET /admin/feature-flags`.
+    /// - Remark: Generated from `#/paths//admin/feature-flags/get(listFeatureFlags)`.
+    func listFeatureFlags(_ input: Operations.ListFeatureFlags.Input) async throws -> Operations.ListFeatureFlags.Output
+    /// One flag.
+    ///
+    /// - Remark: HTTP `GET /admin/feature-flags/{name}`.
+    /// - Remark: Generated from `#/paths//admin/feature-flags/{name}/get(getFeatureFlag)`.
+    func getFeatureFlag(_ input: Operations.GetFeatureFlag.Input) async throws -> Operations.GetFeatureFlag.Output
+    /// Creates or changes a flag; the change is recorded with who, when, old and new value.
+    ///
+    /// - Remark: HTTP `PUT /admin/feature-flags/{name}`.
+    /// - Remark: Generated from `#/paths//admin/feature-flags/{name}/put(putFeatureFlag)`.
+    func putFeatureFlag(_ input: Operations.PutFeatureFlag.Input) async throws -> Operations.PutFeatureFlag.Output
+    /// Removes a flag (recorded like a change).
+    ///
+    /// - Remark: HTTP `DELETE /admin/feature-flags/{name}`.
+    /// - Remark: Generated from `#/paths//admin/feature-flags/{name}/delete(deleteFeatureFlag)`.
+    func deleteFeatureFlag(_ input: Operations.DeleteFeatureFlag.Input) async throws -> Operations.DeleteFeatureFlag.Output
+    /// The flag's recorded changes, newest first (also after it was deleted).
+    ///
+    /// Kept in the stream XY_FLAG_AUDIT, FLAG_HISTORY_MAX (default 100) per flag.
+    ///
+    /// - Remark: HTTP `GET /admin/feature-flags/{name}/history`.
+    /// - Remark: Generated from `#/paths//admin/feature-flags/{name}/history/get(getFeatureFlagHistory)`.
+    func getFeatureFlagHistory(_ input: Operations.GetFeatureFlagHistory.Input) async throws -> Operations.GetFeatureFlagHistory.Output
+    /// The gateways' WebSocket sessions (xy.session.* events, kept for SESSIONS_RETENTION in XY_SESSIONS).
+    ///
+    /// A session without a disconnected event is connected now. A session whose connected event is older than the retention is not listed.
+    ///
+    /// - Remark: HTTP `GET /admin/sessions`.
+    /// - Remark: Generated from `#/paths//admin/sessions/get(listSessions)`.
+    func listSessions(_ input: Operations.ListSessions.Input) async throws -> Operations.ListSessions.Output
+    /// Every service instance's latest xy.exec.health heartbeat, stale after three missed intervals.
+    ///
+    /// Kept in this xy-admin copy's memory from its start (observed_since); an instance silent for HEALTH_FORGET is dropped.
+    ///
+    /// - Remark: HTTP `GET /admin/health`.
+    /// - Remark: Generated from `#/paths//admin/health/get(getHealth)`.
+    func getHealth(_ input: Operations.GetHealth.Input) async throws -> Operations.GetHealth.Output
     /// The public keys access tokens are signed with (the current one, and the previous one until its tokens expire).
     ///
     /// - Remark: HTTP `GET /.well-known/jwks.json`.
@@ -170,6 +213,95 @@ extension APIProtocol {
             path: path,
             headers: headers
         ))
+    }
+    /// Every feature flag, by name.
+    ///
+    /// The flags live in the key-value bucket xy_feature_flags (one xy.flags.v1.FeatureFlag per key), which every service may watch.
+    ///
+    /// - Remark: HTTP `GET /admin/feature-flags`.
+    /// - Remark: Generated from `#/paths//admin/feature-flags/get(listFeatureFlags)`.
+    public func listFeatureFlags(headers: Operations.ListFeatureFlags.Input.Headers = .init()) async throws -> Operations.ListFeatureFlags.Output {
+        try await listFeatureFlags(Operations.ListFeatureFlags.Input(headers: headers))
+    }
+    /// One flag.
+    ///
+    /// - Remark: HTTP `GET /admin/feature-flags/{name}`.
+    /// - Remark: Generated from `#/paths//admin/feature-flags/{name}/get(getFeatureFlag)`.
+    public func getFeatureFlag(
+        path: Operations.GetFeatureFlag.Input.Path,
+        headers: Operations.GetFeatureFlag.Input.Headers = .init()
+    ) async throws -> Operations.GetFeatureFlag.Output {
+        try await getFeatureFlag(Operations.GetFeatureFlag.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// Creates or changes a flag; the change is recorded with who, when, old and new value.
+    ///
+    /// - Remark: HTTP `PUT /admin/feature-flags/{name}`.
+    /// - Remark: Generated from `#/paths//admin/feature-flags/{name}/put(putFeatureFlag)`.
+    public func putFeatureFlag(
+        path: Operations.PutFeatureFlag.Input.Path,
+        headers: Operations.PutFeatureFlag.Input.Headers = .init(),
+        body: Operations.PutFeatureFlag.Input.Body
+    ) async throws -> Operations.PutFeatureFlag.Output {
+        try await putFeatureFlag(Operations.PutFeatureFlag.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Removes a flag (recorded like a change).
+    ///
+    /// - Remark: HTTP `DELETE /admin/feature-flags/{name}`.
+    /// - Remark: Generated from `#/paths//admin/feature-flags/{name}/delete(deleteFeatureFlag)`.
+    public func deleteFeatureFlag(
+        path: Operations.DeleteFeatureFlag.Input.Path,
+        headers: Operations.DeleteFeatureFlag.Input.Headers = .init()
+    ) async throws -> Operations.DeleteFeatureFlag.Output {
+        try await deleteFeatureFlag(Operations.DeleteFeatureFlag.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// The flag's recorded changes, newest first (also after it was deleted).
+    ///
+    /// Kept in the stream XY_FLAG_AUDIT, FLAG_HISTORY_MAX (default 100) per flag.
+    ///
+    /// - Remark: HTTP `GET /admin/feature-flags/{name}/history`.
+    /// - Remark: Generated from `#/paths//admin/feature-flags/{name}/history/get(getFeatureFlagHistory)`.
+    public func getFeatureFlagHistory(
+        path: Operations.GetFeatureFlagHistory.Input.Path,
+        headers: Operations.GetFeatureFlagHistory.Input.Headers = .init()
+    ) async throws -> Operations.GetFeatureFlagHistory.Output {
+        try await getFeatureFlagHistory(Operations.GetFeatureFlagHistory.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// The gateways' WebSocket sessions (xy.session.* events, kept for SESSIONS_RETENTION in XY_SESSIONS).
+    ///
+    /// A session without a disconnected event is connected now. A session whose connected event is older than the retention is not listed.
+    ///
+    /// - Remark: HTTP `GET /admin/sessions`.
+    /// - Remark: Generated from `#/paths//admin/sessions/get(listSessions)`.
+    public func listSessions(
+        query: Operations.ListSessions.Input.Query = .init(),
+        headers: Operations.ListSessions.Input.Headers = .init()
+    ) async throws -> Operations.ListSessions.Output {
+        try await listSessions(Operations.ListSessions.Input(
+            query: query,
+            headers: headers
+        ))
+    }
+    /// Every service instance's latest xy.exec.health heartbeat, stale after three missed intervals.
+    ///
+    /// Kept in this xy-admin copy's memory from its start (observed_since); an instance silent for HEALTH_FORGET is dropped.
+    ///
+    /// - Remark: HTTP `GET /admin/health`.
+    /// - Remark: Generated from `#/paths//admin/health/get(getHealth)`.
+    public func getHealth(headers: Operations.GetHealth.Input.Headers = .init()) async throws -> Operations.GetHealth.Output {
+        try await getHealth(Operations.GetHealth.Input(headers: headers))
     }
     /// The public keys access tokens are signed with (the current one, and the previous one until its tokens expire).
     ///

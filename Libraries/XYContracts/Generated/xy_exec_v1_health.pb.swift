@@ -97,6 +97,10 @@ public nonisolated struct Xy_Exec_V1_Health: Sendable {
   /// Free-form facts for the admin page ("nats": "connected", "groups": "demo", …).
   public var details: Dictionary<String,String> = [:]
 
+  /// How often this instance sends a heartbeat (HEALTH_INTERVAL), so a reader can tell a silent
+  /// instance from a slow one: xy-admin marks it stale after three missed intervals.
+  public var intervalNs: Int64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -112,7 +116,7 @@ nonisolated extension Xy_Exec_V1_HealthStatus: SwiftProtobuf._ProtoNameProviding
 
 nonisolated extension Xy_Exec_V1_Health: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Health"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}service\0\u{1}instance\0\u{1}status\0\u{1}version\0\u{3}uptime_ns\0\u{3}time_ns\0\u{1}details\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}service\0\u{1}instance\0\u{1}status\0\u{1}version\0\u{3}uptime_ns\0\u{3}time_ns\0\u{1}details\0\u{3}interval_ns\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -127,6 +131,7 @@ nonisolated extension Xy_Exec_V1_Health: SwiftProtobuf.Message, SwiftProtobuf._M
       case 5: try { try decoder.decodeSingularInt64Field(value: &self.uptimeNs) }()
       case 6: try { try decoder.decodeSingularInt64Field(value: &self.timeNs) }()
       case 7: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &self.details) }()
+      case 8: try { try decoder.decodeSingularInt64Field(value: &self.intervalNs) }()
       default: break
       }
     }
@@ -154,6 +159,9 @@ nonisolated extension Xy_Exec_V1_Health: SwiftProtobuf.Message, SwiftProtobuf._M
     if !self.details.isEmpty {
       try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: self.details, fieldNumber: 7)
     }
+    if self.intervalNs != 0 {
+      try visitor.visitSingularInt64Field(value: self.intervalNs, fieldNumber: 8)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -165,6 +173,7 @@ nonisolated extension Xy_Exec_V1_Health: SwiftProtobuf.Message, SwiftProtobuf._M
     if lhs.uptimeNs != rhs.uptimeNs {return false}
     if lhs.timeNs != rhs.timeNs {return false}
     if lhs.details != rhs.details {return false}
+    if lhs.intervalNs != rhs.intervalNs {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

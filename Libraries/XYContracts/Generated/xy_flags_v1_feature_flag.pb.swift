@@ -8,7 +8,8 @@
 // For information on using the generated types, please see the documentation:
 //   https://github.com/apple/swift-protobuf/
 
-/// Feature flag contracts: the value stored under $KV.xy_feature_flags.<flag>.
+/// Feature flag contracts: the value stored under $KV.xy_feature_flags.<flag>, and the audit
+/// record xy-admin stores on xy.audit.flags.<flag> (stream XY_FLAG_AUDIT) for every change.
 ///
 /// Times are int64 nanoseconds since the Unix epoch (UTC) in fields named *_ns.
 
@@ -84,6 +85,46 @@ public nonisolated struct Xy_Flags_V1_FeatureFlag: Sendable {
   }
 
   public init() {}
+}
+
+/// One change of one flag: who made it, when, and the value before and after. A created flag has
+/// no `old`, a deleted one no `new`.
+public nonisolated struct Xy_Flags_V1_FeatureFlagChange: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var name: String = String()
+
+  public var old: Xy_Flags_V1_FeatureFlag {
+    get {_old ?? Xy_Flags_V1_FeatureFlag()}
+    set {_old = newValue}
+  }
+  /// Returns true if `old` has been explicitly set.
+  public var hasOld: Bool {self._old != nil}
+  /// Clears the value of `old`. Subsequent reads from it will return its default value.
+  public mutating func clearOld() {self._old = nil}
+
+  public var new: Xy_Flags_V1_FeatureFlag {
+    get {_new ?? Xy_Flags_V1_FeatureFlag()}
+    set {_new = newValue}
+  }
+  /// Returns true if `new` has been explicitly set.
+  public var hasNew: Bool {self._new != nil}
+  /// Clears the value of `new`. Subsequent reads from it will return its default value.
+  public mutating func clearNew() {self._new = nil}
+
+  /// The admin (JWT `sub`) who made the change.
+  public var changedBy: String = String()
+
+  public var timeNs: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _old: Xy_Flags_V1_FeatureFlag? = nil
+  fileprivate var _new: Xy_Flags_V1_FeatureFlag? = nil
 }
 
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
@@ -181,6 +222,60 @@ nonisolated extension Xy_Flags_V1_FeatureFlag: SwiftProtobuf.Message, SwiftProto
     if lhs.value != rhs.value {return false}
     if lhs.updatedBy != rhs.updatedBy {return false}
     if lhs.updatedAtNs != rhs.updatedAtNs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Xy_Flags_V1_FeatureFlagChange: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".FeatureFlagChange"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}old\0\u{1}new\0\u{3}changed_by\0\u{3}time_ns\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._old) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._new) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.changedBy) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.timeNs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    try { if let v = self._old {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try { if let v = self._new {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    if !self.changedBy.isEmpty {
+      try visitor.visitSingularStringField(value: self.changedBy, fieldNumber: 4)
+    }
+    if self.timeNs != 0 {
+      try visitor.visitSingularInt64Field(value: self.timeNs, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Xy_Flags_V1_FeatureFlagChange, rhs: Xy_Flags_V1_FeatureFlagChange) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs._old != rhs._old {return false}
+    if lhs._new != rhs._new {return false}
+    if lhs.changedBy != rhs.changedBy {return false}
+    if lhs.timeNs != rhs.timeNs {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

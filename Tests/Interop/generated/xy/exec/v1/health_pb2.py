@@ -13,7 +13,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17xy/exec/v1/health.proto\x12\nxy.exec.v1\"\xec\x01\n\x06Health\x12\x0f\n\x07service\x18\x01 \x01(\t\x12\x10\n\x08instance\x18\x02 \x01(\t\x12(\n\x06status\x18\x03 \x01(\x0e\x32\x18.xy.exec.v1.HealthStatus\x12\x0f\n\x07version\x18\x04 \x01(\t\x12\x11\n\tuptime_ns\x18\x05 \x01(\x03\x12\x0f\n\x07time_ns\x18\x06 \x01(\x03\x12\x30\n\x07\x64\x65tails\x18\x07 \x03(\x0b\x32\x1f.xy.exec.v1.Health.DetailsEntry\x1a.\n\x0c\x44\x65tailsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01*\x9a\x01\n\x0cHealthStatus\x12\x1d\n\x19HEALTH_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n\x16HEALTH_STATUS_STARTING\x10\x01\x12\x17\n\x13HEALTH_STATUS_READY\x10\x02\x12\x1a\n\x16HEALTH_STATUS_DEGRADED\x10\x03\x12\x1a\n\x16HEALTH_STATUS_STOPPING\x10\x04\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17xy/exec/v1/health.proto\x12\nxy.exec.v1\"\x81\x02\n\x06Health\x12\x0f\n\x07service\x18\x01 \x01(\t\x12\x10\n\x08instance\x18\x02 \x01(\t\x12(\n\x06status\x18\x03 \x01(\x0e\x32\x18.xy.exec.v1.HealthStatus\x12\x0f\n\x07version\x18\x04 \x01(\t\x12\x11\n\tuptime_ns\x18\x05 \x01(\x03\x12\x0f\n\x07time_ns\x18\x06 \x01(\x03\x12\x30\n\x07\x64\x65tails\x18\x07 \x03(\x0b\x32\x1f.xy.exec.v1.Health.DetailsEntry\x12\x13\n\x0binterval_ns\x18\x08 \x01(\x03\x1a.\n\x0c\x44\x65tailsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01*\x9a\x01\n\x0cHealthStatus\x12\x1d\n\x19HEALTH_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n\x16HEALTH_STATUS_STARTING\x10\x01\x12\x17\n\x13HEALTH_STATUS_READY\x10\x02\x12\x1a\n\x16HEALTH_STATUS_DEGRADED\x10\x03\x12\x1a\n\x16HEALTH_STATUS_STOPPING\x10\x04\x62\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'xy.exec.v1.health_pb2', globals())
@@ -22,10 +22,10 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   DESCRIPTOR._options = None
   _HEALTH_DETAILSENTRY._options = None
   _HEALTH_DETAILSENTRY._serialized_options = b'8\001'
-  _HEALTHSTATUS._serialized_start=279
-  _HEALTHSTATUS._serialized_end=433
+  _HEALTHSTATUS._serialized_start=300
+  _HEALTHSTATUS._serialized_end=454
   _HEALTH._serialized_start=40
-  _HEALTH._serialized_end=276
-  _HEALTH_DETAILSENTRY._serialized_start=230
-  _HEALTH_DETAILSENTRY._serialized_end=276
+  _HEALTH._serialized_end=297
+  _HEALTH_DETAILSENTRY._serialized_start=251
+  _HEALTH_DETAILSENTRY._serialized_end=297
 # @@protoc_insertion_point(module_scope)

@@ -13,7 +13,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1exy/flags/v1/feature_flag.proto\x12\x0bxy.flags.v1\"\xaa\x01\n\x0b\x46\x65\x61tureFlag\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x14\n\nbool_value\x18\x02 \x01(\x08H\x00\x12\x13\n\tint_value\x18\x03 \x01(\x03H\x00\x12\x16\n\x0c\x64ouble_value\x18\x04 \x01(\x01H\x00\x12\x16\n\x0cstring_value\x18\x05 \x01(\tH\x00\x12\x12\n\nupdated_by\x18\x06 \x01(\t\x12\x15\n\rupdated_at_ns\x18\x07 \x01(\x03\x42\x07\n\x05valueb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1exy/flags/v1/feature_flag.proto\x12\x0bxy.flags.v1\"\xaa\x01\n\x0b\x46\x65\x61tureFlag\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x14\n\nbool_value\x18\x02 \x01(\x08H\x00\x12\x13\n\tint_value\x18\x03 \x01(\x03H\x00\x12\x16\n\x0c\x64ouble_value\x18\x04 \x01(\x01H\x00\x12\x16\n\x0cstring_value\x18\x05 \x01(\tH\x00\x12\x12\n\nupdated_by\x18\x06 \x01(\t\x12\x15\n\rupdated_at_ns\x18\x07 \x01(\x03\x42\x07\n\x05value\"\x94\x01\n\x11\x46\x65\x61tureFlagChange\x12\x0c\n\x04name\x18\x01 \x01(\t\x12%\n\x03old\x18\x02 \x01(\x0b\x32\x18.xy.flags.v1.FeatureFlag\x12%\n\x03new\x18\x03 \x01(\x0b\x32\x18.xy.flags.v1.FeatureFlag\x12\x12\n\nchanged_by\x18\x04 \x01(\t\x12\x0f\n\x07time_ns\x18\x05 \x01(\x03\x62\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'xy.flags.v1.feature_flag_pb2', globals())
@@ -22,4 +22,6 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   DESCRIPTOR._options = None
   _FEATUREFLAG._serialized_start=48
   _FEATUREFLAG._serialized_end=218
+  _FEATUREFLAGCHANGE._serialized_start=221
+  _FEATUREFLAGCHANGE._serialized_end=369
 # @@protoc_insertion_point(module_scope)
