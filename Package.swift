@@ -287,6 +287,9 @@ let package = Package(
             dependencies: [
                 "XYCore",
                 "AdminAPI",
+                "Aggregator",
+                "XYContracts",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 "CSodium",
                 "GatewayAuth",
                 "NATS",
@@ -530,6 +533,10 @@ let package = Package(
             dependencies: [
                 "XYCore",
                 "Admin",
+                "Aggregator",
+                "XYContracts",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 "GatewayAuth",
                 "GatewayClient",
                 "NATS",

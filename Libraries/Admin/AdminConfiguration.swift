@@ -1,3 +1,4 @@
+import Aggregator
 import XYCore
 import XYService
 
@@ -27,6 +28,8 @@ public struct AdminConfiguration: Sendable {
     public var tokenMaxSubscriptions: Int
     public var issuer: String?
     public var audience: String?
+    /// The aggregator's groups (its own `AGG_GROUPS`), where the snapshots operation finds each ticker's group.
+    public var marketDataGroups: [AggregatorConfiguration.Group]
 
     public static let apiHostVariable = EnvironmentVariable("API_HOST", default: "0.0.0.0", help: "Address the REST API listener binds.")
     public static let apiPortVariable = EnvironmentVariable("API_PORT", default: "8081", help: "Port of the REST API (0 picks a free one).")
@@ -52,7 +55,7 @@ public struct AdminConfiguration: Sendable {
         apiHostVariable, apiPortVariable, replicasVariable, accessTTLVariable, refreshTTLVariable, rotationVariable,
         passwordMinimumVariable, argon2OpsVariable, argon2MemVariable, loginUserVariable, loginAddressVariable,
         lockoutVariable, watchlistMaxVariable, watchlistDefaultVariable, tokenSubjectsVariable, tokenMaxSubsVariable,
-        issuerVariable, audienceVariable,
+        issuerVariable, audienceVariable, AggregatorConfiguration.groupsVariable,
     ]
 
     /// Reads and checks every variable; the first bad one throws, naming it.
@@ -84,6 +87,7 @@ public struct AdminConfiguration: Sendable {
         tokenMaxSubscriptions = try environment.integer(Self.tokenMaxSubsVariable, in: 1...100_000)
         issuer = try environment.string(Self.issuerVariable)
         audience = try environment.string(Self.audienceVariable)
+        marketDataGroups = try AggregatorConfiguration.parseGroups(try environment.requiredString(AggregatorConfiguration.groupsVariable))
     }
 }
 

@@ -48,12 +48,13 @@ public struct AdminService: Service {
         guard let (store, issuer) = await openState() else { return }
         readiness.markReady("state")
         let accounts = Accounts(store: store, issuer: issuer, hasher: hasher, configuration: configuration, now: { Date() })
-        let handler = AdminAPIHandler(accounts: accounts, configuration: configuration)
+        let handler = AdminAPIHandler(
+            accounts: accounts, configuration: configuration, snapshots: MarketSnapshots(nats: nats, groups: configuration.marketDataGroups))
         await onReady(AdminHandle(issuer: issuer))
 
         let router = Router(context: AdminRequestContext.self)
         router.middlewares.add(APIErrorMiddleware(logger: logger))
-        try handler.registerHandlers(on: router)
+        try handler.registerHandlers(on: router, configuration: Configuration(dateTranscoder: MillisecondDateTranscoder()))
         var apiLogger = logger
         apiLogger[metadataKey: "component"] = "api"
         let application = Application(
