@@ -6,7 +6,8 @@
 #                target in parallel against the real nats-server (scripts/swift-test.sh: stopped after
 #                XY_TEST_TIMEOUT seconds, default 1200, naming the tests still running), then
 #                compose-check (compose.yaml against the schema and the executables),
-#                deploy-check (the least-privilege NATS configuration with the real services)
+#                deploy-check (the least-privilege NATS configuration with the real services),
+#                openapi-fuzz (schemathesis against xy-admin, scripts/schemathesis.sh)
 #                and the browser tests (make test-browser), then make up-down-check
 #   make up-down-check  make up on the debug build, every /healthz 200, a second make up that
 #                starts nothing, make down leaving no process or port behind (scripts/check-up-down.sh)
@@ -52,7 +53,7 @@ BENCH_RUNS ?= 3
 FUZZ_SECONDS ?= 60
 FUZZ_SCRATCH ?= .build-fuzz
 
-.PHONY: deps build test docs-check test-browser up down up-down-check compose-check deploy-check bench bench-realtime bench-aggregator bench-aggregator-e2e bench-gateway fuzz contracts contracts-lint contracts-accept contracts-check contracts-check-full openapi openapi-check
+.PHONY: deps build test docs-check test-browser up down up-down-check compose-check deploy-check openapi-fuzz bench bench-realtime bench-aggregator bench-aggregator-e2e bench-gateway fuzz contracts contracts-lint contracts-accept contracts-check contracts-check-full openapi openapi-check
 
 deps:
 	@scripts/deps.sh
@@ -63,7 +64,7 @@ build:
 test: deps docs-check contracts-check openapi-check
 	node --test Tests/Web/
 	@SWIFT="$(SWIFT)" scripts/swift-test.sh $(SWIFTPM_FLAGS)
-	@$(MAKE) --no-print-directory compose-check deploy-check test-browser up-down-check
+	@$(MAKE) --no-print-directory compose-check deploy-check openapi-fuzz test-browser up-down-check
 
 # Tests/Docs: README.md is the front door and docs/ the reference behind it; a renamed page or
 # heading must not leave a link that leads nowhere. Standard library only, well under a second.
@@ -106,6 +107,13 @@ compose-check: deps
 deploy-check: deps
 	$(SWIFT) build $(SWIFTPM_FLAGS)
 	XY_BIN_DIR="$$($(SWIFT) build $(SWIFTPM_FLAGS) --show-bin-path)" $(XY_PYTHON) -m unittest discover -s Tests/Deploy -v
+
+# schemathesis (Tests/Schemathesis/requirements.txt) against the debug xy-admin on a fresh
+# nats-server, with a logged-in user's token: every served operation of Api/openapi.yaml, no 5xx,
+# every answer as documented (status, content type, schema). At most 2 minutes.
+openapi-fuzz: deps
+	$(SWIFT) build $(SWIFTPM_FLAGS)
+	XY_BIN_DIR="$$($(SWIFT) build $(SWIFTPM_FLAGS) --show-bin-path)" scripts/schemathesis.sh
 
 bench: deps
 	$(SWIFT) build -c release --product xy $(SWIFTPM_FLAGS)

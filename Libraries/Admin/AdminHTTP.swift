@@ -91,6 +91,7 @@ let servedPaths: [(template: String, methods: String)] = [
     ("/api/v1/auth/register", "POST"), ("/api/v1/auth/login", "POST"), ("/api/v1/auth/refresh", "POST"),
     ("/api/v1/auth/logout", "POST"), ("/api/v1/auth/me", "GET"), ("/api/v1/watchlist", "GET, POST"),
     ("/api/v1/watchlist/{ticker}", "DELETE"), ("/.well-known/jwks.json", "GET"), ("/api/v1/openapi.yaml", "GET"),
+    ("/api/v1/market-data/snapshots", "GET"),
 ]
 
 /// Whether `path` fits `template` segment by segment.

@@ -255,7 +255,7 @@ paths:
           in: query
           required: true
           description: Comma-separated tickers (1 to 16 characters of A-Z, 0-9, '-' and '_'), 1 to 100 of them.
-          schema: { type: string, maxLength: 2000 }
+          schema: { type: string, maxLength: 1700, pattern: '^[A-Z0-9_-]{1,16}(,[A-Z0-9_-]{1,16}){0,99}$' }
       responses:
         '200':
           description: One entry per ticker asked, in order.
@@ -404,7 +404,7 @@ paths:
           description: The OpenAPI 3.1 document.
           content:
             application/yaml:
-              schema: { type: string }
+              schema: { type: object, description: 'The document itself (a YAML mapping).' }
 components:
   securitySchemes:
     bearer:
