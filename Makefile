@@ -53,7 +53,7 @@ BENCH_RUNS ?= 3
 FUZZ_SECONDS ?= 60
 FUZZ_SCRATCH ?= .build-fuzz
 
-.PHONY: deps build test docs-check test-browser up down up-down-check compose-check deploy-check openapi-fuzz bench bench-realtime bench-aggregator bench-aggregator-e2e bench-gateway fuzz contracts contracts-lint contracts-accept contracts-check contracts-check-full openapi openapi-check
+.PHONY: deps build test docs-check test-browser up down up-down-check compose-check deploy-check openapi-fuzz bench bench-realtime bench-aggregator bench-aggregator-e2e bench-gateway bench-admin fuzz contracts contracts-lint contracts-accept contracts-check contracts-check-full openapi openapi-check
 
 deps:
 	@scripts/deps.sh
@@ -153,6 +153,16 @@ bench-aggregator-e2e: deps
 	@BIN="$$($(SWIFT) build -c release $(SWIFTPM_FLAGS) --show-bin-path)" && \
 	  E2E_BENCH_BIN="$$BIN/AggregatorE2EBench" XY_AGGREGATOR_BIN="$$BIN/xy-aggregator" \
 	  scripts/with-nats-server.sh --jetstream scripts/bench-aggregator-e2e.sh
+
+# xy-admin's REST API (issue 17) straight to the service: login, snapshots of 50 tickers and 300
+# minute bars at 50 concurrent clients (wrk, Debian's package; bench/admin.lua), requests/s and
+# p50/p99 beside the targets; scripts/bench-admin.py (BENCH_ADMIN_SECONDS, _CONNECTIONS, _THREADS).
+bench-admin: deps
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y wrk; } || { echo "bench-admin needs wrk: apt-get install wrk" >&2; exit 1; }
+	$(SWIFT) build -c release --product xy-admin $(SWIFTPM_FLAGS)
+	$(SWIFT) build -c release --product xy-aggregator $(SWIFTPM_FLAGS)
+	@XY_BIN_DIR="$$($(SWIFT) build -c release $(SWIFTPM_FLAGS) --show-bin-path)" \
+	  scripts/with-nats-server.sh --jetstream $(XY_PYTHON) scripts/bench-admin.py
 
 # The gateway's fan-out (issue 7) beside nats-server's WebSocket listener; scripts/bench-gateway.sh.
 bench-gateway: deps
