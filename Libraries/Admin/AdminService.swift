@@ -54,7 +54,9 @@ public struct AdminService: Service {
 
         let router = Router(context: AdminRequestContext.self)
         router.middlewares.add(APIErrorMiddleware(logger: logger))
-        try handler.registerHandlers(on: router, configuration: Configuration(dateTranscoder: MillisecondDateTranscoder()))
+        // Compact JSON: the runtime's default (sorted keys, pretty-printed) costs a third of a
+        // 50-ticker snapshots answer's time for whitespace nobody reads.
+        try handler.registerHandlers(on: router, configuration: Configuration(dateTranscoder: MillisecondDateTranscoder(), jsonEncodingOptions: []))
         var apiLogger = logger
         apiLogger[metadataKey: "component"] = "api"
         let application = Application(

@@ -166,7 +166,9 @@ public final class MarketSnapshots: Sendable {
             for follower in followers {
                 for symbol in follower.symbols where !wanted.contains(symbol) { wanted.append(symbol) }
             }
-            let answer = await request(group: group, symbols: wanted)
+            // In a task of its own: the followers' answer must not fail because this caller's
+            // request was cancelled (a client gone).
+            let answer = await Task { await self.request(group: group, symbols: wanted) }.value
             for follower in followers { follower.continuation.resume(returning: .answered(answer)) }
             if let next = state.withLockedValue({ $0.answered() }) {
                 next.leader.continuation.resume(returning: .send(followers: next.followers))

@@ -139,6 +139,28 @@ struct AdminSnapshotsTests {
         await harness.stop()
     }
 
+    @Test("tickers no group streams go to the fallback once per call, in one batch; what it finds replaces not-streamed")
+    func fallback() async throws {
+        let server = try await NATSServer.start(.init(jetStream: false))
+        let client = try await NATSClient.connect(url: server.url)
+        let asked = LockedValue<[[String]]>([])
+        let quote = SnapshotQuote(last: 12.5, change: 0.5, changePercent: 4.1666, updatedAtMilliseconds: 1_796_445_000_123, source: .vendor)
+        let snapshots = MarketSnapshots(
+            nats: client, groups: try AggregatorConfiguration.parseGroups("alpha=AAA"),
+            fallback: { tickers in
+                asked.withLock { $0.append(tickers) }
+                return ["VEND": quote]
+            })
+        let outcomes = await snapshots.lookup(["VEND", "AAA", "NOPE", "VEND"])
+        // No aggregator answers alpha here: AAA is unavailable, never handed to the fallback.
+        #expect(outcomes == [.found(quote), .unavailable, .notStreamed, .found(quote)])
+        #expect(asked.current == [["VEND", "NOPE"]])
+        let entry = AdminAPIHandler.snapshot("VEND", outcomes[0])
+        #expect(entry.source == .vendor && entry.found && entry.updatedAt != nil)
+        await client.close()
+        await server.stop()
+    }
+
     @Test("callers arriving while a request is in flight are answered by the next one, sent after they arrived")
     func coalescing() {
         var requests = CoalescedRequests<Int>()
