@@ -18,6 +18,8 @@
 #   make bench   deps, release `xy`, libnats (and nats.go when installed) benchmarks side by side,
 #                then the xy-realtime proxy benchmark (make bench-realtime) and the aggregator's
 #                (make bench-aggregator: MarketData alone, then end to end through NATS)
+#   make bench-admin  xy-admin's REST API under wrk (login, snapshots of 50 tickers, 300 minute
+#                bars) at 50 clients, requests/s and p50/p99 beside the targets (scripts/bench-admin.py)
 #   make contracts         regenerate the Swift and Python code from Contracts/ (commits nothing)
 #   make contracts-lint    lint Contracts/ (buf STANDARD rules plus xy's)
 #   make contracts-accept  record the current Contracts/ as the baseline CI checks against
