@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # schemathesis against xy-admin (make openapi-fuzz, part of make test): a fresh nats-server with
-# JetStream and the debug xy-admin on free loopback ports, a registered and logged-in user, then
+# JetStream, `xy sim polygon` as the vendor's REST side and the debug xy-admin on free loopback
+# ports, a registered and logged-in user, then
 # schemathesis generates requests from the document the service serves
 # (GET /api/v1/openapi.yaml) for every operation it serves (the generator config's `filter`; the
 # others are documented but answer 404 XYA011) and checks that none yields a 5xx and that every
@@ -26,11 +27,12 @@ bin="${XY_BIN_DIR:-$(swift build --scratch-path .build --show-bin-path)}"
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/xy-schemathesis-XXXXXX")"
 admin_pid=""
+sim_pid=""
 cleanup() {
-    if [[ -n "$admin_pid" ]]; then
-        kill "$admin_pid" 2>/dev/null || true
-        wait "$admin_pid" 2>/dev/null || true
-    fi
+    for pid in $admin_pid $sim_pid; do
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -40,10 +42,21 @@ api_port="$(free_port)"
 http_port="$(free_port)"
 api="http://127.0.0.1:$api_port"
 
+# The vendor's REST side (bars backfill, the snapshot fallback): the simulator on a free port.
+"$bin/xy" sim polygon --listen 127.0.0.1:0 --api-key sim-key --rate 1 >"$work/sim.log" 2>&1 &
+sim_pid=$!
+for _ in $(seq 1 100); do
+    grep -q '^listening ' "$work/sim.log" 2>/dev/null && break
+    sleep 0.1
+done
+vendor="$(sed -n 's/^listening \([0-9.]*:[0-9]*\).*/\1/p' "$work/sim.log" | head -n 1)"
+[[ -n "$vendor" ]] || { echo "schemathesis.sh: xy sim polygon did not start; its log:" >&2; cat "$work/sim.log" >&2; exit 1; }
+
 # Argon2id at libsodium's minimum cost (the fuzzer registers many accounts), the login limits out
 # of the way (429 is documented, but a locked-out address would stop the fuzzer reaching the rest).
 NATS_URLS="$NATS_URL" HTTP_HOST=127.0.0.1 HTTP_PORT="$http_port" API_HOST=127.0.0.1 API_PORT="$api_port" LOG_LEVEL=warning \
     ARGON2_OPSLIMIT=1 ARGON2_MEMLIMIT=8192 LOGIN_MAX_FAILURES_PER_USER=1000 LOGIN_MAX_FAILURES_PER_ADDRESS=100000 \
+    UPSTREAM_REST_URL="http://$vendor" UPSTREAM_API_KEY=sim-key \
     "$bin/xy-admin" >"$work/admin.log" 2>&1 &
 admin_pid=$!
 
