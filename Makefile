@@ -6,7 +6,8 @@
 #                target in parallel against the real nats-server (scripts/swift-test.sh: stopped after
 #                XY_TEST_TIMEOUT seconds, default 1200, naming the tests still running), then
 #                compose-check (compose.yaml against the schema and the executables),
-#                deploy-check (the least-privilege NATS configuration with the real services)
+#                deploy-check (the least-privilege NATS configuration with the real services),
+#                openapi-fuzz (schemathesis against xy-admin, scripts/schemathesis.sh)
 #                and the browser tests (make test-browser), then make up-down-check
 #   make up-down-check  make up on the debug build (two gateways behind the edge), every /healthz
 #                200, the demo page, a REST call and a WebSocket through the edge's one origin, a
@@ -20,6 +21,8 @@
 #   make bench   deps, release `xy`, libnats (and nats.go when installed) benchmarks side by side,
 #                then the xy-realtime proxy benchmark (make bench-realtime) and the aggregator's
 #                (make bench-aggregator: MarketData alone, then end to end through NATS)
+#   make bench-admin  xy-admin's REST API under wrk (login, snapshots of 50 tickers, 300 minute
+#                bars) at 50 clients, requests/s and p50/p99 beside the targets (scripts/bench-admin.py)
 #   make contracts         regenerate the Swift and Python code from Contracts/ (commits nothing)
 #   make contracts-lint    lint Contracts/ (buf STANDARD rules plus xy's)
 #   make contracts-accept  record the current Contracts/ as the baseline CI checks against
@@ -55,7 +58,7 @@ BENCH_RUNS ?= 3
 FUZZ_SECONDS ?= 60
 FUZZ_SCRATCH ?= .build-fuzz
 
-.PHONY: deps build test docs-check test-browser up down up-down-check compose-check deploy-check bench bench-realtime bench-aggregator bench-aggregator-e2e bench-gateway fuzz contracts contracts-lint contracts-accept contracts-check contracts-check-full openapi openapi-check
+.PHONY: deps build test docs-check test-browser up down up-down-check compose-check deploy-check openapi-fuzz bench bench-realtime bench-aggregator bench-aggregator-e2e bench-gateway bench-admin fuzz contracts contracts-lint contracts-accept contracts-check contracts-check-full openapi openapi-check
 
 deps:
 	@scripts/deps.sh
@@ -66,7 +69,7 @@ build:
 test: deps docs-check contracts-check openapi-check
 	node --test Tests/Web/
 	@SWIFT="$(SWIFT)" scripts/swift-test.sh $(SWIFTPM_FLAGS)
-	@$(MAKE) --no-print-directory compose-check deploy-check test-browser up-down-check
+	@$(MAKE) --no-print-directory compose-check deploy-check openapi-fuzz test-browser up-down-check
 
 # Tests/Docs: README.md is the front door and docs/ the reference behind it; a renamed page or
 # heading must not leave a link that leads nowhere. Standard library only, well under a second.
@@ -113,6 +116,13 @@ deploy-check: deps
 	$(SWIFT) build $(SWIFTPM_FLAGS)
 	XY_BIN_DIR="$$($(SWIFT) build $(SWIFTPM_FLAGS) --show-bin-path)" $(XY_PYTHON) -m unittest discover -s Tests/Deploy -v
 
+# schemathesis (Tests/Schemathesis/requirements.txt) against the debug xy-admin on a fresh
+# nats-server, with a logged-in user's token: every served operation of Api/openapi.yaml, no 5xx,
+# every answer as documented (status, content type, schema). At most 2 minutes.
+openapi-fuzz: deps
+	$(SWIFT) build $(SWIFTPM_FLAGS)
+	XY_BIN_DIR="$$($(SWIFT) build $(SWIFTPM_FLAGS) --show-bin-path)" scripts/schemathesis.sh
+
 bench: deps
 	$(SWIFT) build -c release --product xy $(SWIFTPM_FLAGS)
 	@mkdir -p bench/bin
@@ -151,6 +161,16 @@ bench-aggregator-e2e: deps
 	@BIN="$$($(SWIFT) build -c release $(SWIFTPM_FLAGS) --show-bin-path)" && \
 	  E2E_BENCH_BIN="$$BIN/AggregatorE2EBench" XY_AGGREGATOR_BIN="$$BIN/xy-aggregator" \
 	  scripts/with-nats-server.sh --jetstream scripts/bench-aggregator-e2e.sh
+
+# xy-admin's REST API (issue 17) straight to the service: login, snapshots of 50 tickers and 300
+# minute bars at 50 concurrent clients (wrk, Debian's package; bench/admin.lua), requests/s and
+# p50/p99 beside the targets; scripts/bench-admin.py (BENCH_ADMIN_SECONDS, _CONNECTIONS, _THREADS).
+bench-admin: deps
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y wrk; } || { echo "bench-admin needs wrk: apt-get install wrk" >&2; exit 1; }
+	$(SWIFT) build -c release --product xy-admin $(SWIFTPM_FLAGS)
+	$(SWIFT) build -c release --product xy-aggregator $(SWIFTPM_FLAGS)
+	@XY_BIN_DIR="$$($(SWIFT) build -c release $(SWIFTPM_FLAGS) --show-bin-path)" \
+	  scripts/with-nats-server.sh --jetstream $(XY_PYTHON) scripts/bench-admin.py
 
 # The gateway's fan-out (issue 7) beside nats-server's WebSocket listener; scripts/bench-gateway.sh.
 bench-gateway: deps

@@ -8,12 +8,13 @@
 #                    configurations with nginx -t)
 #   .venv:           Python venv with Tests/Interop/requirements.txt (nats-py, protobuf;
 #                    PyYAML and jsonschema for the compose.yaml checks)
-#                    and Tests/Browser/requirements.txt (selenium)
+#                    Tests/Browser/requirements.txt (selenium)
+#                    and Tests/Schemathesis/requirements.txt (schemathesis, make openapi-fuzz)
 # Idempotent and fast when everything is present. Not root: prints what to install, exits 1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-requirements=(Tests/Interop/requirements.txt Tests/Browser/requirements.txt)
+requirements=(Tests/Interop/requirements.txt Tests/Browser/requirements.txt Tests/Schemathesis/requirements.txt)
 venv=".venv"
 stamp="$venv/.xy-requirements"
 wanted="$(cat "${requirements[@]}")"

@@ -12,6 +12,8 @@ struct AdminAPIHandler: APIProtocol {
     let accounts: Accounts
     let configuration: AdminConfiguration
     let operators: OperatorState
+    /// The aggregator's live state, for the snapshots operation.
+    let snapshots: MarketSnapshots
 
     func register(_ input: Operations.Register.Input) async throws -> Operations.Register.Output {
         guard case .json(let credentials) = input.body else { throw APIFailure.malformed("a JSON body is required") }

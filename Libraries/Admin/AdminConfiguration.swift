@@ -1,4 +1,5 @@
 import Foundation
+import Aggregator
 import XYCore
 import XYService
 
@@ -42,6 +43,8 @@ public struct AdminConfiguration: Sendable {
     public var flagHistoryMaximum: Int
     /// How long `/admin/health` keeps listing an instance that went silent.
     public var healthForget: Duration
+    /// The aggregator's groups (its own `AGG_GROUPS`), where the snapshots operation finds each ticker's group.
+    public var marketDataGroups: [AggregatorConfiguration.Group]
 
     public static let apiHostVariable = EnvironmentVariable("API_HOST", default: "0.0.0.0", help: "Address the REST API listener binds.")
     public static let apiPortVariable = EnvironmentVariable("API_PORT", default: "8081", help: "Port of the REST API (0 picks a free one).")
@@ -79,6 +82,7 @@ public struct AdminConfiguration: Sendable {
         lockoutVariable, watchlistMaxVariable, watchlistDefaultVariable, tokenSubjectsVariable, tokenMaxSubsVariable,
         issuerVariable, audienceVariable, trustedProxiesVariable, adminUsernamesVariable, adminTokenFileVariable, adminTokenTTLVariable,
         sessionsRetentionVariable, flagHistoryVariable, healthForgetVariable,
+        AggregatorConfiguration.groupsVariable,
     ]
 
     /// Reads and checks every variable; the first bad one throws, naming it.
@@ -137,6 +141,7 @@ public struct AdminConfiguration: Sendable {
         }
         flagHistoryMaximum = try environment.integer(Self.flagHistoryVariable, in: 1...10_000)
         healthForget = try environment.duration(Self.healthForgetVariable)
+        marketDataGroups = try AggregatorConfiguration.parseGroups(try environment.requiredString(AggregatorConfiguration.groupsVariable))
     }
 }
 

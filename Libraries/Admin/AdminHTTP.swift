@@ -97,6 +97,7 @@ let servedPaths: [(template: String, methods: String)] = [
     ("/api/v1/watchlist/{ticker}", "DELETE"), ("/.well-known/jwks.json", "GET"), ("/api/v1/openapi.yaml", "GET"),
     ("/admin/feature-flags", "GET"), ("/admin/feature-flags/{name}", "GET, PUT, DELETE"),
     ("/admin/feature-flags/{name}/history", "GET"), ("/admin/sessions", "GET"), ("/admin/health", "GET"),
+    ("/api/v1/market-data/snapshots", "GET"),
 ]
 
 /// Whether `path` fits `template` segment by segment.

@@ -458,6 +458,13 @@ class LeastPrivilegeTests(unittest.TestCase):
         self.assertEqual(200, status)
         self.assertIn("S0001", watchlist["tickers"])
         self.assertEqual(200, call("GET", "/.well-known/jwks.json")[0])
+        # Snapshots come from the aggregator's request subject: an answer (not XYA035) proves
+        # the admin user may ask and receive the reply.
+        status, snapshots = call("GET", "/api/v1/market-data/snapshots?tickers=S0001,NOPE", token=renewed["access_token"])
+        self.assertEqual(200, status)
+        codes = [entry.get("code") for entry in snapshots["snapshots"]]
+        self.assertIn(codes[0], (None, "XYA034"), snapshots)
+        self.assertEqual("XYA033", codes[1], snapshots)
         log = (self.stack.work / "admin.log").read_text()
         self.assertNotIn("ermissions", log, f"xy-admin was refused something it needs:\n{log[-3000:]}")
 

@@ -244,27 +244,26 @@ paths:
     get:
       operationId: getSnapshots
       tags: [market-data]
-      summary: The latest state of several tickers; an unknown ticker is reported in its own entry.
+      summary: The latest state of several tickers; a ticker without data is reported in its own entry.
+      description: |
+        From the aggregator's live state (each ticker's group asked with its snapshot request at the
+        time of the call). A ticker that cannot be answered does not fail the call: its entry has
+        `found: false` and a code (XYA033 not streamed, XYA034 no trade yet, XYA035 its group's
+        aggregator did not answer).
       parameters:
         - name: tickers
           in: query
           required: true
-          description: Comma-separated tickers, at most 100.
-          schema: { type: string, maxLength: 2000 }
+          description: Comma-separated tickers (1 to 16 characters of A-Z, 0-9, '-' and '_'), 1 to 100 of them.
+          schema: { type: string, maxLength: 1700, pattern: '^[A-Z0-9_-]{1,16}(,[A-Z0-9_-]{1,16}){0,99}$' }
       responses:
         '200':
           description: One entry per ticker asked, in order.
           content:
             application/json:
-              schema:
-                type: object
-                required: [snapshots]
-                properties:
-                  snapshots:
-                    type: array
-                    items: { $ref: '#/components/schemas/Snapshot' }
+              schema: { $ref: '#/components/schemas/SnapshotList' }
         '400':
-          description: XYA008 a ticker is malformed, XYA026 too many or no tickers.
+          description: XYA030 no ticker or an empty one, XYA031 more than 100 tickers, XYA032 a ticker breaks the rules, XYW007 tickers missing.
           content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } }
         '401':
           $ref: '#/components/responses/Unauthorized'
@@ -440,7 +439,7 @@ paths:
           description: The OpenAPI 3.1 document.
           content:
             application/yaml:
-              schema: { type: string }
+              schema: { type: object, description: 'The document itself (a YAML mapping).' }
 components:
   securitySchemes:
     bearer:
@@ -558,18 +557,26 @@ components:
           items: { $ref: '#/components/schemas/Bar' }
         source: { type: string, enum: [stream, vendor, mixed] }
         next_cursor: { type: string, description: Present when more bars are in the range. }
+    SnapshotList:
+      type: object
+      required: [snapshots]
+      properties:
+        snapshots:
+          type: array
+          items: { $ref: '#/components/schemas/Snapshot' }
     Snapshot:
       type: object
       required: [ticker, found]
       properties:
         ticker: { type: string }
         found: { type: boolean }
-        last: { type: number }
-        change: { type: number }
-        change_pct: { type: number }
-        updated_at: { type: string, format: date-time, description: UTC ISO 8601 with milliseconds. }
+        last: { type: number, description: 'Last trade price (found: true).' }
+        change: { type: number, description: Change since the previous close (0 while the previous close is unknown). }
+        change_pct: { type: number, description: The change in percent of the previous close. }
+        updated_at: { type: string, format: date-time, description: 'Time of the newest event folded in: UTC ISO 8601 with milliseconds.' }
         source: { type: string, enum: [aggregator, vendor] }
-        code: { type: string, description: 'XYA027 when the ticker is unknown (found: false).' }
+        code: { type: string, enum: [XYA033, XYA034, XYA035], description: 'Why found is false: XYA033 not streamed, XYA034 no trade yet, XYA035 the aggregator did not answer.' }
+        message: { type: string, description: 'The reason in words (found: false).' }
     FeatureFlagValue:
       type: object
       description: 'Exactly one of the four, as the xy.flags.v1.FeatureFlag contract''s oneof: XYA042 otherwise.'

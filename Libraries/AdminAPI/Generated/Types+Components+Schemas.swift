@@ -214,6 +214,111 @@ extension Components {
         ///
         /// - Remark: Generated from `#/components/schemas/Ticker`.
         public typealias Ticker = Swift.String
+        /// - Remark: Generated from `#/components/schemas/SnapshotList`.
+        public struct SnapshotList: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/SnapshotList/snapshots`.
+            public var snapshots: [Components.Schemas.Snapshot]
+            /// Creates a new `SnapshotList`.
+            ///
+            /// - Parameters:
+            ///   - snapshots:
+            public init(snapshots: [Components.Schemas.Snapshot]) {
+                self.snapshots = snapshots
+            }
+            public enum CodingKeys: String, CodingKey {
+                case snapshots
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/Snapshot`.
+        public struct Snapshot: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/Snapshot/ticker`.
+            public var ticker: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Snapshot/found`.
+            public var found: Swift.Bool
+            /// Last trade price (found: true).
+            ///
+            /// - Remark: Generated from `#/components/schemas/Snapshot/last`.
+            public var last: Swift.Double?
+            /// Change since the previous close (0 while the previous close is unknown).
+            ///
+            /// - Remark: Generated from `#/components/schemas/Snapshot/change`.
+            public var change: Swift.Double?
+            /// The change in percent of the previous close.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Snapshot/change_pct`.
+            public var changePct: Swift.Double?
+            /// Time of the newest event folded in: UTC ISO 8601 with milliseconds.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Snapshot/updated_at`.
+            public var updatedAt: Foundation.Date?
+            /// - Remark: Generated from `#/components/schemas/Snapshot/source`.
+            @frozen public enum SourcePayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case aggregator = "aggregator"
+                case vendor = "vendor"
+            }
+            /// - Remark: Generated from `#/components/schemas/Snapshot/source`.
+            public var source: Components.Schemas.Snapshot.SourcePayload?
+            /// Why found is false: XYA033 not streamed, XYA034 no trade yet, XYA035 the aggregator did not answer.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Snapshot/code`.
+            @frozen public enum CodePayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case xya033 = "XYA033"
+                case xya034 = "XYA034"
+                case xya035 = "XYA035"
+            }
+            /// Why found is false: XYA033 not streamed, XYA034 no trade yet, XYA035 the aggregator did not answer.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Snapshot/code`.
+            public var code: Components.Schemas.Snapshot.CodePayload?
+            /// The reason in words (found: false).
+            ///
+            /// - Remark: Generated from `#/components/schemas/Snapshot/message`.
+            public var message: Swift.String?
+            /// Creates a new `Snapshot`.
+            ///
+            /// - Parameters:
+            ///   - ticker:
+            ///   - found:
+            ///   - last: Last trade price (found: true).
+            ///   - change: Change since the previous close (0 while the previous close is unknown).
+            ///   - changePct: The change in percent of the previous close.
+            ///   - updatedAt: Time of the newest event folded in: UTC ISO 8601 with milliseconds.
+            ///   - source:
+            ///   - code: Why found is false: XYA033 not streamed, XYA034 no trade yet, XYA035 the aggregator did not answer.
+            ///   - message: The reason in words (found: false).
+            public init(
+                ticker: Swift.String,
+                found: Swift.Bool,
+                last: Swift.Double? = nil,
+                change: Swift.Double? = nil,
+                changePct: Swift.Double? = nil,
+                updatedAt: Foundation.Date? = nil,
+                source: Components.Schemas.Snapshot.SourcePayload? = nil,
+                code: Components.Schemas.Snapshot.CodePayload? = nil,
+                message: Swift.String? = nil
+            ) {
+                self.ticker = ticker
+                self.found = found
+                self.last = last
+                self.change = change
+                self.changePct = changePct
+                self.updatedAt = updatedAt
+                self.source = source
+                self.code = code
+                self.message = message
+            }
+            public enum CodingKeys: String, CodingKey {
+                case ticker
+                case found
+                case last
+                case change
+                case changePct = "change_pct"
+                case updatedAt = "updated_at"
+                case source
+                case code
+                case message
+            }
+        }
         /// Exactly one of the four, as the xy.flags.v1.FeatureFlag contract's oneof: XYA042 otherwise.
         ///
         /// - Remark: Generated from `#/components/schemas/FeatureFlagValue`.

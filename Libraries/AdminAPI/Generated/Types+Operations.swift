@@ -1734,6 +1734,239 @@ public enum Operations {
             }
         }
     }
+    /// The latest state of several tickers; a ticker without data is reported in its own entry.
+    ///
+    /// From the aggregator's live state (each ticker's group asked with its snapshot request at the
+    /// time of the call). A ticker that cannot be answered does not fail the call: its entry has
+    /// `found: false` and a code (XYA033 not streamed, XYA034 no trade yet, XYA035 its group's
+    /// aggregator did not answer).
+    ///
+    ///
+    /// - Remark: HTTP `GET /api/v1/market-data/snapshots`.
+    /// - Remark: Generated from `#/paths//api/v1/market-data/snapshots/get(getSnapshots)`.
+    public enum GetSnapshots {
+        public static let id: Swift.String = "getSnapshots"
+        public struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/api/v1/market-data/snapshots/GET/query`.
+            public struct Query: Sendable, Hashable {
+                /// Comma-separated tickers (1 to 16 characters of A-Z, 0-9, '-' and '_'), 1 to 100 of them.
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/market-data/snapshots/GET/query/tickers`.
+                public var tickers: Swift.String
+                /// Creates a new `Query`.
+                ///
+                /// - Parameters:
+                ///   - tickers: Comma-separated tickers (1 to 16 characters of A-Z, 0-9, '-' and '_'), 1 to 100 of them.
+                public init(tickers: Swift.String) {
+                    self.tickers = tickers
+                }
+            }
+            public var query: Operations.GetSnapshots.Input.Query
+            /// - Remark: Generated from `#/paths/api/v1/market-data/snapshots/GET/header`.
+            public struct Headers: Sendable, Hashable {
+                public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetSnapshots.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - accept:
+                public init(accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetSnapshots.AcceptableContentType>] = .defaultValues()) {
+                    self.accept = accept
+                }
+            }
+            public var headers: Operations.GetSnapshots.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - query:
+            ///   - headers:
+            public init(
+                query: Operations.GetSnapshots.Input.Query,
+                headers: Operations.GetSnapshots.Input.Headers = .init()
+            ) {
+                self.query = query
+                self.headers = headers
+            }
+        }
+        @frozen public enum Output: Sendable, Hashable {
+            public struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/api/v1/market-data/snapshots/GET/responses/200/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/api/v1/market-data/snapshots/GET/responses/200/content/application\/json`.
+                    case json(Components.Schemas.SnapshotList)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    public var json: Components.Schemas.SnapshotList {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.GetSnapshots.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                public init(body: Operations.GetSnapshots.Output.Ok.Body) {
+                    self.body = body
+                }
+            }
+            /// One entry per ticker asked, in order.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/market-data/snapshots/get(getSnapshots)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.GetSnapshots.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            public var ok: Operations.GetSnapshots.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            public struct BadRequest: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/api/v1/market-data/snapshots/GET/responses/400/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/api/v1/market-data/snapshots/GET/responses/400/content/application\/json`.
+                    case json(Components.Schemas._Error)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    public var json: Components.Schemas._Error {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.GetSnapshots.Output.BadRequest.Body
+                /// Creates a new `BadRequest`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                public init(body: Operations.GetSnapshots.Output.BadRequest.Body) {
+                    self.body = body
+                }
+            }
+            /// XYA030 no ticker or an empty one, XYA031 more than 100 tickers, XYA032 a ticker breaks the rules, XYW007 tickers missing.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/market-data/snapshots/get(getSnapshots)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Operations.GetSnapshots.Output.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            public var badRequest: Operations.GetSnapshots.Output.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// XYW001 no bearer token, XYW005 the token is invalid or expired.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/market-data/snapshots/get(getSnapshots)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            public var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// XYW004 the service cannot reach NATS (its state) right now.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/market-data/snapshots/get(getSnapshots)/responses/503`.
+            ///
+            /// HTTP response code: `503 serviceUnavailable`.
+            case serviceUnavailable(Components.Responses.Unavailable)
+            /// The associated value of the enum case if `self` is `.serviceUnavailable`.
+            ///
+            /// - Throws: An error if `self` is not `.serviceUnavailable`.
+            /// - SeeAlso: `.serviceUnavailable`.
+            public var serviceUnavailable: Components.Responses.Unavailable {
+                get throws {
+                    switch self {
+                    case let .serviceUnavailable(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "serviceUnavailable",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen public enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case other(Swift.String)
+            public init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            public var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                }
+            }
+            public static var allCases: [Self] {
+                [
+                    .json
+                ]
+            }
+        }
+    }
     /// Every feature flag, by name.
     ///
     /// The flags live in the key-value bucket xy_feature_flags (one xy.flags.v1.FeatureFlag per key), which every service may watch.

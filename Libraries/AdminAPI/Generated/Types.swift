@@ -61,6 +61,17 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `DELETE /api/v1/watchlist/{ticker}`.
     /// - Remark: Generated from `#/paths//api/v1/watchlist/{ticker}/delete(removeFromWatchlist)`.
     func removeFromWatchlist(_ input: Operations.RemoveFromWatchlist.Input) async throws -> Operations.RemoveFromWatchlist.Output
+    /// The latest state of several tickers; a ticker without data is reported in its own entry.
+    ///
+    /// From the aggregator's live state (each ticker's group asked with its snapshot request at the
+    /// time of the call). A ticker that cannot be answered does not fail the call: its entry has
+    /// `found: false` and a code (XYA033 not streamed, XYA034 no trade yet, XYA035 its group's
+    /// aggregator did not answer).
+    ///
+    ///
+    /// - Remark: HTTP `GET /api/v1/market-data/snapshots`.
+    /// - Remark: Generated from `#/paths//api/v1/market-data/snapshots/get(getSnapshots)`.
+    func getSnapshots(_ input: Operations.GetSnapshots.Input) async throws -> Operations.GetSnapshots.Output
     /// Every feature flag, by name.
     ///
     /// The flags live in the key-value bucket xy_feature_flags (one xy.flags.v1.FeatureFlag per key), which every service may watch.
@@ -211,6 +222,25 @@ extension APIProtocol {
     ) async throws -> Operations.RemoveFromWatchlist.Output {
         try await removeFromWatchlist(Operations.RemoveFromWatchlist.Input(
             path: path,
+            headers: headers
+        ))
+    }
+    /// The latest state of several tickers; a ticker without data is reported in its own entry.
+    ///
+    /// From the aggregator's live state (each ticker's group asked with its snapshot request at the
+    /// time of the call). A ticker that cannot be answered does not fail the call: its entry has
+    /// `found: false` and a code (XYA033 not streamed, XYA034 no trade yet, XYA035 its group's
+    /// aggregator did not answer).
+    ///
+    ///
+    /// - Remark: HTTP `GET /api/v1/market-data/snapshots`.
+    /// - Remark: Generated from `#/paths//api/v1/market-data/snapshots/get(getSnapshots)`.
+    public func getSnapshots(
+        query: Operations.GetSnapshots.Input.Query,
+        headers: Operations.GetSnapshots.Input.Headers = .init()
+    ) async throws -> Operations.GetSnapshots.Output {
+        try await getSnapshots(Operations.GetSnapshots.Input(
+            query: query,
             headers: headers
         ))
     }
