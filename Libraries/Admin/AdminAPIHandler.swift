@@ -11,6 +11,8 @@ import OpenAPIRuntime
 struct AdminAPIHandler: APIProtocol {
     let accounts: Accounts
     let configuration: AdminConfiguration
+    /// The bars operation's reader of XY_BARS and its vendor backfill.
+    let bars: MarketDataBars
 
     func register(_ input: Operations.Register.Input) async throws -> Operations.Register.Output {
         guard case .json(let credentials) = input.body else { throw APIFailure.malformed("a JSON body is required") }
@@ -115,7 +117,7 @@ struct AdminAPIHandler: APIProtocol {
     static let invalidTicker = APIFailure(.badRequest, .invalidTicker, "a ticker is 1 to 16 characters of A-Z, 0-9, '-' and '_'")
 
     /// The caller of a bearer-token operation: XYW001 without a token, XYW005 for a bad one.
-    private func authenticate() async throws(APIFailure) -> (username: String, role: String) {
+    func authenticate() async throws(APIFailure) -> (username: String, role: String) {
         guard let header = RequestInfo.current.authorization else { throw .unauthorized("a bearer token is required") }
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer", parts[1].utf8.count <= TokenVerifier.maximumTokenLength else {

@@ -27,6 +27,13 @@ public struct AdminConfiguration: Sendable {
     public var tokenMaxSubscriptions: Int
     public var issuer: String?
     public var audience: String?
+    /// The vendor's REST API (bars backfill, snapshot fallback); nil turns both off.
+    public var vendorRESTURL: String?
+    /// Secret: sent only as a bearer header, redacted from logs and errors.
+    public var vendorAPIKey: String?
+    public var vendorRESTTimeout: Duration
+    /// The longest [from, to) one bars query may span (XYA024 beyond).
+    public var barsMaximumRange: Duration
 
     public static let apiHostVariable = EnvironmentVariable("API_HOST", default: "0.0.0.0", help: "Address the REST API listener binds.")
     public static let apiPortVariable = EnvironmentVariable("API_PORT", default: "8081", help: "Port of the REST API (0 picks a free one).")
@@ -47,12 +54,17 @@ public struct AdminConfiguration: Sendable {
     public static let issuerVariable = EnvironmentVariable("JWT_ISSUER", help: "The iss claim of access tokens, when set (the gateway's JWT_ISSUER).")
     public static let audienceVariable = EnvironmentVariable("JWT_AUDIENCE", help: "The aud claim of access tokens, when set (the gateway's JWT_AUDIENCE).")
 
+    public static let vendorRESTURLVariable = EnvironmentVariable("UPSTREAM_REST_URL", help: "Vendor REST base URL for bars backfill and the snapshot fallback, e.g. http://127.0.0.1:9100 (xy sim polygon); unset turns both off.")
+    public static let vendorAPIKeyVariable = EnvironmentVariable("UPSTREAM_API_KEY", secret: true, help: "Vendor API key, xy-realtime's variable (secret; sent as a bearer header, never logged).")
+    public static let vendorTimeoutVariable = EnvironmentVariable("VENDOR_REST_TIMEOUT", default: "10s", help: "Longest wait for one vendor REST call (504 XYA029 beyond).")
+    public static let barsMaxRangeVariable = EnvironmentVariable("BARS_MAX_RANGE", default: "744h", help: "Longest [from, to) of one bars query (400 XYA024 beyond); longer ones are asked in parts, each paged by next_cursor.")
+
     /// Every variable this struct reads, in `--help` order.
     public static let variables: [EnvironmentVariable] = [
         apiHostVariable, apiPortVariable, replicasVariable, accessTTLVariable, refreshTTLVariable, rotationVariable,
         passwordMinimumVariable, argon2OpsVariable, argon2MemVariable, loginUserVariable, loginAddressVariable,
         lockoutVariable, watchlistMaxVariable, watchlistDefaultVariable, tokenSubjectsVariable, tokenMaxSubsVariable,
-        issuerVariable, audienceVariable,
+        issuerVariable, audienceVariable, vendorRESTURLVariable, vendorAPIKeyVariable, vendorTimeoutVariable, barsMaxRangeVariable,
     ]
 
     /// Reads and checks every variable; the first bad one throws, naming it.
@@ -84,6 +96,23 @@ public struct AdminConfiguration: Sendable {
         tokenMaxSubscriptions = try environment.integer(Self.tokenMaxSubsVariable, in: 1...100_000)
         issuer = try environment.string(Self.issuerVariable)
         audience = try environment.string(Self.audienceVariable)
+        vendorRESTURL = try environment.string(Self.vendorRESTURLVariable)
+        vendorAPIKey = try environment.string(Self.vendorAPIKeyVariable)
+        if let vendorRESTURL {
+            guard let vendorAPIKey else {
+                throw ConfigurationError(variable: Self.vendorAPIKeyVariable.name, reason: "is required when UPSTREAM_REST_URL is set")
+            }
+            do {
+                _ = try VendorREST(baseURL: vendorRESTURL, apiKey: vendorAPIKey)
+            } catch {
+                throw ConfigurationError(variable: Self.vendorRESTURLVariable.name, reason: "must be http(s)://host[:port][/path]")
+            }
+        }
+        vendorRESTTimeout = try environment.duration(Self.vendorTimeoutVariable)
+        barsMaximumRange = try environment.duration(Self.barsMaxRangeVariable)
+        guard barsMaximumRange >= .seconds(60) else {
+            throw ConfigurationError(variable: Self.barsMaxRangeVariable.name, reason: "must be at least a minute")
+        }
     }
 }
 

@@ -66,6 +66,11 @@ struct APIErrorMiddleware: RouterMiddleware {
         if let failure = error as? APIFailure { return failure }
         if let server = error as? ServerError {
             if let failure = server.underlyingError as? APIFailure { return failure }
+            // A bars parameter the generated code could not read (an absent ticker, a multiplier
+            // that is no integer): the bars checks name it with its own code.
+            if server.operationID == "getBars", let failure = BarsQuery.failure(rawTarget: server.request.path ?? "") {
+                return failure
+            }
             return .malformed("the request is not what the operation takes: \(server.causeDescription)")
         }
         if let http = error as? HTTPError {
@@ -91,6 +96,7 @@ let servedPaths: [(template: String, methods: String)] = [
     ("/api/v1/auth/register", "POST"), ("/api/v1/auth/login", "POST"), ("/api/v1/auth/refresh", "POST"),
     ("/api/v1/auth/logout", "POST"), ("/api/v1/auth/me", "GET"), ("/api/v1/watchlist", "GET, POST"),
     ("/api/v1/watchlist/{ticker}", "DELETE"), ("/.well-known/jwks.json", "GET"), ("/api/v1/openapi.yaml", "GET"),
+    ("/api/v1/market-data/bars", "GET"),
 ]
 
 /// Whether `path` fits `template` segment by segment.

@@ -48,12 +48,14 @@ public struct AdminService: Service {
         guard let (store, issuer) = await openState() else { return }
         readiness.markReady("state")
         let accounts = Accounts(store: store, issuer: issuer, hasher: hasher, configuration: configuration, now: { Date() })
-        let handler = AdminAPIHandler(accounts: accounts, configuration: configuration)
+        let bars = try makeBars()
+        let handler = AdminAPIHandler(accounts: accounts, configuration: configuration, bars: bars)
         await onReady(AdminHandle(issuer: issuer))
 
         let router = Router(context: AdminRequestContext.self)
         router.middlewares.add(APIErrorMiddleware(logger: logger))
-        try handler.registerHandlers(on: router)
+        // Dates with milliseconds, as the document says (bar starts, snapshot times).
+        try handler.registerHandlers(on: router, configuration: .init(dateTranscoder: .iso8601WithFractionalSeconds))
         var apiLogger = logger
         apiLogger[metadataKey: "component"] = "api"
         let application = Application(
@@ -81,6 +83,21 @@ public struct AdminService: Service {
             try await application.run()
             group.cancelAll()
         }
+    }
+
+    /// The bars operation's parts: XY_BARS on this connection, and the vendor when UPSTREAM_REST_URL is set.
+    private func makeBars() throws -> MarketDataBars {
+        var vendor: VendorREST?
+        if let url = configuration.vendorRESTURL, let key = configuration.vendorAPIKey {
+            vendor = try VendorREST(baseURL: url, apiKey: key, timeout: configuration.vendorRESTTimeout)
+        } else {
+            logger.info("no UPSTREAM_REST_URL: bars are served from XY_BARS only, without vendor backfill")
+        }
+        var barsLogger = logger
+        barsLogger[metadataKey: "component"] = "bars"
+        return MarketDataBars(
+            archive: BarsArchive(jetStream: nats.jetStream()), vendor: vendor, logger: barsLogger,
+            now: { Int64(Date().timeIntervalSince1970 * 1000) })
     }
 
     /// Opens the buckets and loads the keys, retrying with backoff (100 ms doubling to 5 s) until it
