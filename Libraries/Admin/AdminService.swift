@@ -55,7 +55,7 @@ public struct AdminService: Service {
         let router = Router(context: AdminRequestContext.self)
         router.middlewares.add(APIErrorMiddleware(logger: logger))
         // Dates with milliseconds, as the document says (bar starts, snapshot times).
-        try handler.registerHandlers(on: router, configuration: .init(dateTranscoder: .iso8601WithFractionalSeconds))
+        try handler.registerHandlers(on: router, configuration: .init(dateTranscoder: MillisecondDateTranscoder()))
         var apiLogger = logger
         apiLogger[metadataKey: "component"] = "api"
         let application = Application(

@@ -75,6 +75,25 @@ struct BarsArchive: Sendable {
         return bars
     }
 
+    /// Every live bar from `deliverPolicy` on, with its stream sequence (``LiveBarCache``'s reads).
+    func liveMessages(_ ticker: String, deliverPolicy: ConsumerConfiguration.DeliverPolicy) async throws -> [(UInt64, MinuteBar)] {
+        var messages: [(UInt64, MinuteBar)] = []
+        try await read(OrderedConsumerConfiguration(filterSubject: Self.liveSubject(ticker), deliverPolicy: deliverPolicy)) { message in
+            if let bar = Self.decode(message.payload) { messages.append((message.metadata.streamSequence, bar)) }
+            return true
+        }
+        return messages
+    }
+
+    /// The stream sequence of the ticker's newest live bar (one direct get), nil when it has none.
+    func lastLiveSequence(_ ticker: String) async throws -> UInt64? {
+        do {
+            return try await jetStream.getLastMessage(stream: Self.stream, subject: Self.liveSubject(ticker)).sequence
+        } catch let error as JetStreamError where error.errorCode == .noMessageFound {
+            return nil
+        }
+    }
+
     /// How far past a page's end the live read goes, for amendments stored after a later bar.
     static let readPastEnd: Int64 = 2 * BarsQuery.minuteMilliseconds
 

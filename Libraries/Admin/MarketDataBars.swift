@@ -25,6 +25,8 @@ final class MarketDataBars: Sendable {
     }
 
     let archive: BarsArchive
+    /// The recent live bars of asked tickers (the common request never creates a consumer).
+    let cache: LiveBarCache
     /// nil when no vendor REST URL is configured: pages hold only what the stream has.
     let vendor: VendorREST?
     let logger: Logger
@@ -32,13 +34,19 @@ final class MarketDataBars: Sendable {
     /// Oldest live bar per ticker, remembered for ``firstLiveLifetime`` (it only changes when
     /// the stream's age limit drops old bars, or a ticker starts streaming).
     private let firstLive = NIOLockedValueBox<[String: (start: Int64, checked: Int64)]>([:])
+    /// Stored history days by `<ticker>.<day>`, with the coverage they were read at: a day's
+    /// history only grows when its marker moves, so a read whose marker is unchanged is served here.
+    private let days = NIOLockedValueBox<[String: (coveredTo: Int64?, bars: [Int64: MinuteBar], used: Int64)]>([:])
+    /// Days kept at most (a full day is about 100 KB).
+    static let maximumDays = 512
     /// Backfills in progress in this process, by ticker and day, so concurrent misses make one vendor call.
-    private let flights = NIOLockedValueBox<[String: Task<Void, any Error>]>([:])
+    private let flights = NIOLockedValueBox<[String: Task<Bool, any Error>]>([:])
     static let firstLiveLifetime: Int64 = 600_000
     static let dayMilliseconds: Int64 = 86_400_000
 
     init(archive: BarsArchive, vendor: VendorREST?, logger: Logger, now: @escaping @Sendable () -> Int64) {
         self.archive = archive
+        self.cache = LiveBarCache(archive: archive)
         self.vendor = vendor
         self.logger = logger
         self.now = now
@@ -62,14 +70,14 @@ final class MarketDataBars: Sendable {
                 let fetchUntil = min(day + Self.dayMilliseconds, liveFrom ?? currentMinute, currentMinute)
                 let covered = try await archive.coveredTo(query.ticker, dayStartMilliseconds: day)
                 var held = covered != nil
-                if let vendor, (covered ?? day) < pageNeed {
-                    try await backfill(query.ticker, day: day, from: covered ?? day, until: fetchUntil, vendor: vendor)
+                if let vendor, (covered ?? day) < pageNeed,
+                   try await backfill(query.ticker, day: day, needed: pageNeed, until: fetchUntil, vendor: vendor) {
                     backfilled = true
                     held = true
                 }
                 if held {
-                    let stored = try await archive.history(query.ticker, dayStartMilliseconds: day)
-                    for (minute, bar) in stored.bars where minute >= start && minute < historyEnd {
+                    let stored = try await history(query.ticker, day: day)
+                    for (minute, bar) in stored where minute >= start && minute < historyEnd {
                         minutes[minute] = bar
                     }
                 }
@@ -78,13 +86,47 @@ final class MarketDataBars: Sendable {
         }
         var hasLiveBars = false
         if let liveFrom, liveFrom < end {
-            let live = try await archive.liveBars(query.ticker, from: max(start, liveFrom), to: end)
+            let liveStart = max(start, liveFrom)
+            let live: [Int64: MinuteBar]
+            if let cached = try await cache.bars(query.ticker, from: liveStart, to: end, now: now()) {
+                if minutes.isEmpty {
+                    // All live and already sorted: the common request skips the merge.
+                    return Page(
+                        bars: Self.buckets(cached, stepMilliseconds: query.stepMilliseconds), backfilled: backfilled,
+                        hasLiveBars: !cached.isEmpty, nextCursor: query.nextCursor)
+                }
+                live = Dictionary(cached.map { ($0.startMilliseconds, $0) }, uniquingKeysWith: { _, new in new })
+            } else {
+                live = try await archive.liveBars(query.ticker, from: liveStart, to: end)
+            }
             hasLiveBars = !live.isEmpty
             minutes.merge(live) { _, live in live }
         }
         return Page(
             bars: Self.buckets(minutes.values.sorted { $0.startMilliseconds < $1.startMilliseconds }, stepMilliseconds: query.stepMilliseconds),
             backfilled: backfilled, hasLiveBars: hasLiveBars, nextCursor: query.nextCursor)
+    }
+
+    /// One day's stored history: from memory when its marker has not moved since it was read.
+    private func history(_ ticker: String, day: Int64) async throws -> [Int64: MinuteBar] {
+        let key = "\(ticker).\(day)"
+        let covered = try await archive.coveredTo(ticker, dayStartMilliseconds: day)
+        let time = now()
+        if let known = days.withLockedValue({ days -> [Int64: MinuteBar]? in
+            guard let entry = days[key], entry.coveredTo == covered else { return nil }
+            days[key]?.used = time
+            return entry.bars
+        }) {
+            return known
+        }
+        let stored = try await archive.history(ticker, dayStartMilliseconds: day)
+        days.withLockedValue { days in
+            days[key] = (stored.coveredTo, stored.bars, time)
+            if days.count > Self.maximumDays, let oldest = days.min(by: { $0.value.used < $1.value.used })?.key {
+                days.removeValue(forKey: oldest)
+            }
+        }
+        return stored.bars
     }
 
     /// The oldest live bar's start, from memory when recent; a ticker without live bars is asked again every time.
@@ -98,13 +140,17 @@ final class MarketDataBars: Sendable {
         return start
     }
 
-    /// Fetches [from, until) of `day` from the vendor and stores it with its marker; a backfill of
-    /// the same day already running in this process is joined instead of repeated.
-    private func backfill(_ ticker: String, day: Int64, from covered: Int64, until: Int64, vendor: VendorREST) async throws {
+    /// Fetches the rest of `day` up to `until` from the vendor and stores it with its marker;
+    /// a backfill of the same day already running in this process is joined instead of repeated,
+    /// and one that finds the day already held up to `needed` (stored by another request or
+    /// copy meanwhile) asks nobody. True when the vendor was asked.
+    private func backfill(_ ticker: String, day: Int64, needed: Int64, until: Int64, vendor: VendorREST) async throws -> Bool {
         let key = "\(ticker).\(day)"
-        let (task, mine) = flights.withLockedValue { running -> (Task<Void, any Error>, Bool) in
+        let (task, mine) = flights.withLockedValue { running -> (Task<Bool, any Error>, Bool) in
             if let task = running[key] { return (task, false) }
-            let task = Task { [archive, logger] in
+            let task = Task { [archive, logger] () throws -> Bool in
+                let covered = try await archive.coveredTo(ticker, dayStartMilliseconds: day) ?? day
+                guard covered < needed else { return false }
                 let bars = try await vendor.aggregates(ticker: ticker, fromMilliseconds: covered, toMilliseconds: until)
                 let minutes = bars.map { bar in
                     MinuteBar(
@@ -116,6 +162,7 @@ final class MarketDataBars: Sendable {
                     "ticker": "\(ticker)", "day": "\(UTCTime.dayToken(milliseconds: day))", "bars": "\(minutes.count)",
                     "from_ms": "\(covered)", "to_ms": "\(until)",
                 ])
+                return true
             }
             running[key] = task
             return (task, true)
@@ -123,7 +170,7 @@ final class MarketDataBars: Sendable {
         defer {
             if mine { flights.withLockedValue { _ = $0.removeValue(forKey: key) } }
         }
-        try await task.value
+        return try await task.value
     }
 
     /// 1-minute bars (sorted) folded into buckets of `stepMilliseconds`: first open, last close,

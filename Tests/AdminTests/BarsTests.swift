@@ -50,6 +50,16 @@ struct BarsTests {
             #expect(firstBucket["volume"] as? Double == 50.0, "\(firstBucket)")
             #expect(firstBucket["trades"] as? Int == 15, "\(firstBucket)")
             #expect(stack.vendorRequests() == 0, "the live range never reaches the vendor")
+
+            // What the aggregator stores after a read (an amendment, the next minute's bar) is in the next one.
+            try await stack.publishLive("LIVE", start: first + 20 * Self.minute, close: 777)
+            try await stack.publishLive("LIVE", start: now, close: 400)
+            let later = try await stack.get("/api/v1/market-data/bars?ticker=LIVE&from=\(first)&to=\(now + Self.minute)")
+            let newer = later.json["bars"] as? [[String: Any]] ?? []
+            #expect(newer.count == 301)
+            #expect(newer[20]["close"] as? Double == 777)
+            #expect(newer.last?["close"] as? Double == 400)
+            #expect(newer[10]["close"] as? Double == 999)
         }
     }
 
@@ -116,6 +126,22 @@ struct BarsTests {
             try await stack.harness.client.flush()
             #expect(liveSeen.withLockedValue { $0 } == 0)
             #expect(try await stack.liveSubjectHoldsBars("HIST") == false)
+        }
+    }
+
+    @Test("concurrent first reads of one missing day make one vendor call")
+    func concurrentMisses() async throws {
+        try await BarsStack.run { stack in
+            let day = (Self.currentMinute() / 86_400_000 - 4) * 86_400_000
+            let path = "/api/v1/market-data/bars?ticker=BUSY&from=\(day + 60 * Self.minute)&to=\(day + 120 * Self.minute)"
+            let answers = try await withThrowingTaskGroup(of: HTTPAnswer.self) { group in
+                for _ in 0..<8 { group.addTask { try await stack.get(path) } }
+                var all: [HTTPAnswer] = []
+                for try await answer in group { all.append(answer) }
+                return all
+            }
+            #expect(answers.allSatisfy { $0.status == 200 && ($0.json["bars"] as? [Any])?.count == 60 })
+            #expect(stack.vendorRequests() == 1)
         }
     }
 
