@@ -59,6 +59,11 @@ public struct AdminConfiguration: Sendable {
     public static let vendorTimeoutVariable = EnvironmentVariable("VENDOR_REST_TIMEOUT", default: "10s", help: "Longest wait for one vendor REST call (504 XYA029 beyond).")
     public static let barsMaxRangeVariable = EnvironmentVariable("BARS_MAX_RANGE", default: "744h", help: "Longest [from, to) of one bars query (400 XYA024 beyond); longer ones are asked in parts, each paged by next_cursor.")
 
+    /// The values logs and errors must never show (the redactor's list).
+    public var secrets: [String] {
+        vendorAPIKey.map { [$0] } ?? []
+    }
+
     /// Every variable this struct reads, in `--help` order.
     public static let variables: [EnvironmentVariable] = [
         apiHostVariable, apiPortVariable, replicasVariable, accessTTLVariable, refreshTTLVariable, rotationVariable,

@@ -42,7 +42,13 @@ final class LiveBarCache: Sendable {
         guard from >= horizon else { return nil }
         let newest = try await archive.lastLiveSequence(ticker) ?? 0
         let current = entries.withLockedValue { entries -> Entry? in
-            guard var entry = entries[ticker], entry.lastSequence >= newest, entry.loadedFrom <= from else { return nil }
+            guard var entry = entries[ticker] else { return nil }
+            if entry.lastSequence > newest {
+                // The stream went back (purged or made again): start over.
+                entries.removeValue(forKey: ticker)
+                return nil
+            }
+            guard entry.lastSequence == newest, entry.loadedFrom <= from else { return nil }
             entry.lastUsed = now
             entries[ticker] = entry
             return entry
@@ -63,8 +69,10 @@ final class LiveBarCache: Sendable {
             let previous = entries.withLockedValue { $0[ticker] }
             let task = Task { [archive] in
                 var entry = previous ?? Entry(bars: [], loadedFrom: horizon, lastSequence: 0, lastUsed: now)
+                // After what was read before; from the window's start when nothing was.
                 let start: ConsumerConfiguration.DeliverPolicy =
-                    previous.map { .byStartSequence($0.lastSequence + 1) } ?? .byStartTime(nanoseconds: horizon * 1_000_000)
+                    previous.flatMap { $0.lastSequence > 0 ? .byStartSequence($0.lastSequence + 1) : nil }
+                    ?? .byStartTime(nanoseconds: horizon * 1_000_000)
                 let messages = try await archive.liveMessages(ticker, deliverPolicy: start)
                 var byStart = Dictionary(entry.bars.map { ($0.startMilliseconds, $0) }, uniquingKeysWith: { _, new in new })
                 for (sequence, bar) in messages {

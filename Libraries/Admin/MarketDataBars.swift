@@ -135,7 +135,8 @@ final class MarketDataBars: Sendable {
         if let known = firstLive.withLockedValue({ $0[ticker] }), time - known.checked < Self.firstLiveLifetime {
             return known.start
         }
-        guard let start = try await archive.firstLiveStart(ticker) else { return nil }
+        // One direct get tells a ticker the stack does not stream; only others need a consumer.
+        guard try await archive.lastLiveSequence(ticker) != nil, let start = try await archive.firstLiveStart(ticker) else { return nil }
         firstLive.withLockedValue { $0[ticker] = (start, time) }
         return start
     }
