@@ -209,6 +209,32 @@ struct BarsTests {
         }
     }
 
+    @Test("live bars older than the cached day are read from the stream by start time, page by page")
+    func olderLiveRange() async throws {
+        try await BarsStack.run { stack in
+            // Live bars of two days ago (an aggregator that has run that long): past the cache's day.
+            let first = Self.currentMinute() - 2 * 86_400_000
+            for index in 0..<150 {
+                try await stack.publishLive("OLD", start: first + Int64(index) * Self.minute, close: Double(index))
+            }
+            try await stack.publishLive("OLD", start: first + 149 * Self.minute, close: 1000)
+            var closes: [Double] = []
+            var cursor: String?
+            var pages = 0
+            repeat {
+                let path = "/api/v1/market-data/bars?ticker=OLD&from=\(first)&to=\(first + 150 * Self.minute)&limit=50" + (cursor.map { "&cursor=\($0)" } ?? "")
+                let answer = try await stack.get(path)
+                #expect(answer.status == 200 && answer.header("X-XY-Cache") == "hit", "\(answer.body)")
+                closes += (answer.json["bars"] as? [[String: Any]] ?? []).map { $0["close"] as? Double ?? -1 }
+                cursor = answer.json["next_cursor"] as? String
+                pages += 1
+            } while cursor != nil && pages < 10
+            #expect(pages == 3)
+            #expect(closes == (0..<149).map(Double.init) + [1000])
+            #expect(stack.vendorRequests() == 0)
+        }
+    }
+
     @Test("vendor down, key refused or silent: 503 XYA028 / 504 XYA029, the key in no answer, and the service goes on")
     func vendorFailures() async throws {
         let day = (Self.currentMinute() / 86_400_000 - 2) * 86_400_000
