@@ -147,6 +147,8 @@ public struct VendorREST: Sendable {
                 return body
             case 401, 403:
                 throw VendorRESTError(.refused, "\(described): the vendor refused the key (HTTP \(status))")
+            case 429:
+                throw VendorRESTError(.refused, "\(described): the vendor's rate limit for the key is reached (HTTP 429)")
             default:
                 let excerpt = String(decoding: body.prefix(200), as: UTF8.self)
                 throw VendorRESTError(.badAnswer, "\(described): HTTP \(status) \(excerpt)")
@@ -249,8 +251,9 @@ public struct VendorREST: Sendable {
 public struct VendorRESTError: Error, Sendable, Hashable, CustomStringConvertible {
     /// What went wrong, which decides the code and status.
     public enum Kind: Sendable, Hashable {
-        /// No connection (refused, DNS, TLS), or the vendor refused the key (401/403): 503 XYA028.
+        /// No connection (refused, DNS, TLS): 503 XYA028.
         case unreachable
+        /// The vendor refused the key (401/403) or asked to slow down (429): 503 XYA028.
         case refused
         /// No complete answer within the timeout: 504 XYA029.
         case timeout

@@ -10,6 +10,7 @@ import PolygonSim
 import SwiftProtobuf
 import Testing
 import XYContracts
+import XYCore
 
 /// `GET /api/v1/market-data/bars` end to end: the real nats-server with the aggregator's
 /// `XY_BARS` stream, xy-admin in-process, and `xy sim polygon`'s REST server as the vendor.
@@ -286,6 +287,23 @@ struct BarsTests {
                 #expect(error.kind == .unreachable)
             }
         }
+    }
+
+    @Test("the vendor variables: a URL needs the key and must be http(s); the key is a secret; neither turns backfill off")
+    func vendorConfiguration() throws {
+        func settings(_ environment: [String: String]) throws(ConfigurationError) -> AdminConfiguration {
+            try AdminConfiguration(environment: EnvironmentReader(environment))
+        }
+        #expect(throws: ConfigurationError.self) { try settings(["UPSTREAM_REST_URL": "http://127.0.0.1:9100"]) }
+        #expect(throws: ConfigurationError.self) { try settings(["UPSTREAM_REST_URL": "ws://127.0.0.1:9100/stocks", "UPSTREAM_API_KEY": "k3y-value"]) }
+        #expect(throws: ConfigurationError.self) { try settings(["BARS_MAX_RANGE": "30s"]) }
+        let configured = try settings(["UPSTREAM_REST_URL": "https://api.example.com", "UPSTREAM_API_KEY": "k3y-value", "VENDOR_REST_TIMEOUT": "2s"])
+        #expect(configured.secrets == ["k3y-value"])
+        #expect(configured.vendorRESTTimeout == .seconds(2))
+        let plain = try settings([:])
+        #expect(plain.vendorRESTURL == nil && plain.secrets.isEmpty)
+        #expect(plain.barsMaximumRange == .seconds(744 * 3600))
+        #expect(AdminConfiguration.variables.first { $0.name == "UPSTREAM_API_KEY" }?.isSecret == true)
     }
 
     static func currentMinute() -> Int64 {
