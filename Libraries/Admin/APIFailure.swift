@@ -56,3 +56,27 @@ extension XYErrorCode {
     /// No operation at this path and method (404, 405).
     public static let unknownRoute = XYErrorCode(rawValue: "XYA011")
 }
+
+/// The bars operation's codes (docs/errors.md, XYA020–XYA029).
+extension XYErrorCode {
+    /// bars: `timespan` is not `minute`.
+    public static let barsTimespan = XYErrorCode(rawValue: "XYA020")
+    /// bars: `multiplier` is not an integer from 1 to 60.
+    public static let barsMultiplier = XYErrorCode(rawValue: "XYA021")
+    /// bars: `from` or `to` is missing or not UTC ISO 8601 / epoch milliseconds.
+    public static let barsTime = XYErrorCode(rawValue: "XYA022")
+    /// bars: `limit` is not an integer from 1 to 5000.
+    public static let barsLimit = XYErrorCode(rawValue: "XYA023")
+    /// bars: `to` is more than BARS_MAX_RANGE after `from`.
+    public static let barsRangeTooLong = XYErrorCode(rawValue: "XYA024")
+    /// bars: `cursor` is not one this API issued for this query.
+    public static let barsCursor = XYErrorCode(rawValue: "XYA025")
+    /// bars: `from` is not before `to`.
+    public static let barsEmptyRange = XYErrorCode(rawValue: "XYA026")
+    /// The vendor's REST API answered with an error status or unreadable JSON (502).
+    public static let vendorFailed = XYErrorCode(rawValue: "XYA027")
+    /// The vendor's REST API is unreachable or refused the key (503).
+    public static let vendorUnavailable = XYErrorCode(rawValue: "XYA028")
+    /// The vendor's REST API did not answer within VENDOR_REST_TIMEOUT (504).
+    public static let vendorTimeout = XYErrorCode(rawValue: "XYA029")
+}

@@ -14,6 +14,8 @@ struct AdminAPIHandler: APIProtocol {
     let operators: OperatorState
     /// The aggregator's live state, for the snapshots operation.
     let snapshots: MarketSnapshots
+    /// The bars operation's reader of XY_BARS and its vendor backfill.
+    let bars: MarketDataBars
 
     func register(_ input: Operations.Register.Input) async throws -> Operations.Register.Output {
         guard case .json(let credentials) = input.body else { throw APIFailure.malformed("a JSON body is required") }

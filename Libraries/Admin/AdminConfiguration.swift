@@ -45,6 +45,13 @@ public struct AdminConfiguration: Sendable {
     public var healthForget: Duration
     /// The aggregator's groups (its own `AGG_GROUPS`), where the snapshots operation finds each ticker's group.
     public var marketDataGroups: [AggregatorConfiguration.Group]
+    /// The vendor's REST API (bars backfill, snapshot fallback); nil turns both off.
+    public var vendorRESTURL: String?
+    /// Secret: sent only as a bearer header, redacted from logs and errors.
+    public var vendorAPIKey: String?
+    public var vendorRESTTimeout: Duration
+    /// The longest [from, to) one bars query may span (XYA024 beyond).
+    public var barsMaximumRange: Duration
 
     public static let apiHostVariable = EnvironmentVariable("API_HOST", default: "0.0.0.0", help: "Address the REST API listener binds.")
     public static let apiPortVariable = EnvironmentVariable("API_PORT", default: "8081", help: "Port of the REST API (0 picks a free one).")
@@ -75,6 +82,16 @@ public struct AdminConfiguration: Sendable {
     public static let flagHistoryVariable = EnvironmentVariable("FLAG_HISTORY_MAX", default: "100", help: "Changes kept per feature flag in XY_FLAG_AUDIT.")
     public static let healthForgetVariable = EnvironmentVariable("HEALTH_FORGET", default: "15m", help: "How long GET /admin/health keeps listing an instance whose heartbeats stopped.")
 
+    public static let vendorRESTURLVariable = EnvironmentVariable("UPSTREAM_REST_URL", help: "Vendor REST base URL for bars backfill and the snapshot fallback, e.g. http://127.0.0.1:9100 (xy sim polygon); unset turns both off.")
+    public static let vendorAPIKeyVariable = EnvironmentVariable("UPSTREAM_API_KEY", secret: true, help: "Vendor API key, xy-realtime's variable (secret; sent as a bearer header, never logged).")
+    public static let vendorTimeoutVariable = EnvironmentVariable("VENDOR_REST_TIMEOUT", default: "10s", help: "Longest wait for one vendor REST call (504 XYA029 beyond).")
+    public static let barsMaxRangeVariable = EnvironmentVariable("BARS_MAX_RANGE", default: "744h", help: "Longest [from, to) of one bars query (400 XYA024 beyond); longer ones are asked in parts, each paged by next_cursor.")
+
+    /// The values logs and errors must never show (the redactor's list).
+    public var secrets: [String] {
+        vendorAPIKey.map { [$0] } ?? []
+    }
+
     /// Every variable this struct reads, in `--help` order.
     public static let variables: [EnvironmentVariable] = [
         apiHostVariable, apiPortVariable, replicasVariable, accessTTLVariable, refreshTTLVariable, rotationVariable,
@@ -83,6 +100,7 @@ public struct AdminConfiguration: Sendable {
         issuerVariable, audienceVariable, trustedProxiesVariable, adminUsernamesVariable, adminTokenFileVariable, adminTokenTTLVariable,
         sessionsRetentionVariable, flagHistoryVariable, healthForgetVariable,
         AggregatorConfiguration.groupsVariable,
+        vendorRESTURLVariable, vendorAPIKeyVariable, vendorTimeoutVariable, barsMaxRangeVariable,
     ]
 
     /// Reads and checks every variable; the first bad one throws, naming it.
@@ -142,6 +160,23 @@ public struct AdminConfiguration: Sendable {
         flagHistoryMaximum = try environment.integer(Self.flagHistoryVariable, in: 1...10_000)
         healthForget = try environment.duration(Self.healthForgetVariable)
         marketDataGroups = try AggregatorConfiguration.parseGroups(try environment.requiredString(AggregatorConfiguration.groupsVariable))
+        vendorRESTURL = try environment.string(Self.vendorRESTURLVariable)
+        vendorAPIKey = try environment.string(Self.vendorAPIKeyVariable)
+        if let vendorRESTURL {
+            guard let vendorAPIKey else {
+                throw ConfigurationError(variable: Self.vendorAPIKeyVariable.name, reason: "is required when UPSTREAM_REST_URL is set")
+            }
+            do {
+                _ = try VendorREST(baseURL: vendorRESTURL, apiKey: vendorAPIKey)
+            } catch {
+                throw ConfigurationError(variable: Self.vendorRESTURLVariable.name, reason: "must be http(s)://host[:port][/path]")
+            }
+        }
+        vendorRESTTimeout = try environment.duration(Self.vendorTimeoutVariable)
+        barsMaximumRange = try environment.duration(Self.barsMaxRangeVariable)
+        guard barsMaximumRange >= .seconds(60) else {
+            throw ConfigurationError(variable: Self.barsMaxRangeVariable.name, reason: "must be at least a minute")
+        }
     }
 }
 

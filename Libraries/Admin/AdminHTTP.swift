@@ -70,6 +70,11 @@ struct APIErrorMiddleware: RouterMiddleware {
         if let failure = error as? APIFailure { return failure }
         if let server = error as? ServerError {
             if let failure = server.underlyingError as? APIFailure { return failure }
+            // A bars parameter the generated code could not read (an absent ticker, a multiplier
+            // that is no integer): the bars checks name it with its own code.
+            if server.operationID == "getBars", let failure = BarsQuery.failure(rawTarget: server.request.path ?? "") {
+                return failure
+            }
             return .malformed("the request is not what the operation takes: \(server.causeDescription)")
         }
         if let http = error as? HTTPError {
@@ -98,6 +103,7 @@ let servedPaths: [(template: String, methods: String)] = [
     ("/admin/feature-flags", "GET"), ("/admin/feature-flags/{name}", "GET, PUT, DELETE"),
     ("/admin/feature-flags/{name}/history", "GET"), ("/admin/sessions", "GET"), ("/admin/health", "GET"),
     ("/api/v1/market-data/snapshots", "GET"),
+    ("/api/v1/market-data/bars", "GET"),
 ]
 
 /// Whether `path` fits `template` segment by segment.

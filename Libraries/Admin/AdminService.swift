@@ -50,15 +50,18 @@ public struct AdminService: Service {
         defer { try? heartbeats.unsubscribe() }
         readiness.markReady("state")
         let accounts = Accounts(store: store, issuer: issuer, hasher: hasher, configuration: configuration, now: { Date() })
+        let vendor = try makeVendor()
         let handler = AdminAPIHandler(
             accounts: accounts, configuration: configuration, operators: operators,
-            snapshots: MarketSnapshots(nats: nats, groups: configuration.marketDataGroups))
+            snapshots: MarketSnapshots(nats: nats, groups: configuration.marketDataGroups, fallback: vendor.map(vendorSnapshots)),
+            bars: makeBars(vendor: vendor))
         await onReady(AdminHandle(issuer: issuer))
 
         let router = Router(context: AdminRequestContext.self)
         router.middlewares.add(APIErrorMiddleware(logger: logger, resolver: ClientAddressResolver(trustedProxies: configuration.trustedProxies)))
-        // Compact JSON: the runtime's default (sorted keys, pretty-printed) costs a third of a
-        // 50-ticker snapshots answer's time for whitespace nobody reads.
+        // Dates with milliseconds, as the document says (bar starts, snapshot times), and compact
+        // JSON: the runtime's default (sorted keys, pretty-printed) costs a third of a 50-ticker
+        // snapshots answer's time for whitespace nobody reads.
         try handler.registerHandlers(on: router, configuration: Configuration(dateTranscoder: MillisecondDateTranscoder(), jsonEncodingOptions: []))
         var apiLogger = logger
         apiLogger[metadataKey: "component"] = "api"
@@ -91,6 +94,46 @@ public struct AdminService: Service {
             }
             try await application.run()
             group.cancelAll()
+        }
+    }
+
+    /// The vendor's REST API when UPSTREAM_REST_URL is set: bars backfill and the snapshots fallback.
+    private func makeVendor() throws -> VendorREST? {
+        guard let url = configuration.vendorRESTURL, let key = configuration.vendorAPIKey else {
+            logger.info("no UPSTREAM_REST_URL: bars come from XY_BARS only and snapshots from the aggregator only")
+            return nil
+        }
+        return try VendorREST(baseURL: url, apiKey: key, timeout: configuration.vendorRESTTimeout)
+    }
+
+    /// The bars operation's parts: XY_BARS on this connection, and the vendor when there is one.
+    private func makeBars(vendor: VendorREST?) -> MarketDataBars {
+        var barsLogger = logger
+        barsLogger[metadataKey: "component"] = "bars"
+        return MarketDataBars(
+            archive: BarsArchive(jetStream: nats.jetStream()), vendor: vendor, logger: barsLogger,
+            now: { Int64(Date().timeIntervalSince1970 * 1000) })
+    }
+
+    /// The snapshots fallback for tickers no aggregator group streams: the vendor's REST snapshot,
+    /// marked `vendor`. A vendor failure leaves those tickers reported as not streamed (XYA033)
+    /// rather than failing the call, and is logged with its code.
+    private func vendorSnapshots(_ vendor: VendorREST) -> MarketSnapshots.Fallback {
+        let logger = logger
+        return { tickers in
+            var quotes: [String: SnapshotQuote] = [:]
+            do {
+                for chunk in stride(from: 0, to: tickers.count, by: 250).map({ Array(tickers[$0..<min($0 + 250, tickers.count)]) }) {
+                    for snapshot in try await vendor.snapshots(tickers: chunk) {
+                        quotes[snapshot.ticker] = SnapshotQuote(
+                            last: snapshot.last, change: snapshot.change, changePercent: snapshot.changePercent,
+                            updatedAtMilliseconds: snapshot.updatedMilliseconds, source: .vendor)
+                    }
+                }
+            } catch {
+                logger.warning("vendor snapshot fallback failed", metadata: ["error": "\(error)"])
+            }
+            return quotes
         }
     }
 

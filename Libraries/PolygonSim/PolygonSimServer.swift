@@ -10,6 +10,10 @@ import ServiceLifecycle
 /// deterministic market and injectable faults, so xy-realtime's real code path runs in tests.
 public struct PolygonSimServer: Service {
     public let feed: SimFeed
+    /// REST requests answered so far (aggregates and snapshots), so a test can tell whether a
+    /// client asked the vendor or served from its own store.
+    public var restRequests: Int { restCount.withLockedValue { $0 } }
+    private let restCount = NIOLockedValueBox(0)
     private let application: Application<RouterResponder<BasicWebSocketRequestContext>>
 
     /// - Parameter onListening: called with the bound port (port 0 picks a free one).
@@ -18,15 +22,18 @@ public struct PolygonSimServer: Service {
         self.feed = feed
         let sessions = SimSessions(configuration: configuration, feed: feed, logger: logger)
         let rest = SimREST(configuration: configuration, feed: feed)
+        let restCount = self.restCount
         let router = Router(context: BasicWebSocketRequestContext.self)
         router.ws("/stocks") { inbound, outbound, _ in
             await sessions.handle(inbound: inbound, outbound: outbound)
         }
         router.get("/v2/aggs/ticker/:ticker/range/:multiplier/:timespan/:from/:to") { request, context -> Response in
-            rest.aggregates(request: request, parameters: context.parameters)
+            restCount.withLockedValue { $0 += 1 }
+            return rest.aggregates(request: request, parameters: context.parameters)
         }
         router.get("/v2/snapshot/locale/us/markets/stocks/tickers") { request, _ -> Response in
-            rest.snapshot(request: request)
+            restCount.withLockedValue { $0 += 1 }
+            return rest.snapshot(request: request)
         }
         router.get("/healthz") { _, _ -> Response in
             Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: "{\"status\":\"ready\"}")))

@@ -10,6 +10,7 @@ try await ServiceRuntime.main(
     summary: "serves the REST API on API_PORT (register, login, token renewal, JWKS, watchlists; Api/openapi.yaml) with its state in JetStream key-value buckets.",
     variables: AdminConfiguration.variables,
     settings: { environment throws(ConfigurationError) in try AdminConfiguration(environment: environment) },
+    secrets: { settings in settings.secrets },
     start: { context, adminConfiguration in
         ServiceRuntime.Parts(
             services: [AdminService(configuration: adminConfiguration, nats: context.nats, readiness: context.readiness, logger: context.logger)],

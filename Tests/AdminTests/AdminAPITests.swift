@@ -210,7 +210,7 @@ struct AdminAPITests {
         await harness.stop()
     }
 
-    @Test("the document is served as committed; its operations not built yet are not routed")
+    @Test("the document is served as committed; a path outside it answers 404 XYA011")
     func documentAndUnservedRoutes() async throws {
         let harness = try await AdminHarness.start()
         do {
@@ -219,7 +219,7 @@ struct AdminAPITests {
             #expect(document.body == OpenAPIDocument.yaml)
             #expect(document.header("Content-Type")?.hasPrefix("application/yaml") == true)
             let (access, _) = try await harness.account("kim")
-            for (method, path) in [("GET", "/api/v1/market-data/bars?ticker=AAPL&from=0&to=1")] {
+            for (method, path) in [("GET", "/api/v1/market-data/ticks?ticker=AAPL"), ("GET", "/admin/nothing-here")] {
                 let answer = try await harness.request(method, path, token: access)
                 #expect(answer.status == 404 && answer.code == "XYA011", "\(path): \(answer.status) \(answer.body)")
             }

@@ -127,7 +127,8 @@ class Stack:
         # xy-admin is ready once its key-value buckets are open (created under its own user).
         self.start("admin", [str(self.bin / "xy-admin")], {
             **self.service_env("admin", self.ports["admin"]), "API_HOST": "127.0.0.1", "API_PORT": str(self.ports["admin_api"]),
-            "ARGON2_OPSLIMIT": "1", "ARGON2_MEMLIMIT": "8192", "ADMIN_TOKEN_FILE": str(self.work / "admin.token")})
+            "ARGON2_OPSLIMIT": "1", "ARGON2_MEMLIMIT": "8192", "ADMIN_TOKEN_FILE": str(self.work / "admin.token"),
+            "UPSTREAM_REST_URL": f"http://127.0.0.1:{self.ports['sim']}", "UPSTREAM_API_KEY": "sim-key"})
         self.wait_http("admin", f"http://127.0.0.1:{self.ports['admin']}/healthz")
 
     def down(self):
@@ -465,6 +466,14 @@ class LeastPrivilegeTests(unittest.TestCase):
         codes = [entry.get("code") for entry in snapshots["snapshots"]]
         self.assertIn(codes[0], (None, "XYA034"), snapshots)
         self.assertEqual("XYA033", codes[1], snapshots)
+        # Bars: the live subject and a day before the stack started, backfilled from the
+        # simulator into XY_BARS under admin's own permissions, then read back.
+        day = (int(time.time()) // 86400 - 2) * 86400 * 1000
+        for _ in range(2):
+            status, page = call("GET", f"/api/v1/market-data/bars?ticker=S0001&from={day}&to={day + 3600000}", token=renewed["access_token"])
+            self.assertEqual(200, status)
+            self.assertEqual(60, len(page["bars"]))
+        self.assertEqual("stream", page["source"])
         log = (self.stack.work / "admin.log").read_text()
         self.assertNotIn("ermissions", log, f"xy-admin was refused something it needs:\n{log[-3000:]}")
 
@@ -519,9 +528,11 @@ class LeastPrivilegeTests(unittest.TestCase):
             await nc.subscribe("xy.md.tick.*")
             await nc.publish("xy.md.tick.demo", b"forged")
             await nc.publish("$JS.API.STREAM.DELETE.KV_xy_users", b"")
-            await nc.publish("$JS.API.DIRECT.GET.XY_BARS", b'{"last_by_subj":"xy.md.bar.S0001"}')
+            await nc.publish("xy.md.bar.S0001", b"forged")
+            await nc.publish("$JS.API.STREAM.PURGE.XY_BARS", b"")
         self.assertRefused("admin", actions, 'Subscription to "xy.md.tick.*"', 'Publish to "xy.md.tick.demo"',
-                           'Publish to "$JS.API.STREAM.DELETE.KV_xy_users"', 'Publish to "$JS.API.DIRECT.GET.XY_BARS"')
+                           'Publish to "$JS.API.STREAM.DELETE.KV_xy_users"', 'Publish to "xy.md.bar.S0001"',
+                           'Publish to "$JS.API.STREAM.PURGE.XY_BARS"')
 
     def test_cli_cannot_read_admins_secrets_or_replies(self):
         async def actions(nc):

@@ -1,3 +1,4 @@
+import Foundation
 import NATS
 import NATSTestSupport
 import NIOCore
@@ -270,6 +271,37 @@ struct JetStreamTests {
         let live = try await read(consumer, count: 5)
         #expect(live.map { String(buffer: $0.payload) } == ["live1", "live2", "live3", "live4", "live5"])
         consumer.stop()
+        await client.close()
+        await server.stop()
+    }
+
+    @Test("ordered consumer by start time: only what was stored at or after it; the policy survives JSON")
+    func orderedConsumerByStartTime() async throws {
+        let server = try await NATSServer.start(.init(jetStream: true))
+        let client = try await connect(server)
+        let js = client.jetStream()
+        _ = try await js.createStream(StreamConfiguration(name: "FEED", subjects: ["feed.>"]))
+        let early = try await js.publish("feed.1", "early")
+        let stored = try await js.getMessage(stream: "FEED", sequence: early.sequence)
+        // The next millisecond after the first message: what is stored once the clock is past it counts.
+        let boundary = (stored.timeNanoseconds / 1_000_000 + 1) * 1_000_000
+        try await withDeadline(.seconds(5), "the clock did not pass the boundary") {
+            while Int64(Date().timeIntervalSince1970 * 1e9) <= boundary + 1_000_000 { try await Task.sleep(for: .milliseconds(1)) }
+        }
+        for text in ["b", "c"] {
+            _ = try await js.publish("feed.1", text)
+            _ = try await js.publish("feed.2", "other")
+        }
+        let consumer = try await js.orderedConsumer(
+            stream: "FEED", OrderedConsumerConfiguration(filterSubject: "feed.1", deliverPolicy: .byStartTime(nanoseconds: boundary)))
+        #expect(consumer.initialPending == 2)
+        #expect(try await read(consumer, count: 2).map { String(buffer: $0.payload) } == ["b", "c"])
+        consumer.stop()
+
+        var config = ConsumerConfiguration()
+        config.deliverPolicy = .byStartTime(nanoseconds: 1_767_323_045_678_000_000)
+        let decoded = try JSONDecoder().decode(ConsumerConfiguration.self, from: JSONEncoder().encode(config))
+        #expect(decoded.deliverPolicy == .byStartTime(nanoseconds: 1_767_323_045_678_000_000))
         await client.close()
         await server.stop()
     }

@@ -212,34 +212,47 @@ paths:
       operationId: getBars
       tags: [market-data]
       summary: OHLCV bars of one ticker, oldest first, from the XY_BARS stream with the vendor as backfill.
+      description: |
+        Bars whose start lies in [from, to), built from the 1-minute bars of XY_BARS (the
+        aggregator's, and the vendor's stored there by an earlier backfill). Buckets of
+        `multiplier` minutes are aligned to multiples of their length since the epoch. A part of
+        the range before the ticker's first live bar that no earlier request stored is fetched once
+        from the vendor's REST aggregates endpoint, stored into XY_BARS, and served from there.
+        A page holds at most `limit` bars and spans at most 7 days of minutes; `next_cursor`
+        continues the same query.
       parameters:
         - { name: ticker, in: query, required: true, schema: { type: string, maxLength: 64 } }
-        - { name: timespan, in: query, required: false, schema: { type: string, enum: [minute], default: minute } }
-        - { name: multiplier, in: query, required: false, schema: { type: integer, minimum: 1, maximum: 60, default: 1 } }
-        - { name: from, in: query, required: true, description: 'Start, UTC ISO 8601 or epoch milliseconds.', schema: { type: string, maxLength: 64 } }
-        - { name: to, in: query, required: true, description: 'End (exclusive), UTC ISO 8601 or epoch milliseconds.', schema: { type: string, maxLength: 64 } }
-        - { name: limit, in: query, required: false, schema: { type: integer, minimum: 1, maximum: 5000, default: 1000 } }
-        - { name: cursor, in: query, required: false, description: The next_cursor of the previous page., schema: { type: string, maxLength: 256 } }
+        - { name: timespan, in: query, required: false, description: 'Only minute (XYA020 otherwise).', schema: { type: string, maxLength: 16, default: minute } }
+        - { name: multiplier, in: query, required: false, description: 'Minutes per bar, 1 to 60 (XYA021 otherwise).', schema: { type: integer, default: 1 } }
+        - { name: from, in: query, required: true, description: 'Start (inclusive), UTC ISO 8601 (date, or date and time with Z or an offset) or epoch milliseconds.', schema: { type: string, maxLength: 64 } }
+        - { name: to, in: query, required: true, description: 'End (exclusive), UTC ISO 8601 or epoch milliseconds; at most BARS_MAX_RANGE after from.', schema: { type: string, maxLength: 64 } }
+        - { name: limit, in: query, required: false, description: 'Most bars in one page, 1 to 5000 (XYA023 otherwise).', schema: { type: integer, default: 1000 } }
+        - { name: cursor, in: query, required: false, description: 'The next_cursor of the previous page (same ticker, timespan, multiplier, from and to).', schema: { type: string, maxLength: 256 } }
       responses:
         '200':
           description: A page of bars.
           headers:
             X-XY-Cache:
-              description: hit when every bar came from XY_BARS, miss when the vendor was asked.
+              description: hit when every bar came from XY_BARS without asking the vendor, miss when this request backfilled from the vendor.
+              required: true
               schema: { type: string, enum: [hit, miss] }
           content:
             application/json:
               schema: { $ref: '#/components/schemas/BarsPage' }
         '400':
-          description: XYA008 ticker, XYA020 timespan, XYA021 multiplier, XYA022 from/to, XYA023 limit, XYA024 range over the cap, XYA025 cursor.
+          description: 'XYA008 ticker, XYA020 timespan, XYA021 multiplier, XYA022 from or to malformed, XYA023 limit, XYA024 range longer than BARS_MAX_RANGE, XYA025 cursor, XYA026 from not before to.'
           content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } }
         '401':
           $ref: '#/components/responses/Unauthorized'
         '502':
-          description: XYA040 the vendor's REST endpoint failed while backfilling.
+          description: XYA027 the vendor's REST endpoint answered with an error or something unreadable while backfilling.
           content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } }
         '503':
-          $ref: '#/components/responses/Unavailable'
+          description: XYW004 NATS or XY_BARS is unavailable; XYA028 the vendor is unreachable or refused the key while backfilling.
+          content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } }
+        '504':
+          description: XYA029 the vendor did not answer within VENDOR_REST_TIMEOUT while backfilling.
+          content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } }
   /api/v1/market-data/snapshots:
     get:
       operationId: getSnapshots
@@ -545,6 +558,8 @@ components:
         low: { type: number }
         close: { type: number }
         volume: { type: number }
+        vwap: { type: number, description: Volume-weighted average price over the bar. }
+        trades: { type: integer, format: int64, description: Trades in the bar. }
     BarsPage:
       type: object
       required: [ticker, timespan, multiplier, bars, source]
@@ -555,7 +570,10 @@ components:
         bars:
           type: array
           items: { $ref: '#/components/schemas/Bar' }
-        source: { type: string, enum: [stream, vendor, mixed] }
+        source:
+          type: string
+          enum: [stream, vendor, mixed]
+          description: 'stream: no vendor call; vendor: this request backfilled every bar of the page from the vendor; mixed: it backfilled part of the page.'
         next_cursor: { type: string, description: Present when more bars are in the range. }
     SnapshotList:
       type: object

@@ -214,6 +214,136 @@ extension Components {
         ///
         /// - Remark: Generated from `#/components/schemas/Ticker`.
         public typealias Ticker = Swift.String
+        /// - Remark: Generated from `#/components/schemas/Bar`.
+        public struct Bar: Codable, Hashable, Sendable {
+            /// UTC ISO 8601 with milliseconds.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Bar/start`.
+            public var start: Foundation.Date
+            /// - Remark: Generated from `#/components/schemas/Bar/start_ms`.
+            public var startMs: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/Bar/open`.
+            public var open: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/Bar/high`.
+            public var high: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/Bar/low`.
+            public var low: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/Bar/close`.
+            public var close: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/Bar/volume`.
+            public var volume: Swift.Double
+            /// Volume-weighted average price over the bar.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Bar/vwap`.
+            public var vwap: Swift.Double?
+            /// Trades in the bar.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Bar/trades`.
+            public var trades: Swift.Int64?
+            /// Creates a new `Bar`.
+            ///
+            /// - Parameters:
+            ///   - start: UTC ISO 8601 with milliseconds.
+            ///   - startMs:
+            ///   - open:
+            ///   - high:
+            ///   - low:
+            ///   - close:
+            ///   - volume:
+            ///   - vwap: Volume-weighted average price over the bar.
+            ///   - trades: Trades in the bar.
+            public init(
+                start: Foundation.Date,
+                startMs: Swift.Int64,
+                open: Swift.Double,
+                high: Swift.Double,
+                low: Swift.Double,
+                close: Swift.Double,
+                volume: Swift.Double,
+                vwap: Swift.Double? = nil,
+                trades: Swift.Int64? = nil
+            ) {
+                self.start = start
+                self.startMs = startMs
+                self.open = open
+                self.high = high
+                self.low = low
+                self.close = close
+                self.volume = volume
+                self.vwap = vwap
+                self.trades = trades
+            }
+            public enum CodingKeys: String, CodingKey {
+                case start
+                case startMs = "start_ms"
+                case open
+                case high
+                case low
+                case close
+                case volume
+                case vwap
+                case trades
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/BarsPage`.
+        public struct BarsPage: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/BarsPage/ticker`.
+            public var ticker: Swift.String
+            /// - Remark: Generated from `#/components/schemas/BarsPage/timespan`.
+            public var timespan: Swift.String
+            /// - Remark: Generated from `#/components/schemas/BarsPage/multiplier`.
+            public var multiplier: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/BarsPage/bars`.
+            public var bars: [Components.Schemas.Bar]
+            /// stream: no vendor call; vendor: this request backfilled every bar of the page from the vendor; mixed: it backfilled part of the page.
+            ///
+            /// - Remark: Generated from `#/components/schemas/BarsPage/source`.
+            @frozen public enum SourcePayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case stream = "stream"
+                case vendor = "vendor"
+                case mixed = "mixed"
+            }
+            /// stream: no vendor call; vendor: this request backfilled every bar of the page from the vendor; mixed: it backfilled part of the page.
+            ///
+            /// - Remark: Generated from `#/components/schemas/BarsPage/source`.
+            public var source: Components.Schemas.BarsPage.SourcePayload
+            /// Present when more bars are in the range.
+            ///
+            /// - Remark: Generated from `#/components/schemas/BarsPage/next_cursor`.
+            public var nextCursor: Swift.String?
+            /// Creates a new `BarsPage`.
+            ///
+            /// - Parameters:
+            ///   - ticker:
+            ///   - timespan:
+            ///   - multiplier:
+            ///   - bars:
+            ///   - source: stream: no vendor call; vendor: this request backfilled every bar of the page from the vendor; mixed: it backfilled part of the page.
+            ///   - nextCursor: Present when more bars are in the range.
+            public init(
+                ticker: Swift.String,
+                timespan: Swift.String,
+                multiplier: Swift.Int,
+                bars: [Components.Schemas.Bar],
+                source: Components.Schemas.BarsPage.SourcePayload,
+                nextCursor: Swift.String? = nil
+            ) {
+                self.ticker = ticker
+                self.timespan = timespan
+                self.multiplier = multiplier
+                self.bars = bars
+                self.source = source
+                self.nextCursor = nextCursor
+            }
+            public enum CodingKeys: String, CodingKey {
+                case ticker
+                case timespan
+                case multiplier
+                case bars
+                case source
+                case nextCursor = "next_cursor"
+            }
+        }
         /// - Remark: Generated from `#/components/schemas/SnapshotList`.
         public struct SnapshotList: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/SnapshotList/snapshots`.

@@ -1734,6 +1734,440 @@ public enum Operations {
             }
         }
     }
+    /// OHLCV bars of one ticker, oldest first, from the XY_BARS stream with the vendor as backfill.
+    ///
+    /// Bars whose start lies in [from, to), built from the 1-minute bars of XY_BARS (the
+    /// aggregator's, and the vendor's stored there by an earlier backfill). Buckets of
+    /// `multiplier` minutes are aligned to multiples of their length since the epoch. A part of
+    /// the range before the ticker's first live bar that no earlier request stored is fetched once
+    /// from the vendor's REST aggregates endpoint, stored into XY_BARS, and served from there.
+    /// A page holds at most `limit` bars and spans at most 7 days of minutes; `next_cursor`
+    /// continues the same query.
+    ///
+    ///
+    /// - Remark: HTTP `GET /api/v1/market-data/bars`.
+    /// - Remark: Generated from `#/paths//api/v1/market-data/bars/get(getBars)`.
+    public enum GetBars {
+        public static let id: Swift.String = "getBars"
+        public struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/api/v1/market-data/bars/GET/query`.
+            public struct Query: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/api/v1/market-data/bars/GET/query/ticker`.
+                public var ticker: Swift.String
+                /// Only minute (XYA020 otherwise).
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/market-data/bars/GET/query/timespan`.
+                public var timespan: Swift.String?
+                /// Minutes per bar, 1 to 60 (XYA021 otherwise).
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/market-data/bars/GET/query/multiplier`.
+                public var multiplier: Swift.Int?
+                /// Start (inclusive), UTC ISO 8601 (date, or date and time with Z or an offset) or epoch milliseconds.
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/market-data/bars/GET/query/from`.
+                public var from: Swift.String
+                /// End (exclusive), UTC ISO 8601 or epoch milliseconds; at most BARS_MAX_RANGE after from.
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/market-data/bars/GET/query/to`.
+                public var to: Swift.String
+                /// Most bars in one page, 1 to 5000 (XYA023 otherwise).
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/market-data/bars/GET/query/limit`.
+                public var limit: Swift.Int?
+                /// The next_cursor of the previous page (same ticker, timespan, multiplier, from and to).
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/market-data/bars/GET/query/cursor`.
+                public var cursor: Swift.String?
+                /// Creates a new `Query`.
+                ///
+                /// - Parameters:
+                ///   - ticker:
+                ///   - timespan: Only minute (XYA020 otherwise).
+                ///   - multiplier: Minutes per bar, 1 to 60 (XYA021 otherwise).
+                ///   - from: Start (inclusive), UTC ISO 8601 (date, or date and time with Z or an offset) or epoch milliseconds.
+                ///   - to: End (exclusive), UTC ISO 8601 or epoch milliseconds; at most BARS_MAX_RANGE after from.
+                ///   - limit: Most bars in one page, 1 to 5000 (XYA023 otherwise).
+                ///   - cursor: The next_cursor of the previous page (same ticker, timespan, multiplier, from and to).
+                public init(
+                    ticker: Swift.String,
+                    timespan: Swift.String? = nil,
+                    multiplier: Swift.Int? = nil,
+                    from: Swift.String,
+                    to: Swift.String,
+                    limit: Swift.Int? = nil,
+                    cursor: Swift.String? = nil
+                ) {
+                    self.ticker = ticker
+                    self.timespan = timespan
+                    self.multiplier = multiplier
+                    self.from = from
+                    self.to = to
+                    self.limit = limit
+                    self.cursor = cursor
+                }
+            }
+            public var query: Operations.GetBars.Input.Query
+            /// - Remark: Generated from `#/paths/api/v1/market-data/bars/GET/header`.
+            public struct Headers: Sendable, Hashable {
+                public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetBars.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - accept:
+                public init(accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetBars.AcceptableContentType>] = .defaultValues()) {
+                    self.accept = accept
+                }
+            }
+            public var headers: Operations.GetBars.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - query:
+            ///   - headers:
+            public init(
+                query: Operations.GetBars.Input.Query,
+                headers: Operations.GetBars.Input.Headers = .init()
+            ) {
+                self.query = query
+                self.headers = headers
+            }
+        }
+        @frozen public enum Output: Sendable, Hashable {
+            public struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/api/v1/market-data/bars/GET/responses/200/headers`.
+                public struct Headers: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/api/v1/market-data/bars/GET/responses/200/headers/X-XY-Cache`.
+                    @frozen public enum XXYCachePayload: String, Codable, Hashable, Sendable, CaseIterable {
+                        case hit = "hit"
+                        case miss = "miss"
+                    }
+                    /// hit when every bar came from XY_BARS without asking the vendor, miss when this request backfilled from the vendor.
+                    ///
+                    /// - Remark: Generated from `#/paths/api/v1/market-data/bars/GET/responses/200/headers/X-XY-Cache`.
+                    public var xXYCache: Operations.GetBars.Output.Ok.Headers.XXYCachePayload
+                    /// Creates a new `Headers`.
+                    ///
+                    /// - Parameters:
+                    ///   - xXYCache: hit when every bar came from XY_BARS without asking the vendor, miss when this request backfilled from the vendor.
+                    public init(xXYCache: Operations.GetBars.Output.Ok.Headers.XXYCachePayload) {
+                        self.xXYCache = xXYCache
+                    }
+                }
+                /// Received HTTP response headers
+                public var headers: Operations.GetBars.Output.Ok.Headers
+                /// - Remark: Generated from `#/paths/api/v1/market-data/bars/GET/responses/200/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/api/v1/market-data/bars/GET/responses/200/content/application\/json`.
+                    case json(Components.Schemas.BarsPage)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    public var json: Components.Schemas.BarsPage {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.GetBars.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - headers: Received HTTP response headers
+                ///   - body: Received HTTP response body
+                public init(
+                    headers: Operations.GetBars.Output.Ok.Headers,
+                    body: Operations.GetBars.Output.Ok.Body
+                ) {
+                    self.headers = headers
+                    self.body = body
+                }
+            }
+            /// A page of bars.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/market-data/bars/get(getBars)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.GetBars.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            public var ok: Operations.GetBars.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            public struct BadRequest: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/api/v1/market-data/bars/GET/responses/400/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/api/v1/market-data/bars/GET/responses/400/content/application\/json`.
+                    case json(Components.Schemas._Error)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    public var json: Components.Schemas._Error {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.GetBars.Output.BadRequest.Body
+                /// Creates a new `BadRequest`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                public init(body: Operations.GetBars.Output.BadRequest.Body) {
+                    self.body = body
+                }
+            }
+            /// XYA008 ticker, XYA020 timespan, XYA021 multiplier, XYA022 from or to malformed, XYA023 limit, XYA024 range longer than BARS_MAX_RANGE, XYA025 cursor, XYA026 from not before to.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/market-data/bars/get(getBars)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Operations.GetBars.Output.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            public var badRequest: Operations.GetBars.Output.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// XYW001 no bearer token, XYW005 the token is invalid or expired.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/market-data/bars/get(getBars)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            public var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            public struct BadGateway: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/api/v1/market-data/bars/GET/responses/502/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/api/v1/market-data/bars/GET/responses/502/content/application\/json`.
+                    case json(Components.Schemas._Error)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    public var json: Components.Schemas._Error {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.GetBars.Output.BadGateway.Body
+                /// Creates a new `BadGateway`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                public init(body: Operations.GetBars.Output.BadGateway.Body) {
+                    self.body = body
+                }
+            }
+            /// XYA027 the vendor's REST endpoint answered with an error or something unreadable while backfilling.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/market-data/bars/get(getBars)/responses/502`.
+            ///
+            /// HTTP response code: `502 badGateway`.
+            case badGateway(Operations.GetBars.Output.BadGateway)
+            /// The associated value of the enum case if `self` is `.badGateway`.
+            ///
+            /// - Throws: An error if `self` is not `.badGateway`.
+            /// - SeeAlso: `.badGateway`.
+            public var badGateway: Operations.GetBars.Output.BadGateway {
+                get throws {
+                    switch self {
+                    case let .badGateway(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badGateway",
+                            response: self
+                        )
+                    }
+                }
+            }
+            public struct ServiceUnavailable: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/api/v1/market-data/bars/GET/responses/503/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/api/v1/market-data/bars/GET/responses/503/content/application\/json`.
+                    case json(Components.Schemas._Error)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    public var json: Components.Schemas._Error {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.GetBars.Output.ServiceUnavailable.Body
+                /// Creates a new `ServiceUnavailable`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                public init(body: Operations.GetBars.Output.ServiceUnavailable.Body) {
+                    self.body = body
+                }
+            }
+            /// XYW004 NATS or XY_BARS is unavailable; XYA028 the vendor is unreachable or refused the key while backfilling.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/market-data/bars/get(getBars)/responses/503`.
+            ///
+            /// HTTP response code: `503 serviceUnavailable`.
+            case serviceUnavailable(Operations.GetBars.Output.ServiceUnavailable)
+            /// The associated value of the enum case if `self` is `.serviceUnavailable`.
+            ///
+            /// - Throws: An error if `self` is not `.serviceUnavailable`.
+            /// - SeeAlso: `.serviceUnavailable`.
+            public var serviceUnavailable: Operations.GetBars.Output.ServiceUnavailable {
+                get throws {
+                    switch self {
+                    case let .serviceUnavailable(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "serviceUnavailable",
+                            response: self
+                        )
+                    }
+                }
+            }
+            public struct GatewayTimeout: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/api/v1/market-data/bars/GET/responses/504/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/api/v1/market-data/bars/GET/responses/504/content/application\/json`.
+                    case json(Components.Schemas._Error)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    public var json: Components.Schemas._Error {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.GetBars.Output.GatewayTimeout.Body
+                /// Creates a new `GatewayTimeout`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                public init(body: Operations.GetBars.Output.GatewayTimeout.Body) {
+                    self.body = body
+                }
+            }
+            /// XYA029 the vendor did not answer within VENDOR_REST_TIMEOUT while backfilling.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/market-data/bars/get(getBars)/responses/504`.
+            ///
+            /// HTTP response code: `504 gatewayTimeout`.
+            case gatewayTimeout(Operations.GetBars.Output.GatewayTimeout)
+            /// The associated value of the enum case if `self` is `.gatewayTimeout`.
+            ///
+            /// - Throws: An error if `self` is not `.gatewayTimeout`.
+            /// - SeeAlso: `.gatewayTimeout`.
+            public var gatewayTimeout: Operations.GetBars.Output.GatewayTimeout {
+                get throws {
+                    switch self {
+                    case let .gatewayTimeout(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "gatewayTimeout",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen public enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case other(Swift.String)
+            public init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            public var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                }
+            }
+            public static var allCases: [Self] {
+                [
+                    .json
+                ]
+            }
+        }
+    }
     /// The latest state of several tickers; a ticker without data is reported in its own entry.
     ///
     /// From the aggregator's live state (each ticker's group asked with its snapshot request at the

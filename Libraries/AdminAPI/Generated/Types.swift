@@ -61,6 +61,20 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `DELETE /api/v1/watchlist/{ticker}`.
     /// - Remark: Generated from `#/paths//api/v1/watchlist/{ticker}/delete(removeFromWatchlist)`.
     func removeFromWatchlist(_ input: Operations.RemoveFromWatchlist.Input) async throws -> Operations.RemoveFromWatchlist.Output
+    /// OHLCV bars of one ticker, oldest first, from the XY_BARS stream with the vendor as backfill.
+    ///
+    /// Bars whose start lies in [from, to), built from the 1-minute bars of XY_BARS (the
+    /// aggregator's, and the vendor's stored there by an earlier backfill). Buckets of
+    /// `multiplier` minutes are aligned to multiples of their length since the epoch. A part of
+    /// the range before the ticker's first live bar that no earlier request stored is fetched once
+    /// from the vendor's REST aggregates endpoint, stored into XY_BARS, and served from there.
+    /// A page holds at most `limit` bars and spans at most 7 days of minutes; `next_cursor`
+    /// continues the same query.
+    ///
+    ///
+    /// - Remark: HTTP `GET /api/v1/market-data/bars`.
+    /// - Remark: Generated from `#/paths//api/v1/market-data/bars/get(getBars)`.
+    func getBars(_ input: Operations.GetBars.Input) async throws -> Operations.GetBars.Output
     /// The latest state of several tickers; a ticker without data is reported in its own entry.
     ///
     /// From the aggregator's live state (each ticker's group asked with its snapshot request at the
@@ -222,6 +236,28 @@ extension APIProtocol {
     ) async throws -> Operations.RemoveFromWatchlist.Output {
         try await removeFromWatchlist(Operations.RemoveFromWatchlist.Input(
             path: path,
+            headers: headers
+        ))
+    }
+    /// OHLCV bars of one ticker, oldest first, from the XY_BARS stream with the vendor as backfill.
+    ///
+    /// Bars whose start lies in [from, to), built from the 1-minute bars of XY_BARS (the
+    /// aggregator's, and the vendor's stored there by an earlier backfill). Buckets of
+    /// `multiplier` minutes are aligned to multiples of their length since the epoch. A part of
+    /// the range before the ticker's first live bar that no earlier request stored is fetched once
+    /// from the vendor's REST aggregates endpoint, stored into XY_BARS, and served from there.
+    /// A page holds at most `limit` bars and spans at most 7 days of minutes; `next_cursor`
+    /// continues the same query.
+    ///
+    ///
+    /// - Remark: HTTP `GET /api/v1/market-data/bars`.
+    /// - Remark: Generated from `#/paths//api/v1/market-data/bars/get(getBars)`.
+    public func getBars(
+        query: Operations.GetBars.Input.Query,
+        headers: Operations.GetBars.Input.Headers = .init()
+    ) async throws -> Operations.GetBars.Output {
+        try await getBars(Operations.GetBars.Input(
+            query: query,
             headers: headers
         ))
     }

@@ -1,4 +1,5 @@
 import NIOCore
+import XYCore
 
 /// Consumer settings (the subset xy uses): where delivery starts, how acks work, pull or push.
 public struct ConsumerConfiguration: Sendable, Hashable, Codable {
@@ -10,6 +11,8 @@ public struct ConsumerConfiguration: Sendable, Hashable, Codable {
         /// The newest message of every subject (key-value watch, current values).
         case lastPerSubject
         case byStartSequence(UInt64)
+        /// The first message stored at or after this time (nanoseconds since the Unix epoch).
+        case byStartTime(nanoseconds: Int64)
     }
 
     /// Which deliveries need an acknowledgement.
@@ -51,6 +54,7 @@ public struct ConsumerConfiguration: Sendable, Hashable, Codable {
         case durableName = "durable_name"
         case deliverPolicy = "deliver_policy"
         case startSequence = "opt_start_seq"
+        case startTime = "opt_start_time"
         case ackPolicy = "ack_policy"
         case ackWait = "ack_wait"
         case maxDeliver = "max_deliver"
@@ -75,6 +79,9 @@ public struct ConsumerConfiguration: Sendable, Hashable, Codable {
         case "new": deliverPolicy = .new
         case "last_per_subject": deliverPolicy = .lastPerSubject
         case "by_start_sequence": deliverPolicy = .byStartSequence(try c.decodeIfPresent(UInt64.self, forKey: .startSequence) ?? 1)
+        case "by_start_time":
+            let text = try c.decodeIfPresent(String.self, forKey: .startTime) ?? ""
+            deliverPolicy = .byStartTime(nanoseconds: RFC3339.nanoseconds(text) ?? 0)
         default: deliverPolicy = .all
         }
         ackPolicy = try c.decodeIfPresent(AckPolicy.self, forKey: .ackPolicy) ?? .explicit
@@ -103,6 +110,9 @@ public struct ConsumerConfiguration: Sendable, Hashable, Codable {
         case .byStartSequence(let sequence):
             try c.encode("by_start_sequence", forKey: .deliverPolicy)
             try c.encode(sequence, forKey: .startSequence)
+        case .byStartTime(let nanoseconds):
+            try c.encode("by_start_time", forKey: .deliverPolicy)
+            try c.encode(ISO8601.string(nanoseconds: nanoseconds), forKey: .startTime)
         }
         try c.encode(ackPolicy, forKey: .ackPolicy)
         if ackPolicy != .none { try c.encode(ackWait.nanoseconds, forKey: .ackWait) }

@@ -1,0 +1,248 @@
+import Crypto
+import Foundation
+import OpenAPIRuntime
+import XYCore
+
+/// A bars request checked parameter by parameter, each mistake with its own code, and the page
+/// it asks for: the bucket it starts at (from `from`, or from the cursor) and where it ends.
+///
+/// Buckets are `multiplier` minutes long and aligned to multiples of that length since the epoch;
+/// the answer holds the buckets whose start lies in [from, to). A page spans at most `limit`
+/// buckets and at most ``maximumPageMinutes`` minutes of 1-minute bars, so one request never
+/// reads more than a week of the stream; `next_cursor` carries the next page's first bucket.
+struct BarsQuery: Sendable, Hashable {
+    var ticker: String
+    var multiplier: Int
+    var fromMilliseconds: Int64
+    var toMilliseconds: Int64
+    var limit: Int
+    /// The first bucket of this page.
+    var pageStartMilliseconds: Int64
+
+    static let minuteMilliseconds: Int64 = 60_000
+    /// A week of minutes: the most one page reads, whatever `limit` and `multiplier` say.
+    static let maximumPageMinutes: Int64 = 7 * 24 * 60
+    static let maximumLimit = 5000
+    static let defaultLimit = 1000
+    static let maximumMultiplier = 60
+
+    /// One bucket in milliseconds.
+    var stepMilliseconds: Int64 { Int64(multiplier) * Self.minuteMilliseconds }
+
+    /// The first bucket whose start is at or after `from`.
+    var firstBucketMilliseconds: Int64 { Self.ceiling(fromMilliseconds, to: stepMilliseconds) }
+
+    /// The end of this page's last bucket: the page reads 1-minute bars in [pageStart, pageEnd).
+    var pageEndMilliseconds: Int64 {
+        let step = stepMilliseconds
+        let remaining = (toMilliseconds - pageStartMilliseconds + step - 1) / step
+        let perPage = min(Int64(limit), max(1, Self.maximumPageMinutes / Int64(multiplier)))
+        return pageStartMilliseconds + min(remaining, perPage) * step
+    }
+
+    /// The cursor of the next page, nil on the last one.
+    var nextCursor: String? {
+        let end = pageEndMilliseconds
+        guard end < toMilliseconds else { return nil }
+        return Base64URL.encode(Array("\(end).\(fingerprint)".utf8))
+    }
+
+    /// Checks the raw parameters in the order the document lists them; the first mistake throws.
+    static func parse(
+        ticker: String?, timespan: String?, multiplier: String?, from: String?, to: String?, limit: String?, cursor: String?,
+        maximumRangeMilliseconds: Int64
+    ) throws(APIFailure) -> BarsQuery {
+        guard let ticker, Ticker.isValid(ticker) else { throw AdminAPIHandler.invalidTicker }
+        if let timespan, timespan != "minute" {
+            throw APIFailure(.badRequest, .barsTimespan, "timespan must be minute (1-minute bars are what XY_BARS holds)")
+        }
+        var minutes = 1
+        if let multiplier {
+            guard let value = Int(multiplier), (1...maximumMultiplier).contains(value) else {
+                throw APIFailure(.badRequest, .barsMultiplier, "multiplier must be an integer from 1 to \(maximumMultiplier)")
+            }
+            minutes = value
+        }
+        guard let fromText = from, let fromMilliseconds = UTCTime.milliseconds(fromText) else {
+            throw APIFailure(.badRequest, .barsTime, "from must be a UTC ISO 8601 time (2026-01-02, 2026-01-02T03:04:05Z) or epoch milliseconds")
+        }
+        guard let toText = to, let toMilliseconds = UTCTime.milliseconds(toText) else {
+            throw APIFailure(.badRequest, .barsTime, "to must be a UTC ISO 8601 time (2026-01-02, 2026-01-02T03:04:05Z) or epoch milliseconds")
+        }
+        guard fromMilliseconds < toMilliseconds else {
+            throw APIFailure(.badRequest, .barsEmptyRange, "from must be before to")
+        }
+        guard toMilliseconds - fromMilliseconds <= maximumRangeMilliseconds else {
+            throw APIFailure(.badRequest, .barsRangeTooLong, "the range is longer than \(maximumRangeMilliseconds / 3_600_000) hours (BARS_MAX_RANGE); ask for a shorter one")
+        }
+        var pageSize = defaultLimit
+        if let limit {
+            guard let value = Int(limit), (1...maximumLimit).contains(value) else {
+                throw APIFailure(.badRequest, .barsLimit, "limit must be an integer from 1 to \(maximumLimit)")
+            }
+            pageSize = value
+        }
+        var query = BarsQuery(
+            ticker: ticker, multiplier: minutes, fromMilliseconds: fromMilliseconds, toMilliseconds: toMilliseconds,
+            limit: pageSize, pageStartMilliseconds: 0)
+        query.pageStartMilliseconds = query.firstBucketMilliseconds
+        if let cursor {
+            query.pageStartMilliseconds = try query.position(of: cursor)
+        }
+        return query
+    }
+
+    /// The refusal the checks give a raw request target (`/api/v1/market-data/bars?…`), for a
+    /// request the generated code could not read; nil when the checks pass (the range cap is not
+    /// known here, so it is not checked).
+    static func failure(rawTarget: String) -> APIFailure? {
+        let items = URLComponents(string: rawTarget)?.queryItems ?? []
+        func value(_ name: String) -> String? { items.last { $0.name == name }?.value }
+        do {
+            _ = try parse(
+                ticker: value("ticker"), timespan: value("timespan"), multiplier: value("multiplier"), from: value("from"),
+                to: value("to"), limit: value("limit"), cursor: value("cursor"), maximumRangeMilliseconds: .max)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    /// The first bucket a cursor points at, if this API issued it for this very query.
+    private func position(of cursor: String) throws(APIFailure) -> Int64 {
+        let refused = APIFailure(.badRequest, .barsCursor, "cursor is not a next_cursor this API gave for this ticker, multiplier, from and to")
+        guard cursor.utf8.count <= 256, let bytes = Base64URL.decode(cursor) else { throw refused }
+        let parts = String(decoding: bytes, as: UTF8.self).split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 2, parts[1] == fingerprint, let start = Int64(parts[0]),
+              start >= firstBucketMilliseconds, start < toMilliseconds, (start - firstBucketMilliseconds) % stepMilliseconds == 0
+        else { throw refused }
+        return start
+    }
+
+    /// Binds a cursor to the query it continues (not a secret: a forged cursor can only point
+    /// at another page of the same query, which is checked anyway).
+    private var fingerprint: String {
+        let digest = SHA256.hash(data: Data("\(ticker)|minute|\(multiplier)|\(fromMilliseconds)|\(toMilliseconds)".utf8))
+        return digest.prefix(8).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// The smallest multiple of `step` at or above `value`.
+    static func ceiling(_ value: Int64, to step: Int64) -> Int64 {
+        let floor = value >= 0 ? value / step * step : -((-value + step - 1) / step * step)
+        return floor == value ? value : floor + step
+    }
+}
+
+/// The times the bars operation takes: epoch milliseconds, a UTC date (`2026-01-02`, its
+/// midnight), or a date and time with `Z` or an offset (`2026-01-02T03:04:05.678Z`,
+/// `2026-01-02T04:04+01:00`); a time without a zone is refused rather than guessed.
+enum UTCTime {
+    /// Milliseconds since the epoch, nil when `text` is none of the accepted forms or before 1970.
+    static func milliseconds(_ text: String) -> Int64? {
+        let b = Array(text.utf8)
+        guard !b.isEmpty, b.count <= 64 else { return nil }
+        if b.allSatisfy({ $0 >= 48 && $0 <= 57 }) {
+            guard b.count <= 15 else { return nil }
+            return Int64(text)
+        }
+        func number(_ start: Int, _ count: Int) -> Int64? {
+            guard start + count <= b.count else { return nil }
+            var value: Int64 = 0
+            for byte in b[start..<start + count] {
+                guard byte >= 48, byte <= 57 else { return nil }
+                value = value * 10 + Int64(byte - 48)
+            }
+            return value
+        }
+        guard b.count >= 10, b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"),
+              let year = number(0, 4), let month = number(5, 2), let day = number(8, 2),
+              year >= 1970, (1...12).contains(month), (1...daysIn(month: month, year: year)).contains(day)
+        else { return nil }
+        let midnight = daysFromCivil(year: year, month: month, day: day) * 86_400_000
+        if b.count == 10 { return midnight }
+        guard b[10] == UInt8(ascii: "T") || b[10] == UInt8(ascii: "t"), b.count >= 17, b[13] == UInt8(ascii: ":"),
+              let hour = number(11, 2), let minute = number(14, 2), hour < 24, minute < 60
+        else { return nil }
+        var index = 16
+        var second: Int64 = 0
+        var millisecond: Int64 = 0
+        if b[index] == UInt8(ascii: ":") {
+            guard let value = number(index + 1, 2), value < 60 else { return nil }
+            second = value
+            index += 3
+            if index < b.count, b[index] == UInt8(ascii: ".") {
+                index += 1
+                var digits = 0
+                while index < b.count, b[index] >= 48, b[index] <= 57 {
+                    if digits < 3 { millisecond = millisecond * 10 + Int64(b[index] - 48) }
+                    digits += 1
+                    index += 1
+                }
+                guard (1...9).contains(digits) else { return nil }
+                while digits < 3 {
+                    millisecond *= 10
+                    digits += 1
+                }
+            }
+        }
+        guard index < b.count else { return nil }
+        var offsetMinutes: Int64 = 0
+        switch b[index] {
+        case UInt8(ascii: "Z"), UInt8(ascii: "z"):
+            guard index + 1 == b.count else { return nil }
+        case UInt8(ascii: "+"), UInt8(ascii: "-"):
+            guard index + 6 == b.count, b[index + 3] == UInt8(ascii: ":"),
+                  let h = number(index + 1, 2), let m = number(index + 4, 2), h < 24, m < 60
+            else { return nil }
+            offsetMinutes = (h * 60 + m) * (b[index] == UInt8(ascii: "+") ? 1 : -1)
+        default:
+            return nil
+        }
+        let value = midnight + ((hour * 60 + minute - offsetMinutes) * 60 + second) * 1000 + millisecond
+        return value >= 0 ? value : nil
+    }
+
+    /// The UTC date of `milliseconds` as `YYYYMMDD` (a subject token for the day's history).
+    static func dayToken(milliseconds: Int64) -> String {
+        let text = ISO8601.string(nanoseconds: milliseconds * 1_000_000)
+        return text.prefix(10).replacingOccurrences(of: "-", with: "")
+    }
+
+    static func daysIn(month: Int64, year: Int64) -> Int64 {
+        switch month {
+        case 2: (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
+    }
+
+    /// Howard Hinnant's days_from_civil.
+    static func daysFromCivil(year: Int64, month: Int64, day: Int64) -> Int64 {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
+    }
+}
+
+/// The API's `date-time` values as UTC ISO 8601 with milliseconds, written without Foundation's
+/// locked formatter (a page of 300 bars is 300 dates: the formatter was most of its cost), and
+/// read with ``UTCTime`` (any offset, or a date alone).
+struct MillisecondDateTranscoder: DateTranscoder {
+    /// A text that is not one of ``UTCTime``'s forms.
+    struct NotADate: Error, CustomStringConvertible {
+        var text: String
+        var description: String { "not a UTC ISO 8601 time: \(text)" }
+    }
+
+    func encode(_ date: Date) throws -> String {
+        ISO8601.string(nanoseconds: Int64((date.timeIntervalSince1970 * 1000).rounded()) * 1_000_000)
+    }
+
+    func decode(_ text: String) throws -> Date {
+        guard let milliseconds = UTCTime.milliseconds(text), !text.allSatisfy(\.isNumber) else { throw NotADate(text: text) }
+        return Date(timeIntervalSince1970: Double(milliseconds) / 1000)
+    }
+}
