@@ -38,7 +38,7 @@ done
 demo=$(grep -o 'http://127.0.0.1:[0-9]*/#token=[A-Za-z0-9._-]*' "$run_dir/urls") || fail "no demo URL with a token"
 echo "check-up-down: demo URL ${demo%%#*}#token=…"
 edge=${demo%%/#*}
-python3 scripts/lib/edge_check.py "$edge" "${#gateway_ports[@]}"
+XY_ADMIN_TOKEN_FILE="$run_dir/admin.token" python3 scripts/lib/edge_check.py "$edge" "${#gateway_ports[@]}"
 
 second=$(make --no-print-directory up)
 grep -q "already running" <<<"$second" || fail "a second make up did not detect the running stack: $second"

@@ -168,12 +168,13 @@ start realtime "${common[@]}" NATS_NKEY_SEED_FILE="$run_dir/seeds/realtime.nk" H
     UPSTREAM_URL="ws://127.0.0.1:$sim_port/stocks" UPSTREAM_API_KEY="$sim_key" "$bin/xy-realtime"
 start aggregator "${common[@]}" NATS_NKEY_SEED_FILE="$run_dir/seeds/aggregator.nk" HTTP_PORT="$aggregator_port" \
     "$bin/xy-aggregator"
-# xy-admin believes the edge's X-Forwarded-For (its login limit counts browsers, not nginx); the
-# first instance leaves the admin token in the run folder (ADMIN_TOKEN_FILE).
+# xy-admin believes the edge's X-Forwarded-For (its login limit counts browsers, not nginx) and
+# backfills bars from the simulator's REST API (the key stays server-side); the first instance
+# leaves the admin token in the run folder (ADMIN_TOKEN_FILE).
 for i in "${!admin_ports[@]}"; do
     admin_env=("${common[@]}" SERVICE_INSTANCE="$(instance admin "$i")" NATS_NKEY_SEED_FILE="$run_dir/seeds/admin.nk" HTTP_PORT="${admin_http_ports[i]}"
                API_HOST=127.0.0.1 API_PORT="${admin_ports[i]}" ACCESS_TOKEN_TTL="$access_token_ttl"
-               TRUSTED_PROXIES=127.0.0.1/32)
+               TRUSTED_PROXIES=127.0.0.1/32 UPSTREAM_REST_URL="http://127.0.0.1:$sim_port" UPSTREAM_API_KEY="$sim_key")
     [[ $i -eq 0 ]] && admin_env+=(ADMIN_TOKEN_FILE="$run_dir/admin.token")
     start "$(instance admin "$i")" "${admin_env[@]}" "$bin/xy-admin"
 done

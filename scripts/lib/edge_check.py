@@ -3,7 +3,9 @@
     python3 scripts/lib/edge_check.py EDGE_URL GATEWAY_COUNT [ADDRESS_LIMIT]
 
 Through EDGE_URL only: the demo page and a module it loads; a new user registered and logged in
-(xy-admin), its watchlist read with the access token and refused without one; the JWKS; then
+(xy-admin), its watchlist read with the access token and refused without one; the JWKS; snapshots
+and vendor-backfilled bars; /admin/health with the admin token (XY_ADMIN_TOKEN_FILE) and not with
+a user's; then
 WebSockets on both upgrade paths, with that token offered as a browser does
 (Sec-WebSocket-Protocol: xy.v1.json, bearer, <token>) and the edge's Origin, each subscribing to
 xy.md.tick.demo until market data arrives. Connections are held open until there is one per
@@ -171,6 +173,45 @@ def main():
     if status != 200 or not json.loads(body).get("keys"):
         fail(f"GET /.well-known/jwks.json answered {status}")
     print(f"edge-check: register, login, GET /api/v1/watchlist with the token, 401 without, JWKS")
+
+    # Market data over REST: the aggregator's live state for a streamed ticker (polled: the first
+    # trade may still be on its way), a ticker nobody streams reported on its own entry, and an hour
+    # of minute bars ending two days ago, which only the vendor has: backfilled once (miss), then
+    # served from XY_BARS (hit) with the same bars.
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while True:
+        status, _, body = http("GET", edge + "/api/v1/market-data/snapshots?tickers=S0001,NOPE", token=token)
+        entries = json.loads(body).get("snapshots", []) if status == 200 else []
+        if len(entries) == 2 and entries[0].get("found") and entries[0].get("source") == "aggregator":
+            break
+        if time.monotonic() > deadline:
+            fail(f"GET /api/v1/market-data/snapshots answered {status}: {body[:300]!r}")
+        time.sleep(0.2)
+    if entries[1].get("found") or not entries[1].get("code"):
+        fail(f"an unstreamed ticker was not reported on its own entry: {entries[1]}")
+    day = (int(time.time()) // 86400 - 2) * 86400 * 1000
+    bars_path = f"/api/v1/market-data/bars?ticker=S0001&from={day}&to={day + 3_600_000}"
+    pages = []
+    for expected_cache in ("miss", "hit"):
+        status, headers, body = http("GET", edge + bars_path, token=token)
+        if status != 200 or headers.get("X-XY-Cache") != expected_cache:
+            fail(f"GET {bars_path} answered {status} X-XY-Cache {headers.get('X-XY-Cache')}, not 200 {expected_cache}: {body[:200]!r}")
+        pages.append(json.loads(body)["bars"])
+    if len(pages[0]) != 60 or pages[0] != pages[1]:
+        fail(f"bars: {len(pages[0])} then {len(pages[1])} bars, not the same 60")
+    print("edge-check: snapshots from the aggregator (an unstreamed ticker on its own entry); 60 minute bars backfilled from the vendor, then a hit")
+
+    admin_token_file = os.environ.get("XY_ADMIN_TOKEN_FILE")
+    if admin_token_file:
+        with open(admin_token_file) as file:
+            admin_token = file.read().strip()
+        status, _, body = http("GET", edge + "/admin/health", token=admin_token)
+        if status != 200:
+            fail(f"GET /admin/health with admin.token answered {status}: {body[:200]!r}")
+        status, _, _ = http("GET", edge + "/admin/health", token=token)
+        if status != 403:
+            fail(f"GET /admin/health with a user's token answered {status}, not 403")
+        print("edge-check: GET /admin/health with the run folder's admin.token; 403 with a user's token")
 
     sockets, sources = [], set()
     try:
