@@ -1,23 +1,13 @@
 // Web/xy-backoff.js under `node --test` (make test): the shared vectors of
 // Tests/Fixtures/backoff-vectors.json, which XYCore's Backoff runs too, and the reconnect delays
-// XYConnection draws from it. The Web modules are copied into a temporary folder marked as ES
-// modules, as in xy-sequencer.test.mjs.
+// XYConnection draws from it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { importWebModules, repository } from './web-modules.mjs';
 
-const repository = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const modules = mkdtempSync(join(tmpdir(), 'xy-web-'));
-for (const name of readdirSync(join(repository, 'Web')).filter((file) => file.endsWith('.js'))) {
-    copyFileSync(join(repository, 'Web', name), join(modules, name));
-}
-writeFileSync(join(modules, 'package.json'), '{"type":"module"}');
-const { Backoff } = await import(pathToFileURL(join(modules, 'xy-backoff.js')).href);
-const { XYConnection } = await import(pathToFileURL(join(modules, 'xy-connection.js')).href);
-rmSync(modules, { recursive: true, force: true });
+const [{ Backoff }, { XYConnection }] = await importWebModules('xy-backoff.js', 'xy-connection.js');
 
 const fixture = JSON.parse(readFileSync(join(repository, 'Tests', 'Fixtures', 'backoff-vectors.json'), 'utf8'));
 
