@@ -375,8 +375,9 @@ extension NATSClient {
         let watch = PublishWatch(subject: subject)
         try await eventLoop.submit { self.publishWatches.append(watch) }.get()
         do {
+            // Paced: a large `count` suspends on the socket instead of buffering every copy.
             for _ in 0..<max(0, count) {
-                try publish(subject, payload: payload, replyTo: replyTo, headers: headers)
+                try await publishWithBackpressure(subject, payload: payload, replyTo: replyTo, headers: headers)
             }
             try await flush(timeout: timeout)
         } catch {
