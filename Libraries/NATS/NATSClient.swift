@@ -24,8 +24,9 @@ public final class NATSClient: @unchecked Sendable {
     //
     // Each `var` below is touched only with `lock` held (this section) or only on `eventLoop` (the
     // next), which already makes every access exclusive. Those that every publish or delivered
-    // message touches are `@exclusivity(unchecked)`: Swift's run-time check of each access to a
-    // class's stored property cost more than the rest of a 16-byte publish's work in the client.
+    // message touches are `@exclusivity(unchecked)`: Swift checks each access to a class's stored
+    // property at run time otherwise, a runtime call of about 100 instructions (callgrind), two
+    // per publish and one per delivery here, against about 1,000 for a whole 16-byte publish.
 
     let lock = ConditionMutex()
     /// Protocol bytes not yet handed to the socket; while disconnected, the reconnect buffer.
