@@ -53,6 +53,8 @@ public final class NATSClient: @unchecked Sendable {
     var pingsInOutbound = 0
     @exclusivity(unchecked) var outMessages = 0
     @exclusivity(unchecked) var outBytes = 0
+    /// The last publish subject that passed `NATSSubjectValidation`, so a loop to one subject skips the check.
+    @exclusivity(unchecked) var lastValidSubject: String?
     var lockedServerInfo: NATSServerInfo?
 
     // MARK: state on the event loop only
