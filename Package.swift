@@ -84,18 +84,11 @@ let package = Package(
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "HeapModule", package: "swift-collections"),
             ],
-            path: "Libraries/NATS",
-            swiftSettings: [
-                // The publish and delivery paths touch lock-protected class state per message; the
-                // lock already guarantees exclusive access, and the runtime check measured ~15 % of
-                // publish time. Release builds only: debug builds keep every check.
-                // Still an unsafe flag (a package depending on NATS by version cannot build it):
-                // marking the client's confined class state @exclusivity(unchecked) instead kept
-                // publish (7.1 M msgs/s either way, 6.3 M with neither) but not pub+sub (1.09 M
-                // against 1.36 M; 16-byte messages, issue 16), so the delivery path pays checks
-                // outside those properties, likely SwiftNIO code inlined into this module.
-                .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
-            ]
+            // No unsafeFlags (other packages may depend on NATS): the per-message state that a lock
+            // or the event loop already makes exclusive is @exclusivity(unchecked) in the code
+            // (NATSClient, NATSSubscription, NATSChannelHandler, ConsumerBatch), and the parser
+            // reads each message's bytes in one look; numbers in docs/benchmarks.md.
+            path: "Libraries/NATS"
         ),
         // No unsafeFlags here (other packages depend on the contracts): scripts/contracts.sh marks the
         // generated messages' storage fields @exclusivity(unchecked) instead.

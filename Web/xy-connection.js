@@ -10,6 +10,7 @@
 //   {kind: 'message', subject, message}        a gateway envelope: snapshot, tick, bar, error, …
 //
 // The token goes only into the WebSocket subprotocol list; it is never logged or posted.
+import { Backoff } from './xy-backoff.js';
 import { TickSequencer } from './xy-sequencer.js';
 
 export const SUBPROTOCOL = 'xy.v1.json';
@@ -33,7 +34,8 @@ export const TOKEN_EXPIRED = 4001;
 export class XYConnection {
     /**
      * @param {{url: string, token: string}} options  plus any of DEFAULTS, and WebSocket / fetch
-     *        implementations (the browser's by default).
+     *        implementations (the browser's by default), and `random` (Math.random by default),
+     *        the draw of the reconnect jitter.
      */
     constructor(options) {
         this.url = options.url;
@@ -44,6 +46,10 @@ export class XYConnection {
         }
         this.WebSocket = options.WebSocket || globalThis.WebSocket;
         this.fetch = options.fetch || globalThis.fetch?.bind(globalThis);
+        this.random = options.random || Math.random;
+        // Equal jitter: half the ceiling for sure, the other half random, so tabs of many browsers
+        // do not come back at the same instant after a gateway restart.
+        this.backoff = new Backoff({ initial: this.settings.backoffInitial, cap: this.settings.backoffMax, jitter: 'equal' });
 
         /** clientId → post(message) */
         this.clients = new Map();
@@ -249,11 +255,7 @@ export class XYConnection {
         // policy 1008) backs off as a failed attempt would; one that lasted waits only the shortest time.
         if (opened) this.shortLived = Date.now() - this.openedAt < STABLE_AFTER ? this.shortLived + 1 : 0;
         const attempt = opened ? this.shortLived : this.failures;
-        const ceiling = Math.min(this.settings.backoffMax, this.settings.backoffInitial * 2 ** Math.min(attempt, 16));
-        // Equal jitter: half the ceiling for sure, the other half random, so tabs of many browsers
-        // do not come back at the same instant after a gateway restart.
-        const delay = ceiling / 2 + Math.random() * ceiling / 2;
-        this.retryTimer = setTimeout(() => this.open(), delay);
+        this.retryTimer = setTimeout(() => this.open(), this.backoff.delay(attempt, this.random()));
         if (this.failures >= this.settings.unauthorizedAfter) {
             this.probe();
         } else if (this.state !== 'unauthorized') {

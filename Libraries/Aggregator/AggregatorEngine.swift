@@ -86,6 +86,8 @@ public final class AggregatorEngine: @unchecked Sendable {
     private var nextBarSweepNs: UInt64 = 0
     /// A trade reached the bar builder, or a bar sealed, since the last bar checkpoint.
     private var barsChanged = false
+    /// When the groups' trading day ends (04:00 US/Eastern): volume and range start over.
+    private var dayRoll: DayRoll
     private var scheduledTick: Scheduled<Void>?
     private var storing = true
     private var running = false
@@ -139,6 +141,7 @@ public final class AggregatorEngine: @unchecked Sendable {
                 epoch: recovered[group.name]?.epoch ?? startNs
             )
         }
+        self.dayRoll = DayRoll(newestEventNs: groups.reduce(0) { max($0, $1.state.newestEventNs) })
         for group in configuration.groups {
             let held = recovered[group.name]?.bars ?? []
             let taken = bars.restore(held, notAfterNs: notAfterNs)
@@ -302,6 +305,7 @@ public final class AggregatorEngine: @unchecked Sendable {
         guard running, var schedule = tickSchedule else { return }
         let now = Self.uptimeNs()
         let wall = wallClockNanoseconds()
+        if dayRoll.advance(toNs: wall) { startNewDay() }
         for index in groups.indices {
             _ = publishBatch(index, nowNs: now, wallNs: wall)
         }
@@ -327,6 +331,16 @@ public final class AggregatorEngine: @unchecked Sendable {
         let next = schedule.advance(nowNs: Self.uptimeNs())
         tickSchedule = schedule
         scheduleTick(at: next)
+    }
+
+    /// A new trading day (``DayRoll``): every group's last prices become previous closes, the
+    /// day's range and volume start over, and the next batch carries every symbol.
+    private func startNewDay() {
+        for index in groups.indices {
+            groups[index].state.startNewDay()
+            groups[index].batcher.markAllChanged(in: groups[index].state)
+        }
+        logger.info("new trading day: volume and range start over", metadata: ["day": "\(dayRoll.day ?? 0)"])
     }
 
     // MARK: publishing

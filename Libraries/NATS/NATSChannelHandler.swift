@@ -13,16 +13,19 @@ final class NATSChannelHandler: ChannelInboundHandler {
     private let address: NATSServerAddress
     /// This socket's id in the machine (``NATSConnectionStateMachine/LifecycleAction/openSocket(id:)``).
     let id: Int
-    private var parser = NATSProtocolParser()
+    // The state below is touched only on the channel's event loop, one callback at a time, so
+    // no two accesses can overlap: the run-time exclusivity check Swift would otherwise make on
+    // each access (a class's stored property, several per message) is switched off for it.
+    @exclusivity(unchecked) private var parser = NATSProtocolParser()
     /// Unparsed tail of earlier reads, owned only by us (never shared with a delivered slice).
-    private var pending: ByteBuffer?
-    private var needsFlush = false
+    @exclusivity(unchecked) private var pending: ByteBuffer?
+    @exclusivity(unchecked) private var needsFlush = false
     /// The machine said this socket's handshake completed: MSGs go straight to delivery, the hot
     /// path, without asking it again per message (a socket the client drops is closed, so no
     /// later MSG reads on it).
-    private var live = false
+    @exclusivity(unchecked) private var live = false
     /// The socket is being closed on the machine's word: the rest of the input is ignored.
-    private var stopped = false
+    @exclusivity(unchecked) private var stopped = false
 
     init(client: NATSClient, address: NATSServerAddress, id: Int) {
         self.client = client
@@ -52,15 +55,20 @@ final class NATSChannelHandler: ChannelInboundHandler {
         do {
             while !stopped {
                 guard let op = try parser.parse(&buffer) else { break }
-                if case .msg(let message) = op {
+                // One switch, `op`'s last use: a MSG on a live socket is delivered from it without
+                // the message being copied out of the enum first (an `if case` then `continue` did).
+                switch op {
+                case .msg(let message):
                     messages += 1
                     bytes += message.payload.readableBytes
                     if live {
                         client.deliver(message)
-                        continue
+                    } else {
+                        handle(op, context: context)
                     }
+                case .info, .ping, .pong, .ok, .err:
+                    handle(op, context: context)
                 }
-                handle(op, context: context)
             }
         } catch {
             perform(client.machine.protocolViolation(id: id, error: error), message: nil, context: context)

@@ -65,7 +65,7 @@ extension NATSClient {
     /// subjects over and over (the proxy's `xy.md.event.<SYMBOL>`), where checking every publish
     /// measured at 2 % of its time.
     public func publish(_ subject: NATSPublishSubject, payload: ByteBuffer) throws {
-        try enqueuePublish(subject.text, payload: payload, replyTo: nil, headers: nil, urgent: false)
+        try enqueuePublish(subject.text, payload: payload, replyTo: nil, headers: nil, urgent: false, subjectChecked: true)
     }
 
     /// The checked-subject publish, paced like ``publishWithBackpressure(_:payload:replyTo:headers:)``.
@@ -79,7 +79,7 @@ extension NATSClient {
     /// The checked-subject publish, telling whether a task should wait for space.
     @usableFromInline
     func publishChecked(_ subject: NATSPublishSubject, payload: ByteBuffer) throws -> Bool {
-        try enqueuePublish(subject.text, payload: payload, replyTo: nil, headers: nil, urgent: false)
+        try enqueuePublish(subject.text, payload: payload, replyTo: nil, headers: nil, urgent: false, subjectChecked: true)
     }
 
     /// `urgent` (requests) writes at once even while the flusher lingers over a stream. Returns
@@ -87,25 +87,35 @@ extension NATSClient {
     @discardableResult
     @usableFromInline
     func publish(_ subject: String, payload: ByteBuffer, replyTo: String?, headers: NATSHeaders?, urgent: Bool) throws -> Bool {
-        guard NATSSubjectValidation.isValidPublishSubject(subject) else {
-            throw NATSError(.invalidSubject, "invalid publish subject '\(subject.escapedForMessage)'")
-        }
+        // The subject is checked in enqueuePublish, under the lock, unless it is the last one that passed.
         if let replyTo, !NATSSubjectValidation.isValidPublishSubject(replyTo) {
             throw NATSError(.invalidSubject, "invalid reply subject '\(replyTo.escapedForMessage)'")
         }
-        return try enqueuePublish(subject, payload: payload, replyTo: replyTo, headers: headers, urgent: urgent)
+        return try enqueuePublish(subject, payload: payload, replyTo: replyTo, headers: headers, urgent: urgent, subjectChecked: false)
     }
 
-    /// The part of a publish after its subjects are known to be valid; returns true when the
-    /// buffer is over the high-water mark and the caller (in a task) should suspend for it.
+    /// The part of a publish after its reply subject is known to be valid; `subjectChecked` when
+    /// the subject is too (a ``NATSPublishSubject``). Returns true when the buffer is over the
+    /// high-water mark and the caller (in a task) should suspend for it.
     @discardableResult
-    private func enqueuePublish(_ subject: String, payload: ByteBuffer, replyTo: String?, headers: NATSHeaders?, urgent: Bool) throws -> Bool {
+    private func enqueuePublish(
+        _ subject: String, payload: ByteBuffer, replyTo: String?, headers: NATSHeaders?, urgent: Bool, subjectChecked: Bool
+    ) throws -> Bool {
         var headerBlock: ByteBuffer?
         if let headers, !headers.fields.isEmpty {
             headerBlock = try headers.encoded()
         }
         let size = payload.readableBytes + (headerBlock?.readableBytes ?? 0)
         lock.lock()
+        // A loop publishing to one subject has it checked once: comparing with the last subject
+        // that passed (equal small strings compare as two words) is a fraction of the check.
+        if !subjectChecked, subject != lastValidSubject {
+            guard NATSSubjectValidation.isValidPublishSubject(subject) else {
+                lock.unlock()
+                throw NATSError(.invalidSubject, "invalid publish subject '\(subject.escapedForMessage)'")
+            }
+            lastValidSubject = subject
+        }
         if let closedError {
             lock.unlock()
             throw closedError
@@ -375,8 +385,9 @@ extension NATSClient {
         let watch = PublishWatch(subject: subject)
         try await eventLoop.submit { self.publishWatches.append(watch) }.get()
         do {
+            // Paced: a large `count` suspends on the socket instead of buffering every copy.
             for _ in 0..<max(0, count) {
-                try publish(subject, payload: payload, replyTo: replyTo, headers: headers)
+                try await publishWithBackpressure(subject, payload: payload, replyTo: replyTo, headers: headers)
             }
             try await flush(timeout: timeout)
         } catch {

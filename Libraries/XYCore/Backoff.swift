@@ -4,6 +4,8 @@
 ///
 /// A value with no state: the caller counts attempts and passes the randomness in, so a state
 /// machine stays a pure function and tests pass a seeded generator (or a fixed fraction).
+/// Its browser twin is `Web/xy-backoff.js` (the same parameters and jitter modes, in ms); both
+/// run the vectors of `Tests/Fixtures/backoff-vectors.json`.
 ///
 /// ```swift
 /// // A reconnect wait doubling from 250 ms up to 30 s, spread ±10 %.

@@ -21,7 +21,7 @@ extension Bench {
             config.storage = .init(rawValue: storage)
             try? await js.deleteStream("XYBENCH")
             _ = try await js.createStream(config)
-            let loop = JetStreamBenchLoop(client: client)
+            let loop = BenchLoop(client: client)
             let (last, elapsed) = try await loop.publish(js, subject: common.subject, payload: common.payload, count: common.msgs, window: window)
             guard last == UInt64(common.msgs) else {
                 throw ValidationError("the stream acknowledged up to sequence \(last), expected \(common.msgs)")
@@ -46,25 +46,38 @@ extension Bench {
             let js = client.jetStream()
             try? await js.deleteKeyValue("xybench")
             let kv = try await js.createKeyValue(KeyValueConfiguration(bucket: "xybench"))
-            let loop = JetStreamBenchLoop(client: client)
+            let loop = BenchLoop(client: client)
             let (latencies, elapsed) = try await loop.put(kv, keys: (0..<keys).map { "k\($0)" }, payload: common.payload, count: common.msgs)
-            let sorted = latencies.sorted()
-            func percentile(_ p: Double) -> Double { sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] }
-            common.report("kv-put", seconds: elapsed.seconds, extra: [("p50_us", percentile(0.50)), ("p99_us", percentile(0.99))])
+            common.reportLatencies("kv-put", latencies, elapsed: elapsed)
             try await js.deleteKeyValue("xybench")
             await client.close()
         }
     }
 }
 
-/// Runs the JetStream loops on the client's event loop, so acks complete without a thread hop.
-actor JetStreamBenchLoop {
+/// Runs the sequential bench loops (requests, JetStream publishes, key-value puts) on the
+/// client's own event loop, so neither a reply nor an ack crosses a thread: the latency measured
+/// is the client's and the server's.
+actor BenchLoop {
     let client: NATSClient
     nonisolated let unownedExecutor: UnownedSerialExecutor
 
     init(client: NATSClient) {
         self.client = client
         self.unownedExecutor = client.eventLoop.executor.asUnownedSerialExecutor()
+    }
+
+    /// Sends `count` requests one after another; their latencies (µs) and the whole run's time.
+    func requests(subject: String, payload: ByteBuffer, count: Int) async throws -> ([Double], Duration) {
+        var latencies: [Double] = []
+        latencies.reserveCapacity(count)
+        let start = ContinuousClock.now
+        for _ in 0..<count {
+            let sent = ContinuousClock.now
+            _ = try await client.request(subject, payload: payload, timeout: .seconds(5))
+            latencies.append((ContinuousClock.now - sent).seconds * 1e6)
+        }
+        return (latencies, ContinuousClock.now - start)
     }
 
     /// Returns the last acknowledged sequence and the time from the first publish to the last ack.

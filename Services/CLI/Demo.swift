@@ -89,13 +89,16 @@ struct Demo: ParsableCommand {
                     // the group (the developer's `cli` user) fails here with the server's words.
                     try await client.publishConfirmed(subject, payload: payload, headers: batchHeaders)
                 } else {
-                    try client.publish(subject, payload: payload, headers: batchHeaders)
+                    // Paced by the socket: a short --interval (or a stalled NATS) suspends this loop
+                    // instead of growing the outbound buffer; a plain publish from a task never waits.
+                    try await client.publishWithBackpressure(subject, payload: payload, headers: batchHeaders)
                 }
                 published += 1
                 if clock.now >= nextSnapshot {
                     var snapshot = latest.withLockedValue { $0.snapshot }
                     snapshot.timeNs = now
-                    try client.publish(snapshotSubject, bytes: try snapshot.serializedBytes(), headers: snapshotHeaders)
+                    let bytes: [UInt8] = try snapshot.serializedBytes()
+                    try await client.publishWithBackpressure(snapshotSubject, payload: ByteBuffer(bytes: bytes), headers: snapshotHeaders)
                     nextSnapshot = clock.now + snapshotStep
                 }
                 deadline += step

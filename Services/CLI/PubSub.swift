@@ -128,7 +128,7 @@ struct Reply: AsyncParsableCommand {
         var answered = 0
         for try await message in subscription {
             guard let replyTo = message.replyTo else { continue }
-            try client.publish(replyTo, payload: body)
+            try await client.publishWithBackpressure(replyTo, payload: body)
             answered += 1
             printLine("[#\(answered)] replied on \(message.subject)")
             if let count, answered >= count { break }

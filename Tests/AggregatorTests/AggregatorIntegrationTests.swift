@@ -150,6 +150,41 @@ import XYCore
         await server.stop()
     }
 
+    @Test func aRestartOnALaterTradingDayStartsTheDayOver() async throws {
+        let server = try await NATSServer.start(.init(jetStream: true))
+        let client = try await NATSClient.connect(url: server.url)
+        let source = EventSource(client)
+        let ticks = try Collector(client, subject: "xy.md.tick.demo")
+        try await client.flush()
+
+        // Yesterday's session (30 hours ago is an earlier trading day whatever the hour now).
+        let first = try await RunningAggregator.start(url: server.url, configuration: Self.configuration())
+        let yesterday = wallClockNanoseconds() - 30 * 3600 * 1_000_000_000
+        try source.trade("AAPL", price: 100, size: 10, timeNs: yesterday)
+        try source.trade("AAPL", price: 104, size: 5, timeNs: yesterday + 1)
+        try await waitUntilBatched(source, in: ticks)
+        let (before, _) = try await requestSnapshot(client, group: "demo")
+        let aapl = try #require(before.ticksBySymbol["AAPL"])
+        #expect(aapl.volume == 15 && aapl.high == 104 && aapl.previousClose == 0, "the day the events came in stays the aggregator's day")
+        try await first.stop()
+
+        // The next instance finds a state whose newest event is from an earlier day: it rolls over
+        // at its first tick and sends every symbol.
+        let second = try await RunningAggregator.start(url: server.url, configuration: Self.configuration())
+        try await waitUntil("a batch with AAPL's new day") {
+            try ticks.batches().contains { batch in batch.ticks.contains { $0.symbol == "AAPL" && $0.volume == 0 && $0.previousClose == 104 } }
+        }
+        let (after, _) = try await requestSnapshot(client, group: "demo")
+        let rolled = try #require(after.ticksBySymbol["AAPL"])
+        #expect(rolled.volume == 0 && rolled.open == 0 && rolled.high == 0 && rolled.low == 0)
+        #expect(rolled.last == 104 && rolled.previousClose == 104)
+        #expect(after.ticksBySymbol.keys.sorted() == Self.symbols.sorted(), "every symbol of the group is in the state")
+        try await second.stop()
+        ticks.stop()
+        await client.close()
+        await server.stop()
+    }
+
     @Test func aDeletedTicksStreamStartsANewEpochAtSeqOne() async throws {
         let server = try await NATSServer.start(.init(jetStream: true))
         let client = try await NATSClient.connect(url: server.url)

@@ -1,23 +1,13 @@
 // Web/xy-sequencer.js under `node --test` (make test): the shared vectors of
 // Tests/Fixtures/sequence-rules.json, which MarketData's SequenceTracker runs too, and the
-// TickSequencer's actions around them. The Web modules are copied into a temporary folder marked
-// as ES modules, so any Node with ES modules (18 and later) runs them as the browser does.
+// TickSequencer's actions around them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { importWebModules, repository } from './web-modules.mjs';
 
-const repository = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const modules = mkdtempSync(join(tmpdir(), 'xy-web-'));
-for (const name of readdirSync(join(repository, 'Web')).filter((file) => file.endsWith('.js'))) {
-    copyFileSync(join(repository, 'Web', name), join(modules, name));
-}
-writeFileSync(join(modules, 'package.json'), '{"type":"module"}');
-const { SequenceTracker, TickSequencer } = await import(pathToFileURL(join(modules, 'xy-sequencer.js')).href);
-const { XYConnection } = await import(pathToFileURL(join(modules, 'xy-connection.js')).href);
-rmSync(modules, { recursive: true, force: true });
+const [{ SequenceTracker, TickSequencer }, { XYConnection }] = await importWebModules('xy-sequencer.js', 'xy-connection.js');
 
 const fixture = JSON.parse(readFileSync(join(repository, 'Tests', 'Fixtures', 'sequence-rules.json'), 'utf8'));
 

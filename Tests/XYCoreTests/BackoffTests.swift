@@ -1,8 +1,69 @@
+import Foundation
 import Testing
 import XYCore
 
+/// `Tests/Fixtures/backoff-vectors.json`, the vectors `Web/xy-backoff.js` (Backoff's browser
+/// twin) is tested with too; times in milliseconds.
+struct BackoffVectors: Decodable {
+    struct Case: Decodable {
+        var name: String
+        var initial: Double
+        var cap: Double
+        var multiplier: Double
+        var jitter: JitterValue
+        /// [attempt, random draw, expected delay in ms]
+        var checks: [[Double]]
+    }
+
+    /// `"none"`, `"full"`, `"equal"` or `{"proportional": fraction}`.
+    struct JitterValue: Decodable {
+        var jitter: Backoff.Jitter
+
+        private struct Proportional: Decodable { var proportional: Double }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if let name = try? container.decode(String.self) {
+                switch name {
+                case "none": jitter = .none
+                case "full": jitter = .full
+                case "equal": jitter = .equal
+                default: throw DecodingError.dataCorruptedError(in: container, debugDescription: "unknown jitter \(name)")
+                }
+            } else {
+                jitter = .proportional(try container.decode(Proportional.self).proportional)
+            }
+        }
+    }
+
+    var cases: [Case]
+
+    static func load() throws -> BackoffVectors {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/backoff-vectors.json")
+        return try JSONDecoder().decode(BackoffVectors.self, from: Data(contentsOf: url))
+    }
+}
+
 @Suite("Backoff")
 struct BackoffTests {
+    @Test("every case of Tests/Fixtures/backoff-vectors.json, which the browser's twin runs too")
+    func sharedVectors() throws {
+        let vectors = try BackoffVectors.load()
+        #expect(vectors.cases.count >= 8)
+        for vector in vectors.cases {
+            let backoff = Backoff(
+                initial: .milliseconds(vector.initial), cap: .milliseconds(vector.cap),
+                multiplier: vector.multiplier, jitter: vector.jitter.jitter)
+            for check in vector.checks {
+                try #require(check.count == 3)
+                let delay = backoff.delay(attempt: Int(check[0]), unitRandom: check[1])
+                let milliseconds = Double(delay.components.seconds) * 1000 + Double(delay.components.attoseconds) * 1e-15
+                #expect(abs(milliseconds - check[2]) < 1e-6, "\(vector.name): attempt \(check[0]), draw \(check[1])")
+            }
+        }
+    }
+
     @Test("the ceiling grows by the multiplier from initial and stops at cap")
     func ceiling() {
         let backoff = Backoff(initial: .milliseconds(250), cap: .seconds(5), multiplier: 2, jitter: .none)

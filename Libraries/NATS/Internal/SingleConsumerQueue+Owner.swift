@@ -31,7 +31,10 @@ extension SingleConsumerQueueOwner {
 /// so the next iterator reads them instead of losing them.
 final class ConsumerBatch<Owner: SingleConsumerQueueOwner> {
     let owner: Owner
-    private var batch: Deque<Owner.QueueElement> = []
+    /// Used only by the iterator that owns this box, one `next()` at a time (an async iterator is
+    /// never shared between tasks), and by `deinit`: no access can overlap another, so Swift's
+    /// run-time exclusivity check (one per element yielded) is switched off for it.
+    @exclusivity(unchecked) private var batch: Deque<Owner.QueueElement> = []
 
     init(owner: Owner) {
         self.owner = owner

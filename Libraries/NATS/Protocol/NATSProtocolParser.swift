@@ -71,62 +71,95 @@ struct NATSProtocolParser {
 
     // MARK: control lines
 
+    /// What one look at the read buffer's bytes found (``parseControlLine(_:)``).
+    private enum Scan {
+        /// No whole line yet.
+        case incomplete
+        /// A line that is a whole operation, `consumed` bytes with its CRLF.
+        case operation(NATSServerOp, consumed: Int)
+        /// A MSG/HMSG line (`consumed` bytes) whose payload has not all arrived: it is now `state`.
+        case awaitingPayload(consumed: Int)
+        /// A MSG/HMSG line (`consumed` bytes) with its payload and trailer already in the buffer,
+        /// checked, and its header block read (nil when none or malformed).
+        case message(MessageLine, headers: NATSHeaders?, consumed: Int)
+    }
+
     private mutating func parseControlLine(_ buffer: inout ByteBuffer) throws(NATSError) -> NATSServerOp? {
         let readable = buffer.readableBytes
         guard readable > 0 else { return nil }
-        let scanLength = min(readable, Self.maxControlLineLength + 2)
-        let newline: Int? = buffer.withUnsafeReadableBytes { raw in
-            guard let found = memchr(raw.baseAddress!, Int32(UInt8(ascii: "\n")), scanLength) else { return nil }
-            return raw.baseAddress!.distance(to: UnsafeRawPointer(found))
+        // The line, its CRLF and, for a message that has fully arrived, its payload's trailer and
+        // header block are all read in this one look at the bytes: each look is a run-time
+        // exclusivity check inside SwiftNIO, paid per message.
+        let scan: Scan = try buffer.withUnsafeReadableBytes { raw throws(NATSError) -> Scan in
+            let scanLength = min(raw.count, Self.maxControlLineLength + 2)
+            guard let found = memchr(raw.baseAddress!, Int32(UInt8(ascii: "\n")), scanLength) else { return .incomplete }
+            let newline = raw.baseAddress!.distance(to: UnsafeRawPointer(found))
+            guard newline > 0, raw[newline - 1] == UInt8(ascii: "\r") else {
+                throw NATSError(.protocolError, "control line not terminated by CRLF")
+            }
+            switch try self.parseLine(UnsafeRawBufferPointer(rebasing: raw[0..<(newline - 1)])) {
+            case .operation(let op):
+                return .operation(op, consumed: newline + 1)
+            case .message(let line):
+                let start = newline + 1
+                guard raw.count - start >= line.totalLength + 2 else {
+                    self.state = .payload(line)
+                    return .awaitingPayload(consumed: newline + 1)
+                }
+                let headers = try self.checkedPayload(line, UnsafeRawBufferPointer(rebasing: raw[start..<(start + line.totalLength + 2)]))
+                return .message(line, headers: headers, consumed: newline + 1)
+            }
         }
-        guard let newline else {
+        switch scan {
+        case .incomplete:
             if readable > Self.maxControlLineLength + 1 {
                 throw NATSError(.protocolError, "control line longer than \(Self.maxControlLineLength) bytes")
             }
             return nil
+        case .operation(let op, let consumed):
+            buffer.moveReaderIndex(forwardBy: consumed)
+            return op
+        case .awaitingPayload(let consumed):
+            buffer.moveReaderIndex(forwardBy: consumed)
+            return nil
+        case .message(let line, let headers, let consumed):
+            buffer.moveReaderIndex(forwardBy: consumed)
+            return completeMessage(line, headers: headers, &buffer)
         }
-        guard newline > 0, buffer.getInteger(at: buffer.readerIndex + newline - 1, as: UInt8.self) == UInt8(ascii: "\r") else {
-            throw NATSError(.protocolError, "control line not terminated by CRLF")
-        }
-        let lineLength = newline - 1
-        let start = buffer.readerIndex
-        let op: NATSServerOp? = try buffer.withUnsafeReadableBytes { raw throws(NATSError) in
-            let line = UnsafeRawBufferPointer(rebasing: raw[0..<lineLength])
-            return try self.parseLine(line)
-        }
-        buffer.moveReaderIndex(to: start + newline + 1)
-        if let op { return op }
-        // A MSG/HMSG line: its payload follows.
-        guard case .payload(let message) = state else { return nil }
-        return try parsePayload(message, &buffer)
     }
 
-    /// Parses one control line (without CRLF). Returns the op, or nil after entering `.payload`.
-    private mutating func parseLine(_ line: UnsafeRawBufferPointer) throws(NATSError) -> NATSServerOp? {
+    /// What one control line is.
+    private enum ParsedLine {
+        /// A whole operation.
+        case operation(NATSServerOp)
+        /// A MSG/HMSG line; its payload follows.
+        case message(MessageLine)
+    }
+
+    /// Parses one control line (without CRLF).
+    private mutating func parseLine(_ line: UnsafeRawBufferPointer) throws(NATSError) -> ParsedLine {
         var fields = FieldScanner(line)
         guard let verb = fields.next() else {
             throw NATSError(.protocolError, "empty control line")
         }
         switch Verb(verb) {
         case .msg:
-            state = .payload(try messageLine(&fields, headers: false))
-            return nil
+            return .message(try messageLine(&fields, headers: false))
         case .hmsg:
-            state = .payload(try messageLine(&fields, headers: true))
-            return nil
+            return .message(try messageLine(&fields, headers: true))
         case .ping:
-            return .ping
+            return .operation(.ping)
         case .pong:
-            return .pong
+            return .operation(.pong)
         case .ok:
-            return .ok
+            return .operation(.ok)
         case .info:
-            return .info(String(decoding: fields.rest, as: UTF8.self))
+            return .operation(.info(String(decoding: fields.rest, as: UTF8.self)))
         case .err:
             var text = Substring(String(decoding: fields.rest, as: UTF8.self))
             if text.hasPrefix("'") { text = text.dropFirst() }
             if text.hasSuffix("'") { text = text.dropLast() }
-            return .err(String(text))
+            return .operation(.err(String(text)))
         case .unknown:
             let shown = String(decoding: verb.prefix(16), as: UTF8.self)
             throw NATSError(.protocolError, "unknown operation '\(shown)'")
@@ -191,22 +224,31 @@ struct NATSProtocolParser {
 
     // MARK: payloads
 
+    /// A payload that arrived after its MSG/HMSG line, once all of it is in the buffer.
     private mutating func parsePayload(_ line: MessageLine, _ buffer: inout ByteBuffer) throws(NATSError) -> NATSServerOp? {
         guard buffer.readableBytes >= line.totalLength + 2 else { return nil }
-        let trailer = buffer.getInteger(at: buffer.readerIndex + line.totalLength, as: UInt16.self)
-        guard trailer == 0x0D0A else {
+        let headers = try buffer.withUnsafeReadableBytes { raw throws(NATSError) in
+            try self.checkedPayload(line, UnsafeRawBufferPointer(rebasing: raw[0..<(line.totalLength + 2)]))
+        }
+        return completeMessage(line, headers: headers, &buffer)
+    }
+
+    /// Checks the CRLF after a message's bytes (`bytes`: header block, payload, CRLF) and reads its
+    /// header block. The server relays header bytes as publishers wrote them: a malformed block
+    /// costs that message its headers (counted in `malformedHeaders`), never the connection.
+    private mutating func checkedPayload(_ line: MessageLine, _ bytes: UnsafeRawBufferPointer) throws(NATSError) -> NATSHeaders? {
+        guard bytes[line.totalLength] == UInt8(ascii: "\r"), bytes[line.totalLength + 1] == UInt8(ascii: "\n") else {
             throw NATSError(.protocolError, "message payload not followed by CRLF")
         }
-        var headers: NATSHeaders?
-        if line.headerLength > 0 {
-            // The server relays header bytes as publishers wrote them: a malformed block costs that
-            // message its headers (counted by the caller), never the connection.
-            headers = buffer.withUnsafeReadableBytes { raw in
-                try? NATSHeaderParser.parse(UnsafeRawBufferPointer(rebasing: raw[0..<line.headerLength]))
-            }
-            if headers == nil { malformedHeaders += 1 }
-            buffer.moveReaderIndex(forwardBy: line.headerLength)
-        }
+        guard line.headerLength > 0 else { return nil }
+        let headers = try? NATSHeaderParser.parse(UnsafeRawBufferPointer(rebasing: bytes[0..<line.headerLength]))
+        if headers == nil { malformedHeaders += 1 }
+        return headers
+    }
+
+    /// The message whose checked bytes start at the buffer's reader index; moves past them.
+    private mutating func completeMessage(_ line: MessageLine, headers: NATSHeaders?, _ buffer: inout ByteBuffer) -> NATSServerOp {
+        buffer.moveReaderIndex(forwardBy: line.headerLength)
         // Slice, never copy: the consumer keeps a view of the read buffer.
         let payload = buffer.readSlice(length: line.totalLength - line.headerLength)!
         buffer.moveReaderIndex(forwardBy: 2)
