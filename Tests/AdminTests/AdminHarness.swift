@@ -72,16 +72,18 @@ final class AdminHarness: @unchecked Sendable {
         await nats.stop()
     }
 
-    /// One HTTP/1.1 exchange on a fresh connection, on a Dispatch thread: the blocking socket
-    /// must not hold a thread of the cooperative pool the service itself runs on.
+    /// One HTTP/1.1 exchange on a fresh connection, on a thread of its own: the blocking socket
+    /// must not hold a thread of the cooperative pool the service itself runs on, nor one of
+    /// Dispatch's global pool, which on Linux grows by about a thread a second when its threads
+    /// block (a parallel run of many tests then stalled every exchange for tens of seconds).
     func request(_ method: String, _ path: String, json: String? = nil, token: String? = nil, headers: [(String, String)] = []) async throws -> HTTPAnswer {
         let port = self.port
         return try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
+            Thread {
                 continuation.resume(with: Result {
                     try HTTPAnswer.exchange(port: port, method: method, path: path, body: json, token: token, headers: headers)
                 })
-            }
+            }.start()
         }
     }
 
