@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # schemathesis against xy-admin (make openapi-fuzz, part of make test): a fresh nats-server with
-# JetStream, `xy sim polygon` as the vendor's REST side and the debug xy-admin on free loopback
-# ports, a registered and logged-in user, then
+# JetStream, `xy sim polygon` as the vendor's REST side, xy-aggregator and the debug xy-admin on free loopback
+# ports, a registered and logged-in user with the admin role, then
 # schemathesis generates requests from the document the service serves
 # (GET /api/v1/openapi.yaml) for every operation it serves (the generator config's `filter`; the
 # others are documented but answer 404 XYA011) and checks that none yields a 5xx and that every
@@ -28,8 +28,9 @@ bin="${XY_BIN_DIR:-$(swift build --scratch-path .build --show-bin-path)}"
 work="$(mktemp -d "${TMPDIR:-/tmp}/xy-schemathesis-XXXXXX")"
 admin_pid=""
 sim_pid=""
+aggregator_pid=""
 cleanup() {
-    for pid in $admin_pid $sim_pid; do
+    for pid in $admin_pid $aggregator_pid $sim_pid; do
         kill "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
     done
@@ -52,10 +53,31 @@ done
 vendor="$(sed -n 's/^listening \([0-9.]*:[0-9]*\).*/\1/p' "$work/sim.log" | head -n 1)"
 [[ -n "$vendor" ]] || { echo "schemathesis.sh: xy sim polygon did not start; its log:" >&2; cat "$work/sim.log" >&2; exit 1; }
 
+# xy-aggregator, which creates XY_BARS and answers snapshot requests: without it bars would be a
+# 503 (XYW004, the stream missing), which is the deployment's fault, not the request's.
+aggregator_http_port="$(free_port)"
+NATS_URLS="$NATS_URL" HTTP_HOST=127.0.0.1 HTTP_PORT="$aggregator_http_port" LOG_LEVEL=warning \
+    "$bin/xy-aggregator" >"$work/aggregator.log" 2>&1 &
+aggregator_pid=$!
+"$python" - "http://127.0.0.1:$aggregator_http_port/healthz" <<'EOF' || { echo "schemathesis.sh: xy-aggregator not ready; its log:" >&2; cat "$work/aggregator.log" >&2; exit 1; }
+import sys, time, urllib.request
+deadline = time.monotonic() + 60
+while time.monotonic() < deadline:
+    try:
+        if urllib.request.urlopen(sys.argv[1], timeout=2).status == 200:
+            sys.exit(0)
+    except OSError:
+        pass
+    time.sleep(0.2)
+sys.exit(1)
+EOF
+
 # Argon2id at libsodium's minimum cost (the fuzzer registers many accounts), the login limits out
-# of the way (429 is documented, but a locked-out address would stop the fuzzer reaching the rest).
+# of the way (429 is documented, but a locked-out address would stop the fuzzer reaching the rest),
+# and the fuzzer's account an admin, so the /admin/ operations are fuzzed past their 403.
 NATS_URLS="$NATS_URL" HTTP_HOST=127.0.0.1 HTTP_PORT="$http_port" API_HOST=127.0.0.1 API_PORT="$api_port" LOG_LEVEL=warning \
     ARGON2_OPSLIMIT=1 ARGON2_MEMLIMIT=8192 LOGIN_MAX_FAILURES_PER_USER=1000 LOGIN_MAX_FAILURES_PER_ADDRESS=100000 \
+    ADMIN_USERNAMES=schemathesis \
     UPSTREAM_REST_URL="http://$vendor" UPSTREAM_API_KEY=sim-key \
     "$bin/xy-admin" >"$work/admin.log" 2>&1 &
 admin_pid=$!

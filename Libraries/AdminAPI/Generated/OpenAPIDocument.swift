@@ -221,12 +221,12 @@ paths:
         A page holds at most `limit` bars and spans at most 7 days of minutes; `next_cursor`
         continues the same query.
       parameters:
-        - { name: ticker, in: query, required: true, schema: { type: string, maxLength: 64 } }
+        - { name: ticker, in: query, required: true, description: 'A ticker (XYA008 otherwise).', schema: { type: string, pattern: '^[A-Z0-9_-]{1,16}$' } }
         - { name: timespan, in: query, required: false, description: 'Only minute (XYA020 otherwise).', schema: { type: string, maxLength: 16, default: minute } }
-        - { name: multiplier, in: query, required: false, description: 'Minutes per bar, 1 to 60 (XYA021 otherwise).', schema: { type: integer, default: 1 } }
-        - { name: from, in: query, required: true, description: 'Start (inclusive), UTC ISO 8601 (date, or date and time with Z or an offset) or epoch milliseconds.', schema: { type: string, maxLength: 64 } }
-        - { name: to, in: query, required: true, description: 'End (exclusive), UTC ISO 8601 or epoch milliseconds; at most BARS_MAX_RANGE after from.', schema: { type: string, maxLength: 64 } }
-        - { name: limit, in: query, required: false, description: 'Most bars in one page, 1 to 5000 (XYA023 otherwise).', schema: { type: integer, default: 1000 } }
+        - { name: multiplier, in: query, required: false, description: 'Minutes per bar, 1 to 60 (XYA021 otherwise).', schema: { type: integer, minimum: 1, maximum: 60, default: 1 } }
+        - { name: from, in: query, required: true, description: 'Start (inclusive), UTC ISO 8601 (date, or date and time with Z or an offset) or epoch milliseconds.', schema: { type: string, maxLength: 64, pattern: '^([0-9]{1,16}|[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9:.]+(Z|[+-][0-9]{2}:?[0-9]{2}))?)$' } }
+        - { name: to, in: query, required: true, description: 'End (exclusive), UTC ISO 8601 or epoch milliseconds; at most BARS_MAX_RANGE after from.', schema: { type: string, maxLength: 64, pattern: '^([0-9]{1,16}|[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9:.]+(Z|[+-][0-9]{2}:?[0-9]{2}))?)$' } }
+        - { name: limit, in: query, required: false, description: 'Most bars in one page, 1 to 5000 (XYA023 otherwise).', schema: { type: integer, minimum: 1, maximum: 5000, default: 1000 } }
         - { name: cursor, in: query, required: false, description: 'The next_cursor of the previous page (same ticker, timespan, multiplier, from and to).', schema: { type: string, maxLength: 256 } }
       responses:
         '200':
@@ -388,7 +388,7 @@ paths:
           in: query
           required: false
           description: Most sessions listed (newest first), 1 to 10000; default 1000.
-          schema: { type: integer }
+          schema: { type: integer, minimum: 1, maximum: 10000, default: 1000 }
       responses:
         '200':
           description: The sessions, newest first.
@@ -464,7 +464,8 @@ components:
       name: name
       in: path
       required: true
-      schema: { type: string, maxLength: 64 }
+      description: A flag name (XYA041 otherwise).
+      schema: { type: string, pattern: '^[A-Za-z0-9_-]{1,64}$' }
   responses:
     BadRequest:
       description: XYW007 the body is not the JSON the operation takes.

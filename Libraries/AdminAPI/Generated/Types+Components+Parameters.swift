@@ -18,6 +18,8 @@ public import struct Foundation.Date
 extension Components {
     /// Types generated from the `#/components/parameters` section of the OpenAPI document.
     public enum Parameters {
+        /// A flag name (XYA041 otherwise).
+        ///
         /// - Remark: Generated from `#/components/parameters/FlagName`.
         public typealias FlagName = Swift.String
     }

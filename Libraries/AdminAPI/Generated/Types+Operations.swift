@@ -1752,6 +1752,8 @@ public enum Operations {
         public struct Input: Sendable, Hashable {
             /// - Remark: Generated from `#/paths/api/v1/market-data/bars/GET/query`.
             public struct Query: Sendable, Hashable {
+                /// A ticker (XYA008 otherwise).
+                ///
                 /// - Remark: Generated from `#/paths/api/v1/market-data/bars/GET/query/ticker`.
                 public var ticker: Swift.String
                 /// Only minute (XYA020 otherwise).
@@ -1781,7 +1783,7 @@ public enum Operations {
                 /// Creates a new `Query`.
                 ///
                 /// - Parameters:
-                ///   - ticker:
+                ///   - ticker: A ticker (XYA008 otherwise).
                 ///   - timespan: Only minute (XYA020 otherwise).
                 ///   - multiplier: Minutes per bar, 1 to 60 (XYA021 otherwise).
                 ///   - from: Start (inclusive), UTC ISO 8601 (date, or date and time with Z or an offset) or epoch milliseconds.
@@ -2606,12 +2608,14 @@ public enum Operations {
         public struct Input: Sendable, Hashable {
             /// - Remark: Generated from `#/paths/admin/feature-flags/{name}/GET/path`.
             public struct Path: Sendable, Hashable {
+                /// A flag name (XYA041 otherwise).
+                ///
                 /// - Remark: Generated from `#/paths/admin/feature-flags/{name}/GET/path/name`.
                 public var name: Components.Parameters.FlagName
                 /// Creates a new `Path`.
                 ///
                 /// - Parameters:
-                ///   - name:
+                ///   - name: A flag name (XYA041 otherwise).
                 public init(name: Components.Parameters.FlagName) {
                     self.name = name
                 }
@@ -2905,12 +2909,14 @@ public enum Operations {
         public struct Input: Sendable, Hashable {
             /// - Remark: Generated from `#/paths/admin/feature-flags/{name}/PUT/path`.
             public struct Path: Sendable, Hashable {
+                /// A flag name (XYA041 otherwise).
+                ///
                 /// - Remark: Generated from `#/paths/admin/feature-flags/{name}/PUT/path/name`.
                 public var name: Components.Parameters.FlagName
                 /// Creates a new `Path`.
                 ///
                 /// - Parameters:
-                ///   - name:
+                ///   - name: A flag name (XYA041 otherwise).
                 public init(name: Components.Parameters.FlagName) {
                     self.name = name
                 }
@@ -3213,12 +3219,14 @@ public enum Operations {
         public struct Input: Sendable, Hashable {
             /// - Remark: Generated from `#/paths/admin/feature-flags/{name}/DELETE/path`.
             public struct Path: Sendable, Hashable {
+                /// A flag name (XYA041 otherwise).
+                ///
                 /// - Remark: Generated from `#/paths/admin/feature-flags/{name}/DELETE/path/name`.
                 public var name: Components.Parameters.FlagName
                 /// Creates a new `Path`.
                 ///
                 /// - Parameters:
-                ///   - name:
+                ///   - name: A flag name (XYA041 otherwise).
                 public init(name: Components.Parameters.FlagName) {
                     self.name = name
                 }
@@ -3498,12 +3506,14 @@ public enum Operations {
         public struct Input: Sendable, Hashable {
             /// - Remark: Generated from `#/paths/admin/feature-flags/{name}/history/GET/path`.
             public struct Path: Sendable, Hashable {
+                /// A flag name (XYA041 otherwise).
+                ///
                 /// - Remark: Generated from `#/paths/admin/feature-flags/{name}/history/GET/path/name`.
                 public var name: Components.Parameters.FlagName
                 /// Creates a new `Path`.
                 ///
                 /// - Parameters:
-                ///   - name:
+                ///   - name: A flag name (XYA041 otherwise).
                 public init(name: Components.Parameters.FlagName) {
                     self.name = name
                 }
