@@ -106,6 +106,11 @@ public struct UpstreamLeaseBook: Sendable {
     /// leased symbols not `pinned`, earliest lease first, up to `capacity`; a symbol whose last
     /// lease ended stays through the grace period while there is room, then is reclaimed.
     public mutating func plan(now: Int64, pinned: Set<String>, capacity: Int) -> Plan {
+        // A lapsed lease let its symbols go when it expired, not when this plan noticed.
+        var lapsedAt: [String: Int64] = [:]
+        for lease in held.values where lease.expiresAt <= now {
+            for symbol in lease.symbols { lapsedAt[symbol] = max(lapsedAt[symbol] ?? lease.expiresAt, lease.expiresAt) }
+        }
         held = held.filter { $0.value.expiresAt > now && !$0.value.symbols.isEmpty }
         var leased = Set<String>()
         for lease in held.values { leased.formUnion(lease.symbols) }
@@ -113,7 +118,7 @@ public struct UpstreamLeaseBook: Sendable {
         for symbol in leased where leasedSince[symbol] == nil { leasedSince[symbol] = now }
 
         streamed.subtract(pinned)
-        for symbol in streamed where !leased.contains(symbol) && releasedAt[symbol] == nil { releasedAt[symbol] = now }
+        for symbol in streamed where !leased.contains(symbol) && releasedAt[symbol] == nil { releasedAt[symbol] = lapsedAt[symbol] ?? now }
         releasedAt = releasedAt.filter { streamed.contains($0.key) && !leased.contains($0.key) }
 
         var keep: [String] = []
