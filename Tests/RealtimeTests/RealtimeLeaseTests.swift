@@ -106,6 +106,38 @@ struct RealtimeLeaseTests {
         await harness.stop()
     }
 
+    @Test("two gateways overlap, one stops renewing with room to spare: its own symbol goes only after the grace, the shared one stays")
+    func lapsedGatewayAfterGrace() async throws {
+        let harness = try await RealtimeHarness.start(
+            simArguments: ["--symbols", "AAPL,IBM,SPY", "--rate", "400", "--seed", "5"],
+            environment: ["UPSTREAM_SYMBOLS": "AAPL", "UPSTREAM_CHANNELS": "T", "UPSTREAM_MAX_SYMBOLS": "10", "UPSTREAM_LEASE_GRACE": "2s"]
+        )
+        let events = try await harness.collectEvents()
+        let client = try await NATSClient.connect(url: harness.nats.url)
+        let changes = LockedValue<[Xy_Ctl_V1_UpstreamChange]>([])
+        _ = try client.subscribe(Subjects.upstreamChanged) { message in
+            guard let change = try? Xy_Ctl_V1_UpstreamChange(serializedBytes: Array(message.payload.readableBytesView)) else { return }
+            changes.withLock { $0.append(change) }
+        }
+        try await client.flush()
+        _ = try publishLease(client, instance: "gw-b", symbols: ["SPY"], revision: 1, lifetime: .seconds(120))
+        let lastRenewal = try publishLease(client, instance: "gw-a", symbols: ["IBM", "SPY"], revision: 1, lifetime: .seconds(1))
+        try await harness.eventually("IBM and SPY stream") { Set(events.snapshot.map(\.symbol)).isSuperset(of: ["AAPL", "IBM", "SPY"]) }
+        try await harness.eventually("IBM reclaimed") { changes.withLock { $0.contains { $0.removed == ["IBM"] } } }
+        let reclaim = changes.withLock { $0.first { $0.removed == ["IBM"] } }
+        // The lease lapsed after 1 s, then the grace of 2 s ran.
+        #expect((reclaim?.timeNs ?? 0) >= lastRenewal + 3_000_000_000)
+        #expect(reclaim?.streamed == 2)
+        try await harness.eventually("no IBM in the last 150 events, SPY and AAPL among them") {
+            let recent = events.snapshot.suffix(150)
+            return recent.count == 150 && !recent.contains { $0.symbol == "IBM" } && recent.contains { $0.symbol == "SPY" } && recent.contains { $0.symbol == "AAPL" }
+        }
+        #expect(!changes.withLock { $0.contains { $0.removed.contains("SPY") || $0.removed.contains("AAPL") } })
+        #expect(try harness.metric("xy_upstream_reclaimed_symbols_total") == 1)
+        await client.close()
+        await harness.stop()
+    }
+
     /// Publishes one lease as a gateway does; returns its `issued_at_ns`.
     private func publishLease(_ client: NATSClient, instance: String, symbols: [String], revision: UInt64, lifetime: Duration) throws -> Int64 {
         var lease = Xy_Ctl_V1_SymbolLease()
