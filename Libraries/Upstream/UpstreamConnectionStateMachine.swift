@@ -203,13 +203,14 @@ public struct UpstreamConnectionStateMachine: Sendable {
     }
 
     /// Symbols to drop at run time (`xy.ctl.upstream.unsubscribe`); one that a lease still wants
-    /// stays subscribed, from then on as the leases decide.
+    /// stays subscribed, from then on as the leases decide (the request cannot take it from them).
     public mutating func unsubscribe(_ symbols: [String], now: Int64) -> (UpstreamInterest.Change, [Action]) {
         var dropped: [String] = []
         for raw in symbols {
             let symbol = raw.uppercased()
-            if pinned.remove(symbol) != nil, leases.wants(symbol) {
-                leases.adopt(symbol, now: now)
+            let wasPinned = pinned.remove(symbol) != nil
+            if !interest.isWildcard, leases.wants(symbol) {
+                if wasPinned { leases.adopt(symbol, now: now) }
             } else {
                 dropped.append(raw)
             }
@@ -235,12 +236,12 @@ public struct UpstreamConnectionStateMachine: Sendable {
     /// The lease-driven part of the interest set made what the leases ask, within the room the
     /// pinned symbols leave; unsubscriptions are sent before subscriptions, freeing vendor quota first.
     private mutating func reconcileLeases(now: Int64) -> (LeaseOutcome, [Action]) {
-        let capacity = interest.isWildcard ? 0 : interest.maximum - pinned.count
-        let plan = leases.plan(now: now, pinned: pinned, capacity: capacity)
         guard !interest.isWildcard else {
-            // The vendor sends everything already; the leases are only counted.
+            // The vendor sends everything already; the leases are only kept up to date and counted.
+            leases.lapse(now: now)
             return (LeaseOutcome(), [])
         }
+        let plan = leases.plan(now: now, pinned: pinned, capacity: interest.maximum - pinned.count)
         let removed = interest.remove(plan.remove)
         let added = interest.add(plan.add)
         var outcome = LeaseOutcome(added: added.changed, removed: removed.changed, refused: plan.refused)

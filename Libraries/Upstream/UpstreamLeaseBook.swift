@@ -102,11 +102,10 @@ public struct UpstreamLeaseBook: Sendable {
         if leasedSince[symbol] == nil, releasedAt[symbol] == nil { releasedAt[symbol] = now }
     }
 
-    /// Lapses the expired leases and decides the lease-driven part of the vendor subscription:
-    /// leased symbols not `pinned`, earliest lease first, up to `capacity`; a symbol whose last
-    /// lease ended stays through the grace period while there is room, then is reclaimed.
-    public mutating func plan(now: Int64, pinned: Set<String>, capacity: Int) -> Plan {
-        // A lapsed lease let its symbols go when it expired, not when this plan noticed.
+    /// Forgets the leases expired at `now` and brings the leased symbols up to date; returns when
+    /// each symbol of a lapsed lease was let go (its expiry, not the moment this noticed).
+    @discardableResult
+    public mutating func lapse(now: Int64) -> [String: Int64] {
         var lapsedAt: [String: Int64] = [:]
         for lease in held.values where lease.expiresAt <= now {
             for symbol in lease.symbols { lapsedAt[symbol] = max(lapsedAt[symbol] ?? lease.expiresAt, lease.expiresAt) }
@@ -116,6 +115,15 @@ public struct UpstreamLeaseBook: Sendable {
         for lease in held.values { leased.formUnion(lease.symbols) }
         leasedSince = leasedSince.filter { leased.contains($0.key) }
         for symbol in leased where leasedSince[symbol] == nil { leasedSince[symbol] = now }
+        return lapsedAt
+    }
+
+    /// Lapses the expired leases and decides the lease-driven part of the vendor subscription:
+    /// leased symbols not `pinned`, earliest lease first, up to `capacity`; a symbol whose last
+    /// lease ended stays through the grace period while there is room, then is reclaimed.
+    public mutating func plan(now: Int64, pinned: Set<String>, capacity: Int) -> Plan {
+        let lapsedAt = lapse(now: now)
+        let leased = Set(leasedSince.keys)
 
         streamed.subtract(pinned)
         for symbol in streamed where !leased.contains(symbol) && releasedAt[symbol] == nil { releasedAt[symbol] = lapsedAt[symbol] ?? now }
@@ -124,7 +132,7 @@ public struct UpstreamLeaseBook: Sendable {
         var keep: [String] = []
         var refusedNow: [String] = []
         let room = max(0, capacity)
-        let candidates = leased.subtracting(pinned).sorted { (leasedSince[$0]!, $0) < (leasedSince[$1]!, $1) }
+        let candidates = leased.subtracting(pinned).sorted { (leasedSince[$0] ?? now, $0) < (leasedSince[$1] ?? now, $1) }
         for symbol in candidates {
             if keep.count < room { keep.append(symbol) } else { refusedNow.append(symbol) }
         }

@@ -117,13 +117,34 @@ struct UpstreamLeaseTests {
         #expect(machine.leaseClockTicked(now: 77 * Self.second).0.removed == ["IBM"])
     }
 
-    @Test("with the wildcard configured, leases are counted and change nothing")
+    @Test("with the wildcard configured, leases are counted, lapse, and change nothing; none is refused")
     func wildcard() {
         var machine = streamingMachine(symbols: ["*"])
-        let (outcome, actions) = machine.leaseReceived(lease("gw-1", ["IBM"], revision: 1), now: 0)
+        let (outcome, actions) = machine.leaseReceived(lease("gw-1", ["IBM"], revision: 1, lifetime: 10 * Self.second), now: 0)
         #expect(outcome?.changed == false)
         #expect(actions.isEmpty)
         #expect(machine.leases.instanceCount == 1)
+        #expect(machine.leases.leasedCount == 1)
+        #expect(machine.leases.refused.isEmpty)
+        #expect(machine.unsubscribe(["IBM"], now: Self.second).1.isEmpty)
+        #expect(machine.leaseClockTicked(now: 11 * Self.second).1.isEmpty)
+        #expect(machine.leases.instanceCount == 0)
+        #expect(machine.leases.leasedCount == 0)
+    }
+
+    @Test("a request cannot unsubscribe a symbol only leases hold: it stays, and goes when they let it go")
+    func requestCannotTakeALeasedSymbol() {
+        var machine = streamingMachine(symbols: ["AAPL"], grace: .seconds(5))
+        _ = machine.leaseReceived(lease("gw-1", ["IBM"], revision: 1, lifetime: 10 * Self.second), now: 0)
+        let (change, actions) = machine.unsubscribe(["IBM", "AAPL"], now: Self.second)
+        #expect(change.changed == ["AAPL"])
+        #expect(actions == [.send(#"{"action":"unsubscribe","params":"T.AAPL"}"#)])
+        #expect(machine.interest.symbols == ["IBM"])
+        #expect(machine.leaseClockTicked(now: 14 * Self.second).0.changed == false)
+        let (reclaimed, sent) = machine.leaseClockTicked(now: 15 * Self.second)
+        #expect(reclaimed.removed == ["IBM"])
+        #expect(sent == [.send(#"{"action":"unsubscribe","params":"T.IBM"}"#)])
+        #expect(machine.interest.symbols.isEmpty)
     }
 
     @Test("leases change the interest while disconnected; the next connection subscribes it whole")
