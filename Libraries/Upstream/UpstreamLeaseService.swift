@@ -76,6 +76,9 @@ public struct UpstreamLeaseService: Service {
         }
     }
 
+    /// Most refused symbols one `UpstreamChange` lists (the contract's bound).
+    static let refusedListed = 1000
+
     /// A lease from a message: a `SymbolLease` whose instance is its subject's last token; nil otherwise.
     static func lease(from message: NATSMessage) -> UpstreamLeaseBook.Lease? {
         guard message.subject.hasPrefix(Subjects.leasePrefix),
@@ -97,7 +100,9 @@ public struct UpstreamLeaseService: Service {
         var change = Xy_Ctl_V1_UpstreamChange()
         change.added = outcome.added
         change.removed = outcome.removed
-        change.refused = outcome.refused
+        // Bounded, so the message stays far below NATS's payload limit whatever gateways lease.
+        change.refused = Array(outcome.refused.prefix(Self.refusedListed))
+        change.refusedCount = UInt32(clamping: outcome.refused.count)
         change.streamed = UInt32(clamping: interest.symbols.count)
         change.quota = UInt32(clamping: interest.maximum)
         change.timeNs = wallClock()

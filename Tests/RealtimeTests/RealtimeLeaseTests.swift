@@ -41,7 +41,7 @@ struct RealtimeLeaseTests {
 
         // gw-2 shares SPY and wants TSLA: the quota (AAPL, IBM, SPY) is full, TSLA refused.
         _ = try publishLease(client, instance: "gw-2", symbols: ["SPY", "TSLA"], revision: 1, lifetime: .seconds(120))
-        try await harness.eventually("TSLA refused") { changes.withLock { $0.contains { $0.refused == ["TSLA"] } } }
+        try await harness.eventually("TSLA refused") { changes.withLock { $0.contains { $0.refused == ["TSLA"] && $0.refusedCount == 1 } } }
         let health = try harness.get("/healthz").body
         #expect(health.contains("\"upstream_symbols\":\"3\""), "\(health)")
         #expect(health.contains("\"upstream_quota\":\"3\""), "\(health)")
@@ -134,6 +134,17 @@ struct RealtimeLeaseTests {
         }
         #expect(!changes.withLock { $0.contains { $0.removed.contains("SPY") || $0.removed.contains("AAPL") } })
         #expect(try harness.metric("xy_upstream_reclaimed_symbols_total") == 1)
+
+        // A lease far over the quota: the room (10 - AAPL - SPY) goes to the first 8, the change
+        // lists the first 1000 refused and counts all 1192.
+        let many = (1...1200).map { String(format: "X%04d", $0) }
+        _ = try publishLease(client, instance: "gw-c", symbols: many, revision: 1, lifetime: .seconds(60))
+        try await harness.eventually("the big lease decided") { changes.withLock { $0.contains { $0.refusedCount == 1192 } } }
+        let big = changes.withLock { $0.first { $0.refusedCount == 1192 } }
+        #expect(big?.added == Array(many.prefix(8)))
+        #expect(big?.refused == Array(many.dropFirst(8).prefix(1000)))
+        #expect(big?.streamed == 10)
+        #expect(try harness.metric("xy_upstream_refused_symbols") == 1192)
         await client.close()
         await harness.stop()
     }

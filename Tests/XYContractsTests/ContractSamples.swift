@@ -184,6 +184,7 @@ enum ContractSamples {
         change.quota = 1000
         change.timeNs = time
         change.instance = "realtime-1"
+        change.refusedCount = 1
         return change
     }
 

@@ -67,7 +67,8 @@ public nonisolated struct Xy_Ctl_V1_UpstreamChange: Sendable {
   /// Symbols unsubscribed upstream (leases gone and the grace period over, or released).
   public var removed: [String] = []
 
-  /// Symbols leased but not streamed: the vendor quota (UPSTREAM_MAX_SYMBOLS) is full.
+  /// Symbols leased but not streamed: the vendor quota (UPSTREAM_MAX_SYMBOLS) is full. The
+  /// earliest leased first, at most 1000 of them (refused_count says how many there are).
   public var refused: [String] = []
 
   /// How many symbols the vendor subscription holds after the change.
@@ -81,6 +82,9 @@ public nonisolated struct Xy_Ctl_V1_UpstreamChange: Sendable {
 
   /// The xy-realtime instance that made the change.
   public var instance: String = String()
+
+  /// How many leased symbols are refused in all, listed in `refused` or not.
+  public var refusedCount: UInt32 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -143,7 +147,7 @@ nonisolated extension Xy_Ctl_V1_SymbolLease: SwiftProtobuf.Message, SwiftProtobu
 
 nonisolated extension Xy_Ctl_V1_UpstreamChange: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".UpstreamChange"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}added\0\u{1}removed\0\u{1}refused\0\u{1}streamed\0\u{1}quota\0\u{3}time_ns\0\u{1}instance\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}added\0\u{1}removed\0\u{1}refused\0\u{1}streamed\0\u{1}quota\0\u{3}time_ns\0\u{1}instance\0\u{3}refused_count\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -158,6 +162,7 @@ nonisolated extension Xy_Ctl_V1_UpstreamChange: SwiftProtobuf.Message, SwiftProt
       case 5: try { try decoder.decodeSingularUInt32Field(value: &self.quota) }()
       case 6: try { try decoder.decodeSingularInt64Field(value: &self.timeNs) }()
       case 7: try { try decoder.decodeSingularStringField(value: &self.instance) }()
+      case 8: try { try decoder.decodeSingularUInt32Field(value: &self.refusedCount) }()
       default: break
       }
     }
@@ -185,6 +190,9 @@ nonisolated extension Xy_Ctl_V1_UpstreamChange: SwiftProtobuf.Message, SwiftProt
     if !self.instance.isEmpty {
       try visitor.visitSingularStringField(value: self.instance, fieldNumber: 7)
     }
+    if self.refusedCount != 0 {
+      try visitor.visitSingularUInt32Field(value: self.refusedCount, fieldNumber: 8)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -196,6 +204,7 @@ nonisolated extension Xy_Ctl_V1_UpstreamChange: SwiftProtobuf.Message, SwiftProt
     if lhs.quota != rhs.quota {return false}
     if lhs.timeNs != rhs.timeNs {return false}
     if lhs.instance != rhs.instance {return false}
+    if lhs.refusedCount != rhs.refusedCount {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

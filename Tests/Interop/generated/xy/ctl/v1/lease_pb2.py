@@ -13,7 +13,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15xy/ctl/v1/lease.proto\x12\txy.ctl.v1\"o\n\x0bSymbolLease\x12\x10\n\x08instance\x18\x01 \x01(\t\x12\x0f\n\x07symbols\x18\x02 \x03(\t\x12\x14\n\x0cissued_at_ns\x18\x03 \x01(\x03\x12\x15\n\rexpires_at_ns\x18\x04 \x01(\x03\x12\x10\n\x08revision\x18\x05 \x01(\x04\"\x85\x01\n\x0eUpstreamChange\x12\r\n\x05\x61\x64\x64\x65\x64\x18\x01 \x03(\t\x12\x0f\n\x07removed\x18\x02 \x03(\t\x12\x0f\n\x07refused\x18\x03 \x03(\t\x12\x10\n\x08streamed\x18\x04 \x01(\r\x12\r\n\x05quota\x18\x05 \x01(\r\x12\x0f\n\x07time_ns\x18\x06 \x01(\x03\x12\x10\n\x08instance\x18\x07 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15xy/ctl/v1/lease.proto\x12\txy.ctl.v1\"o\n\x0bSymbolLease\x12\x10\n\x08instance\x18\x01 \x01(\t\x12\x0f\n\x07symbols\x18\x02 \x03(\t\x12\x14\n\x0cissued_at_ns\x18\x03 \x01(\x03\x12\x15\n\rexpires_at_ns\x18\x04 \x01(\x03\x12\x10\n\x08revision\x18\x05 \x01(\x04\"\x9c\x01\n\x0eUpstreamChange\x12\r\n\x05\x61\x64\x64\x65\x64\x18\x01 \x03(\t\x12\x0f\n\x07removed\x18\x02 \x03(\t\x12\x0f\n\x07refused\x18\x03 \x03(\t\x12\x10\n\x08streamed\x18\x04 \x01(\r\x12\r\n\x05quota\x18\x05 \x01(\r\x12\x0f\n\x07time_ns\x18\x06 \x01(\x03\x12\x10\n\x08instance\x18\x07 \x01(\t\x12\x15\n\rrefused_count\x18\x08 \x01(\rb\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'xy.ctl.v1.lease_pb2', globals())
@@ -23,5 +23,5 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _SYMBOLLEASE._serialized_start=36
   _SYMBOLLEASE._serialized_end=147
   _UPSTREAMCHANGE._serialized_start=150
-  _UPSTREAMCHANGE._serialized_end=283
+  _UPSTREAMCHANGE._serialized_end=306
 # @@protoc_insertion_point(module_scope)
