@@ -188,6 +188,8 @@ public struct UpstreamConnectionStateMachine: Sendable {
         public var refused: [String] = []
         /// Whether anything above differs from before (the refusals included).
         public var changed = false
+        /// Gateway instances whose lease lapsed at this decision (they stopped renewing).
+        public var lapsed: [String] = []
     }
 
     /// Symbols to add at run time (`xy.ctl.upstream.subscribe`); while streaming the new ones are
@@ -238,14 +240,16 @@ public struct UpstreamConnectionStateMachine: Sendable {
     private mutating func reconcileLeases(now: Int64) -> (LeaseOutcome, [Action]) {
         guard !interest.isWildcard else {
             // The vendor sends everything already; the leases are only kept up to date and counted.
-            leases.lapse(now: now)
-            return (LeaseOutcome(), [])
+            var outcome = LeaseOutcome()
+            outcome.lapsed = leases.lapse(now: now).instances
+            return (outcome, [])
         }
         let plan = leases.plan(now: now, pinned: pinned, capacity: interest.maximum - pinned.count)
         let removed = interest.remove(plan.remove)
         let added = interest.add(plan.add)
         var outcome = LeaseOutcome(added: added.changed, removed: removed.changed, refused: plan.refused)
         outcome.changed = !added.changed.isEmpty || !removed.changed.isEmpty || plan.refusedChanged
+        outcome.lapsed = plan.lapsed
         return (outcome, changeActions("unsubscribe", removed) + changeActions("subscribe", added))
     }
 

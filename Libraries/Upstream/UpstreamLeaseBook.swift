@@ -36,6 +36,8 @@ public struct UpstreamLeaseBook: Sendable {
         public var refused: [String] = []
         /// Whether the refused list differs from the previous plan's.
         public var refusedChanged = false
+        /// Instances whose lease lapsed now (they stopped renewing).
+        public var lapsed: [String] = []
     }
 
     /// A live lease as held: its symbols and the local time it lapses at.
@@ -102,31 +104,42 @@ public struct UpstreamLeaseBook: Sendable {
         if leasedSince[symbol] == nil, releasedAt[symbol] == nil { releasedAt[symbol] = now }
     }
 
-    /// Forgets the leases expired at `now` and brings the leased symbols up to date; returns when
-    /// each symbol of a lapsed lease was let go (its expiry, not the moment this noticed).
+    /// What ``lapse(now:)`` found expired.
+    public struct Lapse: Sendable, Hashable {
+        /// Instances whose lease expired with symbols in it (they stopped renewing), sorted.
+        public var instances: [String] = []
+        /// When each symbol of an expired lease was let go: the lease's expiry, not the moment
+        /// this noticed, so the grace period is not stretched by the check interval.
+        public var symbolsLetGo: [String: Int64] = [:]
+    }
+
+    /// Forgets the leases expired at `now` (and the released, empty ones) and brings the leased
+    /// symbols up to date.
     @discardableResult
-    public mutating func lapse(now: Int64) -> [String: Int64] {
-        var lapsedAt: [String: Int64] = [:]
-        for lease in held.values where lease.expiresAt <= now {
-            for symbol in lease.symbols { lapsedAt[symbol] = max(lapsedAt[symbol] ?? lease.expiresAt, lease.expiresAt) }
+    public mutating func lapse(now: Int64) -> Lapse {
+        var lapse = Lapse()
+        for (instance, lease) in held where lease.expiresAt <= now && !lease.symbols.isEmpty {
+            lapse.instances.append(instance)
+            for symbol in lease.symbols { lapse.symbolsLetGo[symbol] = max(lapse.symbolsLetGo[symbol] ?? lease.expiresAt, lease.expiresAt) }
         }
+        lapse.instances.sort()
         held = held.filter { $0.value.expiresAt > now && !$0.value.symbols.isEmpty }
         var leased = Set<String>()
         for lease in held.values { leased.formUnion(lease.symbols) }
         leasedSince = leasedSince.filter { leased.contains($0.key) }
         for symbol in leased where leasedSince[symbol] == nil { leasedSince[symbol] = now }
-        return lapsedAt
+        return lapse
     }
 
     /// Lapses the expired leases and decides the lease-driven part of the vendor subscription:
     /// leased symbols not `pinned`, earliest lease first, up to `capacity`; a symbol whose last
     /// lease ended stays through the grace period while there is room, then is reclaimed.
     public mutating func plan(now: Int64, pinned: Set<String>, capacity: Int) -> Plan {
-        let lapsedAt = lapse(now: now)
+        let lapsed = lapse(now: now)
         let leased = Set(leasedSince.keys)
 
         streamed.subtract(pinned)
-        for symbol in streamed where !leased.contains(symbol) && releasedAt[symbol] == nil { releasedAt[symbol] = lapsedAt[symbol] ?? now }
+        for symbol in streamed where !leased.contains(symbol) && releasedAt[symbol] == nil { releasedAt[symbol] = lapsed.symbolsLetGo[symbol] ?? now }
         releasedAt = releasedAt.filter { streamed.contains($0.key) && !leased.contains($0.key) }
 
         var keep: [String] = []
@@ -146,6 +159,7 @@ public struct UpstreamLeaseBook: Sendable {
         plan.remove = streamed.filter { !kept.contains($0) }.sorted()
         plan.refused = refusedNow
         plan.refusedChanged = refusedNow != refused
+        plan.lapsed = lapsed.instances
         for symbol in plan.remove { releasedAt[symbol] = nil }
         streamed = kept
         refused = refusedNow

@@ -94,6 +94,9 @@ public struct UpstreamLeaseService: Service {
 
     /// Publishes what a lease decision changed, when it changed anything, and counts the reclaimed symbols.
     private func publish(_ outcome: UpstreamConnectionStateMachine.LeaseOutcome) {
+        for instance in outcome.lapsed {
+            logger.warning("a gateway stopped renewing its lease; its symbols are released", metadata: ["instance": "\(instance.prefix(64))"])
+        }
         guard outcome.changed else { return }
         metrics.reclaimedSymbols.increment(by: outcome.removed.count)
         let interest = upstream.interest

@@ -128,6 +128,7 @@ struct RealtimeLeaseTests {
         // The lease lapsed after 1 s, then the grace of 2 s ran.
         #expect((reclaim?.timeNs ?? 0) >= lastRenewal + 3_000_000_000)
         #expect(reclaim?.streamed == 2)
+        #expect(harness.realtime.log.split(separator: "\n").contains { $0.contains("stopped renewing") && $0.contains("\"gw-a\"") })
         try await harness.eventually("no IBM in the last 150 events, SPY and AAPL among them") {
             let recent = events.snapshot.suffix(150)
             return recent.count == 150 && !recent.contains { $0.symbol == "IBM" } && recent.contains { $0.symbol == "SPY" } && recent.contains { $0.symbol == "AAPL" }

@@ -54,6 +54,7 @@ struct UpstreamLeaseTests {
         // gw-1 lapses at 30 s; IBM is kept through the grace period.
         let (lapsed, quiet) = machine.leaseClockTicked(now: 31 * Self.second)
         #expect(lapsed.changed == false)
+        #expect(lapsed.lapsed == ["gw-1"])
         #expect(quiet.isEmpty)
         #expect(machine.leases.instanceCount == 1)
         #expect(machine.interest.contains("IBM"))
@@ -63,7 +64,9 @@ struct UpstreamLeaseTests {
         #expect(machine.interest.symbols == ["AAPL", "SPY"])
         // The last lease released with an empty set: SPY follows after its grace; AAPL is configured.
         _ = machine.leaseReceived(lease("gw-2", [], revision: 2), now: 40 * Self.second)
-        #expect(machine.leaseClockTicked(now: 44 * Self.second).0.changed == false)
+        let released = machine.leaseClockTicked(now: 44 * Self.second).0
+        #expect(released.changed == false)
+        #expect(released.lapsed.isEmpty, "a released lease did not lapse")
         #expect(machine.leaseClockTicked(now: 45 * Self.second).0.removed == ["SPY"])
         #expect(machine.interest.symbols == ["AAPL"])
     }
@@ -127,7 +130,9 @@ struct UpstreamLeaseTests {
         #expect(machine.leases.leasedCount == 1)
         #expect(machine.leases.refused.isEmpty)
         #expect(machine.unsubscribe(["IBM"], now: Self.second).1.isEmpty)
-        #expect(machine.leaseClockTicked(now: 11 * Self.second).1.isEmpty)
+        let lapsed = machine.leaseClockTicked(now: 11 * Self.second)
+        #expect(lapsed.1.isEmpty)
+        #expect(lapsed.0.lapsed == ["gw-1"])
         #expect(machine.leases.instanceCount == 0)
         #expect(machine.leases.leasedCount == 0)
     }
