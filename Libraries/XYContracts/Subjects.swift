@@ -89,7 +89,7 @@ public enum Subjects {
     public static let allLeases = leasePrefix + "*"
 
     /// `xy.ctl.upstream.changed`: one `xy.ctl.v1.UpstreamChange` after each change of the vendor
-    /// subscription that leases caused (realtime → aggregator, admin).
+    /// subscription that leases caused (realtime → aggregator).
     public static let upstreamChanged = "xy.ctl.upstream.changed"
 
     /// `xy.exec.health`: one `xy.exec.v1.Health` heartbeat from every service instance.
