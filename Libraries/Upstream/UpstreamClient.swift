@@ -30,6 +30,8 @@ public final class UpstreamClient: Service, Sendable {
     /// Nanoseconds (monotonic) when the last frame arrived.
     private let lastFrame = ManagedAtomic<Int64>(0)
     private let eventLoopGroup: any EventLoopGroup
+    /// Monotonic nanoseconds for lease lifetimes and the grace period; injectable for tests.
+    private let clock: @Sendable () -> Int64
 
     /// The machine and the queue of the connection's writer, changed together under one lock.
     private struct Link: Sendable {
@@ -40,8 +42,10 @@ public final class UpstreamClient: Service, Sendable {
 
     public init(
         configuration: UpstreamConfiguration, nats: NATSClient, metrics: UpstreamMetrics, readiness: ReadinessState, logger: Logger,
-        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        clock: @escaping @Sendable () -> Int64 = { Int64(XYCore.monotonicNanoseconds()) }
     ) {
+        self.clock = clock
         self.configuration = configuration
         self.nats = nats
         self.metrics = metrics
@@ -76,7 +80,25 @@ public final class UpstreamClient: Service, Sendable {
 
     /// Drops symbols from the vendor subscription (request on `xy.ctl.upstream.unsubscribe`).
     public func unsubscribe(_ symbols: [String]) async -> UpstreamInterest.Change {
-        await decide { $0.unsubscribe(symbols) }
+        await decide { $0.unsubscribe(symbols, now: clock()) }
+    }
+
+    /// A gateway's lease (`xy.ctl.lease.<instance>`): the vendor subscription follows it at once.
+    /// Nil when it was older than the lease held and dropped.
+    public func receiveLease(_ lease: UpstreamLeaseBook.Lease) async -> UpstreamConnectionStateMachine.LeaseOutcome? {
+        let now = clock()
+        return await decide { $0.leaseReceived(lease, now: now) }
+    }
+
+    /// Lapses the leases not renewed and reclaims the symbols nobody has leased for the grace period.
+    public func expireLeases() async -> UpstreamConnectionStateMachine.LeaseOutcome {
+        let now = clock()
+        return await decide { $0.leaseClockTicked(now: now) }
+    }
+
+    /// Live leases, distinct leased symbols, and leased symbols refused over the quota, for metrics.
+    public var leaseCounts: (instances: Int, leased: Int, refused: Int) {
+        link.withLockedValue { ($0.machine.leases.instanceCount, $0.machine.leases.leasedCount, $0.machine.leases.refused.count) }
     }
 
     /// One decision of the machine: its actions go to the connection's writer queue in the same

@@ -27,6 +27,8 @@ public struct UpstreamConfiguration: Sendable {
     public var maxMessageBytes: Int
     /// `source` of every MarketEvent.
     public var source: String
+    /// How long a symbol nobody leases any more stays subscribed before it is reclaimed.
+    public var leaseGrace: Duration
 
     public static let urlVariable = EnvironmentVariable("UPSTREAM_URL", required: true, help: "Vendor WebSocket URL, e.g. ws://127.0.0.1:9100/stocks.")
     public static let apiKeyVariable = EnvironmentVariable("UPSTREAM_API_KEY", required: true, secret: true, help: "Vendor API key (secret; never logged).")
@@ -42,11 +44,13 @@ public struct UpstreamConfiguration: Sendable {
     public static let maxMessageBytesVariable = EnvironmentVariable(
         "UPSTREAM_MAX_MESSAGE_BYTES", default: "16777216", help: "Largest vendor message (all its fragments) read; a bigger one closes the connection (XYW109).")
     public static let sourceVariable = EnvironmentVariable("UPSTREAM_SOURCE", default: "polygon", help: "Value of MarketEvent.source.")
+    public static let leaseGraceVariable = EnvironmentVariable(
+        "UPSTREAM_LEASE_GRACE", default: "60s", help: "How long a symbol no gateway leases any more stays subscribed before it is reclaimed.")
 
     public static let variables: [EnvironmentVariable] = [
         urlVariable, apiKeyVariable, symbolsVariable, channelsVariable, maxSymbolsVariable, backoffInitialVariable,
         backoffMaximumVariable, authRetryVariable, maxConnectionsRetryVariable, silenceTimeoutVariable, pingIntervalVariable, maxMessageBytesVariable,
-        sourceVariable,
+        sourceVariable, leaseGraceVariable,
     ]
 
     /// `url` and `apiKey`, and each other setting as given or else at its variable's default.
@@ -54,7 +58,7 @@ public struct UpstreamConfiguration: Sendable {
         url: String, apiKey: String, symbols: [String]? = nil, channels: [String]? = nil, maxSymbols: Int? = nil,
         backoffInitial: Duration? = nil, backoffMaximum: Duration? = nil, authRetryDelay: Duration? = nil,
         maxConnectionsRetryDelay: Duration? = nil, silenceTimeout: Duration? = nil, pingInterval: Duration? = nil,
-        maxMessageBytes: Int? = nil, source: String? = nil
+        maxMessageBytes: Int? = nil, source: String? = nil, leaseGrace: Duration? = nil
     ) {
         self = EnvironmentReader.defaults { environment throws(ConfigurationError) in
             try Self(url: url, apiKey: apiKey, environment: environment)
@@ -70,6 +74,7 @@ public struct UpstreamConfiguration: Sendable {
         if let pingInterval { self.pingInterval = pingInterval }
         if let maxMessageBytes { self.maxMessageBytes = maxMessageBytes }
         if let source { self.source = source }
+        if let leaseGrace { self.leaseGrace = leaseGrace }
     }
 
     /// Reads and checks every `UPSTREAM_*` variable; the first bad one throws, naming it.
@@ -112,5 +117,6 @@ public struct UpstreamConfiguration: Sendable {
         pingInterval = try environment.duration(Self.pingIntervalVariable)
         maxMessageBytes = try environment.integer(Self.maxMessageBytesVariable, in: 1024...(1 << 30))
         source = try environment.requiredString(Self.sourceVariable)
+        leaseGrace = try environment.duration(Self.leaseGraceVariable)
     }
 }

@@ -67,6 +67,11 @@ public struct UpstreamConnectionStateMachine: Sendable {
     public private(set) var state: State = .idle
     public private(set) var interest: UpstreamInterest
     public let channels: [String]
+    /// The gateways' leases, which decide the part of the interest set that is not pinned.
+    public private(set) var leases: UpstreamLeaseBook
+    /// Symbols subscribed whatever the leases say: the configured ones and those asked for on
+    /// `xy.ctl.upstream.subscribe`; they take the quota first.
+    public private(set) var pinned: Set<String>
     private let backoff: Backoff
     /// Reconnects since the last authenticated session: the backoff attempt number.
     private var failedAttempts = 0
@@ -77,6 +82,9 @@ public struct UpstreamConnectionStateMachine: Sendable {
     public init(configuration: UpstreamConfiguration) {
         interest = UpstreamInterest(symbols: configuration.symbols, maximum: configuration.maxSymbols)
         channels = configuration.channels
+        let grace = configuration.leaseGrace.components
+        leases = UpstreamLeaseBook(graceNanoseconds: grace.seconds * 1_000_000_000 + grace.attoseconds / 1_000_000_000)
+        pinned = Set(interest.symbols)
         backoff = Backoff(initial: configuration.backoffInitial, cap: configuration.backoffMaximum, multiplier: 2, jitter: .equal)
         authRetryDelay = configuration.authRetryDelay
         maxConnectionsRetryDelay = configuration.maxConnectionsRetryDelay
@@ -172,16 +180,77 @@ public struct UpstreamConnectionStateMachine: Sendable {
         return ReconnectPlan(delay: delay, failure: failure)
     }
 
-    /// Symbols to add at run time; while streaming the new ones are subscribed at once.
+    /// What leases changed in the interest set, for `xy.ctl.upstream.changed` and the metrics.
+    public struct LeaseOutcome: Sendable, Hashable {
+        public var added: [String] = []
+        public var removed: [String] = []
+        /// Leased symbols over the quota.
+        public var refused: [String] = []
+        /// Whether anything above differs from before (the refusals included).
+        public var changed = false
+        /// Gateway instances whose lease lapsed at this decision (they stopped renewing).
+        public var lapsed: [String] = []
+    }
+
+    /// Symbols to add at run time (`xy.ctl.upstream.subscribe`); while streaming the new ones are
+    /// subscribed at once. They are pinned: leases no longer decide about them.
     public mutating func subscribe(_ symbols: [String]) -> (UpstreamInterest.Change, [Action]) {
         let change = interest.add(symbols)
+        guard !interest.isWildcard else { return (change, []) }
+        for symbol in symbols.map({ $0.uppercased() }) where interest.contains(symbol) && !pinned.contains(symbol) {
+            pinned.insert(symbol)
+            leases.unpin(fromLeases: symbol)
+        }
         return (change, changeActions("subscribe", change))
     }
 
-    /// Symbols to drop at run time.
-    public mutating func unsubscribe(_ symbols: [String]) -> (UpstreamInterest.Change, [Action]) {
-        let change = interest.remove(symbols)
+    /// Symbols to drop at run time (`xy.ctl.upstream.unsubscribe`); one that a lease still wants
+    /// stays subscribed, from then on as the leases decide (the request cannot take it from them).
+    public mutating func unsubscribe(_ symbols: [String], now: Int64) -> (UpstreamInterest.Change, [Action]) {
+        var dropped: [String] = []
+        for raw in symbols {
+            let symbol = raw.uppercased()
+            let wasPinned = pinned.remove(symbol) != nil
+            if !interest.isWildcard, leases.wants(symbol) {
+                if wasPinned { leases.adopt(symbol, now: now) }
+            } else {
+                dropped.append(raw)
+            }
+        }
+        let change = interest.remove(dropped)
         return (change, changeActions("unsubscribe", change))
+    }
+
+    /// A gateway's lease arrived: the interest set follows it at once (nil when the lease was
+    /// older than the one held and dropped).
+    public mutating func leaseReceived(_ lease: UpstreamLeaseBook.Lease, now: Int64) -> (LeaseOutcome?, [Action]) {
+        guard leases.receive(lease, now: now) else { return (nil, []) }
+        let (outcome, actions) = reconcileLeases(now: now)
+        return (outcome, actions)
+    }
+
+    /// Time passed: leases not renewed lapse, and symbols leased by nobody for the grace period are
+    /// unsubscribed.
+    public mutating func leaseClockTicked(now: Int64) -> (LeaseOutcome, [Action]) {
+        reconcileLeases(now: now)
+    }
+
+    /// The lease-driven part of the interest set made what the leases ask, within the room the
+    /// pinned symbols leave; unsubscriptions are sent before subscriptions, freeing vendor quota first.
+    private mutating func reconcileLeases(now: Int64) -> (LeaseOutcome, [Action]) {
+        guard !interest.isWildcard else {
+            // The vendor sends everything already; the leases are only kept up to date and counted.
+            var outcome = LeaseOutcome()
+            outcome.lapsed = leases.lapse(now: now).instances
+            return (outcome, [])
+        }
+        let plan = leases.plan(now: now, pinned: pinned, capacity: interest.maximum - pinned.count)
+        let removed = interest.remove(plan.remove)
+        let added = interest.add(plan.add)
+        var outcome = LeaseOutcome(added: added.changed, removed: removed.changed, refused: plan.refused)
+        outcome.changed = !added.changed.isEmpty || !removed.changed.isEmpty || plan.refusedChanged
+        outcome.lapsed = plan.lapsed
+        return (outcome, changeActions("unsubscribe", removed) + changeActions("subscribe", added))
     }
 
     /// Shutting down: close if connected, never reconnect.

@@ -23,6 +23,11 @@ public struct UpstreamInterest: Sendable, Hashable {
         }
     }
 
+    /// Whether `symbol` (upper case) is in the set; always true for the wildcard.
+    public func contains(_ symbol: String) -> Bool {
+        isWildcard || members.contains(symbol)
+    }
+
     /// Adds symbols up to the maximum.
     public mutating func add(_ requested: [String]) -> Change {
         var change = Change()

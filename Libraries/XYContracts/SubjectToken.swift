@@ -41,6 +41,13 @@ public enum SubjectToken {
         return name
     }
 
+    /// A service instance id as a subject token (`gw-1`, `host_42-1234`): letters, digits, `_`
+    /// and `-`; a host name with dots must be spelled without them before it names a subject.
+    public static func instance(_ instance: String) throws(SubjectTokenError) -> String {
+        try check(instance, kind: "instance", code: .invalidInstance) { byte in isUpper(byte) || isLower(byte) || isDigit(byte) || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-") }
+        return instance
+    }
+
     private static func check(_ token: String, kind: String, code: SubjectTokenError.Code, allowed: (UInt8) -> Bool) throws(SubjectTokenError) {
         guard !token.isEmpty else { throw SubjectTokenError(code, "\(kind) is empty") }
         guard token.utf8.count <= maximumLength else {

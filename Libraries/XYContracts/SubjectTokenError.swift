@@ -1,4 +1,4 @@
-/// Why a symbol, group or flag name cannot become part of a subject.
+/// Why a symbol, group, flag name or instance id cannot become part of a subject.
 public struct SubjectTokenError: Error, Hashable, Sendable, CustomStringConvertible {
     /// What kind of token was refused; a struct so new kinds do not break callers' switches.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
@@ -9,6 +9,7 @@ public struct SubjectTokenError: Error, Hashable, Sendable, CustomStringConverti
         public static let invalidGroup = Code(name: "invalidGroup")
         public static let invalidFlagName = Code(name: "invalidFlagName")
         public static let invalidSessionEvent = Code(name: "invalidSessionEvent")
+        public static let invalidInstance = Code(name: "invalidInstance")
 
         init(name: String) { self.name = name }
     }

@@ -76,6 +76,22 @@ public enum Subjects {
     /// Request/reply: symbols to drop from the vendor subscription.
     public static let upstreamUnsubscribe = "xy.ctl.upstream.unsubscribe"
 
+    /// `xy.ctl.lease.`, the family of ``lease(instance:)``.
+    public static let leasePrefix = "xy.ctl.lease."
+
+    /// `xy.ctl.lease.<INSTANCE>`: one `xy.ctl.v1.SymbolLease`, the symbols a gateway's clients
+    /// watch, renewed every interval (gateway → realtime).
+    public static func lease(instance: String) throws(SubjectTokenError) -> String {
+        leasePrefix + (try SubjectToken.instance(instance))
+    }
+
+    /// Every gateway's leases.
+    public static let allLeases = leasePrefix + "*"
+
+    /// `xy.ctl.upstream.changed`: one `xy.ctl.v1.UpstreamChange` after each change of the vendor
+    /// subscription that leases caused (realtime → aggregator).
+    public static let upstreamChanged = "xy.ctl.upstream.changed"
+
     /// `xy.exec.health`: one `xy.exec.v1.Health` heartbeat from every service instance.
     public static let health = "xy.exec.health"
 

@@ -17,7 +17,13 @@ try await ServiceRuntime.main(
             configuration: upstreamConfiguration, nats: context.nats, metrics: metrics, readiness: context.readiness,
             logger: context.logger)
         return ServiceRuntime.Parts(
-            services: [UpstreamControlService(nats: context.nats, upstream: upstream, logger: context.logger), upstream],
+            services: [
+                UpstreamControlService(nats: context.nats, upstream: upstream, logger: context.logger),
+                UpstreamLeaseService(
+                    nats: context.nats, upstream: upstream, metrics: metrics, readiness: context.readiness,
+                    instance: context.configuration.instance, grace: upstreamConfiguration.leaseGrace, logger: context.logger),
+                upstream,
+            ],
             observability: .server(histograms: [metrics.ingestLatency]))
     }
 )

@@ -509,6 +509,55 @@ class LeastPrivilegeTests(unittest.TestCase):
         log = (self.stack.work / "admin.log").read_text()
         self.assertNotIn("ermissions", log, f"xy-admin was refused something it needs:\n{log[-3000:]}")
 
+    def test_leases_flow_under_each_user(self):
+        """A gateway leases (xy.ctl.lease.<instance>), xy-realtime reads the lease and may tell
+        xy.ctl.upstream.changed, the aggregator may follow that; nobody else may lease."""
+        def varint(value):
+            out = bytearray()
+            while True:
+                byte = value & 0x7F
+                value >>= 7
+                out.append(byte | (0x80 if value else 0))
+                if not value:
+                    return bytes(out)
+
+        def text(field, value):
+            data = value.encode()
+            return bytes([field << 3 | 2]) + varint(len(data)) + data
+
+        now = time.time_ns()
+        # xy.ctl.v1.SymbolLease: instance, symbols, issued_at_ns, expires_at_ns, revision.
+        lease = (text(1, "gw-deploy") + text(2, "S0002") + bytes([3 << 3]) + varint(now)
+                 + bytes([4 << 3]) + varint(now + 60_000_000_000) + bytes([5 << 3]) + varint(1))
+
+        async def gateway(nc):
+            await nc.publish("xy.ctl.lease.gw-deploy", lease)
+        errors = asyncio.run(violations(self.stack, "gateway", gateway))
+        self.assertFalse([e for e in errors if "permissions violation" in e.lower()], errors)
+        metrics_url = f"http://127.0.0.1:{self.stack.ports['realtime']}/metrics"
+        deadline = time.monotonic() + 10
+        leases = None
+        while time.monotonic() < deadline and leases != 1.0:
+            with urllib.request.urlopen(metrics_url, timeout=2) as response:
+                lines = response.read().decode().splitlines()
+            leases = next((float(line.split()[-1]) for line in lines if line.startswith("xy_upstream_leases ")), None)
+            time.sleep(0.1)
+        self.assertEqual(1.0, leases, "xy-realtime did not receive the gateway's lease")
+
+        async def realtime(nc):
+            await nc.publish("xy.ctl.upstream.changed", b"")
+        async def aggregator(nc):
+            await nc.subscribe("xy.ctl.upstream.changed")
+        for user, actions in (("realtime", realtime), ("aggregator", aggregator)):
+            errors = asyncio.run(violations(self.stack, user, actions))
+            self.assertFalse([e for e in errors if "permissions violation" in e.lower()], f"{user}: {errors}")
+
+        async def forge(nc):
+            await nc.publish("xy.ctl.lease.gw-forged", lease)
+            await nc.publish("xy.ctl.upstream.changed", b"forged")
+        self.assertRefused("aggregator", forge, 'Publish to "xy.ctl.lease.gw-forged"', 'Publish to "xy.ctl.upstream.changed"')
+        self.assertRefused("gateway", forge, 'Publish to "xy.ctl.upstream.changed"')
+
     def test_gateway_and_aggregator_may_read_flags_but_not_write_them(self):
         async def read(nc):
             await nc.publish("$JS.API.STREAM.INFO.KV_xy_feature_flags", b"")

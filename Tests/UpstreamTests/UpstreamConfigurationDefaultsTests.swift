@@ -13,6 +13,8 @@ struct UpstreamConfigurationDefaultsTests {
         #expect(plain.backoffInitial == read.backoffInitial && plain.backoffMaximum == read.backoffMaximum)
         #expect(plain.authRetryDelay == read.authRetryDelay && plain.maxConnectionsRetryDelay == read.maxConnectionsRetryDelay)
         #expect(plain.silenceTimeout == read.silenceTimeout && plain.pingInterval == read.pingInterval && plain.source == read.source)
+        #expect(plain.leaseGrace == read.leaseGrace && plain.leaseGrace == .seconds(60))
+        #expect(try UpstreamConfiguration(environment: EnvironmentReader(["UPSTREAM_URL": url, "UPSTREAM_API_KEY": "k", "UPSTREAM_LEASE_GRACE": "1500ms"])).leaseGrace == .milliseconds(1500))
         // The defaults the README documents, read from the variables.
         #expect(plain.backoffInitial == .milliseconds(250) && plain.backoffMaximum == .seconds(30) && plain.channels == ["T", "Q", "AM"])
         // A setting given explicitly wins over its default.

@@ -43,11 +43,11 @@ struct UpstreamConnectionStateMachineTests {
     func changesWhileDown() {
         var machine = UpstreamConnectionStateMachine(configuration: configuration())
         machine.connecting()
-        let (change, actions) = machine.unsubscribe(["MSFT"])
+        let (change, actions) = machine.unsubscribe(["MSFT"], now: 0)
         #expect(change.changed == ["MSFT"])
         #expect(actions.isEmpty)
         #expect(connect(&machine) == [.markUp, .send(#"{"action":"subscribe","params":"T.AAPL,Q.AAPL"}"#)])
-        #expect(machine.unsubscribe(["AAPL"]).1 == [.send(#"{"action":"unsubscribe","params":"T.AAPL,Q.AAPL"}"#)])
+        #expect(machine.unsubscribe(["AAPL"], now: 0).1 == [.send(#"{"action":"unsubscribe","params":"T.AAPL,Q.AAPL"}"#)])
     }
 
     @Test("the interest set never grows past its maximum")

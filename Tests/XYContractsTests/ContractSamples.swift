@@ -10,7 +10,7 @@ enum ContractSamples {
 
     static var all: [any SwiftProtobuf.Message] {
         marketEvents + [trade, quote, aggregate, symbolTick, tickBatch, snapshot, snapshotRequest, bar, barCheckpoint, health, sessionEvent] + featureFlags
-            + [featureFlagChange] + serverMessages + [control, clientRequest]
+            + [featureFlagChange] + serverMessages + [control, clientRequest, symbolLease, upstreamChange]
     }
 
     static var trade: Xy_Md_V1_Trade {
@@ -163,6 +163,29 @@ enum ContractSamples {
         health.details = ["nats": "connected", "clients": "12"]
         health.intervalNs = 5_000_000_000
         return health
+    }
+
+    static var symbolLease: Xy_Ctl_V1_SymbolLease {
+        var lease = Xy_Ctl_V1_SymbolLease()
+        lease.instance = "gw-1"
+        lease.symbols = ["AAPL", "BRK.B", "IBM"]
+        lease.issuedAtNs = time
+        lease.expiresAtNs = time + 30_000_000_000
+        lease.revision = 42
+        return lease
+    }
+
+    static var upstreamChange: Xy_Ctl_V1_UpstreamChange {
+        var change = Xy_Ctl_V1_UpstreamChange()
+        change.added = ["IBM"]
+        change.removed = ["NVDA", "TSLA"]
+        change.refused = ["ZZZZ"]
+        change.streamed = 1000
+        change.quota = 1000
+        change.timeNs = time
+        change.instance = "realtime-1"
+        change.refusedCount = 1
+        return change
     }
 
     static var sessionEvent: Xy_Session_V1_SessionEvent {

@@ -14,6 +14,14 @@ struct SubjectsTests {
         #expect(try Subjects.session(.disconnected) == "xy.session.disconnected")
         #expect(try Subjects.featureFlag(name: "tick_interval") == "$KV.xy_feature_flags.tick_interval")
         #expect(Subjects.health == "xy.exec.health")
+        #expect(try Subjects.lease(instance: "gw-1") == "xy.ctl.lease.gw-1")
+        #expect(Subjects.allLeases == "xy.ctl.lease.*")
+        #expect(Subjects.upstreamChanged == "xy.ctl.upstream.changed")
+    }
+
+    @Test("instance ids allow letters, digits, _ and -", arguments: ["", "gw.1", "gw 1", "*", ">", "gw\r\n", String(repeating: "g", count: 65)])
+    func badInstances(_ instance: String) {
+        #expect(throws: SubjectTokenError.self) { try Subjects.lease(instance: instance) }
     }
 
     @Test("the family prefixes and wildcards match the helpers; a tick subject pairs with its snapshot subject")
