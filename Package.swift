@@ -99,7 +99,7 @@ let package = Package(
         ),
         .target(
             name: "MarketData",
-            dependencies: ["XYContracts"],
+            dependencies: ["XYContracts", "XYCore"],
             path: "Libraries/MarketData"
         ),
         // `xy demo ticks`'s random walk of tick batches: demo traffic, not a contract.
@@ -406,7 +406,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MarketDataTests",
-            dependencies: ["MarketData", "XYContracts"],
+            dependencies: ["MarketData", "XYContracts", "XYCore"],
             path: "Tests/MarketDataTests"
         ),
         .testTarget(
