@@ -21,6 +21,7 @@ public struct HTTPGetClient: Sendable {
     public var maximumBodySize: Int
     /// The TLS settings for `https://` (system trust roots by default).
     public var tlsConfiguration: TLSConfiguration
+    /// Where each exchange's connection runs (NIO's shared singleton by default).
     public let group: any EventLoopGroup
 
     public init(
