@@ -99,7 +99,7 @@ let package = Package(
         ),
         .target(
             name: "MarketData",
-            dependencies: ["XYContracts"],
+            dependencies: ["XYContracts", "XYCore"],
             path: "Libraries/MarketData"
         ),
         // `xy demo ticks`'s random walk of tick batches: demo traffic, not a contract.
@@ -175,14 +175,27 @@ let package = Package(
             ],
             path: "Services/Realtime"
         ),
+        // One HTTP/1.1 GET per connection under one deadline and a body cap: the gateway's JWKS
+        // fetches and xy-admin's vendor REST calls (issue 16: one home). A module of its own rather
+        // than a type in GatewayAuth, so a REST client does not depend on token verification.
+        .target(
+            name: "HTTPGet",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            path: "Libraries/HTTPGet"
+        ),
         .target(
             name: "GatewayAuth",
             dependencies: [
+                "HTTPGet",
                 "XYCore",
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -285,9 +298,9 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 "CSodium",
                 "GatewayAuth",
+                "HTTPGet",
                 "NATS",
                 "XYService",
-                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 .product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird"),
@@ -406,7 +419,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MarketDataTests",
-            dependencies: ["MarketData", "XYContracts"],
+            dependencies: ["MarketData", "XYContracts", "XYCore"],
             path: "Tests/MarketDataTests"
         ),
         .testTarget(
@@ -442,6 +455,7 @@ let package = Package(
             name: "GatewayAuthTests",
             dependencies: [
                 "GatewayAuth",
+                "HTTPGet",
                 "XYCore",
                 "NATSTestSupport",
                 .product(name: "JWTKit", package: "jwt-kit"),

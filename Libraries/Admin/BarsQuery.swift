@@ -135,95 +135,25 @@ struct BarsQuery: Sendable, Hashable {
 
 /// The times the bars operation takes: epoch milliseconds, a UTC date (`2026-01-02`, its
 /// midnight), or a date and time with `Z` or an offset (`2026-01-02T03:04:05.678Z`,
-/// `2026-01-02T04:04+01:00`); a time without a zone is refused rather than guessed.
+/// `2026-01-02T04:04+01:00`, read by XYCore's ``ISO8601``); a time without a zone is refused
+/// rather than guessed.
 enum UTCTime {
     /// Milliseconds since the epoch, nil when `text` is none of the accepted forms or before 1970.
     static func milliseconds(_ text: String) -> Int64? {
-        let b = Array(text.utf8)
-        guard !b.isEmpty, b.count <= 64 else { return nil }
-        if b.allSatisfy({ $0 >= 48 && $0 <= 57 }) {
-            guard b.count <= 15 else { return nil }
-            return Int64(text)
+        let count = text.utf8.count
+        guard count > 0, count <= 64 else { return nil }
+        if text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) {
+            return count <= 15 ? Int64(text) : nil
         }
-        func number(_ start: Int, _ count: Int) -> Int64? {
-            guard start + count <= b.count else { return nil }
-            var value: Int64 = 0
-            for byte in b[start..<start + count] {
-                guard byte >= 48, byte <= 57 else { return nil }
-                value = value * 10 + Int64(byte - 48)
-            }
-            return value
-        }
-        guard b.count >= 10, b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"),
-              let year = number(0, 4), let month = number(5, 2), let day = number(8, 2),
-              year >= 1970, (1...12).contains(month), (1...daysIn(month: month, year: year)).contains(day)
-        else { return nil }
-        let midnight = daysFromCivil(year: year, month: month, day: day) * 86_400_000
-        if b.count == 10 { return midnight }
-        guard b[10] == UInt8(ascii: "T") || b[10] == UInt8(ascii: "t"), b.count >= 17, b[13] == UInt8(ascii: ":"),
-              let hour = number(11, 2), let minute = number(14, 2), hour < 24, minute < 60
-        else { return nil }
-        var index = 16
-        var second: Int64 = 0
-        var millisecond: Int64 = 0
-        if b[index] == UInt8(ascii: ":") {
-            guard let value = number(index + 1, 2), value < 60 else { return nil }
-            second = value
-            index += 3
-            if index < b.count, b[index] == UInt8(ascii: ".") {
-                index += 1
-                var digits = 0
-                while index < b.count, b[index] >= 48, b[index] <= 57 {
-                    if digits < 3 { millisecond = millisecond * 10 + Int64(b[index] - 48) }
-                    digits += 1
-                    index += 1
-                }
-                guard (1...9).contains(digits) else { return nil }
-                while digits < 3 {
-                    millisecond *= 10
-                    digits += 1
-                }
-            }
-        }
-        guard index < b.count else { return nil }
-        var offsetMinutes: Int64 = 0
-        switch b[index] {
-        case UInt8(ascii: "Z"), UInt8(ascii: "z"):
-            guard index + 1 == b.count else { return nil }
-        case UInt8(ascii: "+"), UInt8(ascii: "-"):
-            guard index + 6 == b.count, b[index + 3] == UInt8(ascii: ":"),
-                  let h = number(index + 1, 2), let m = number(index + 4, 2), h < 24, m < 60
-            else { return nil }
-            offsetMinutes = (h * 60 + m) * (b[index] == UInt8(ascii: "+") ? 1 : -1)
-        default:
-            return nil
-        }
-        let value = midnight + ((hour * 60 + minute - offsetMinutes) * 60 + second) * 1000 + millisecond
-        return value >= 0 ? value : nil
+        let value = ISO8601.date(text).map { $0.daysSinceEpoch * 86_400_000 } ?? ISO8601.milliseconds(text)
+        return value.flatMap { $0 >= 0 ? $0 : nil }
     }
 
     /// The UTC date of `milliseconds` as `YYYYMMDD` (a subject token for the day's history).
     static func dayToken(milliseconds: Int64) -> String {
-        let text = ISO8601.string(nanoseconds: milliseconds * 1_000_000)
-        return text.prefix(10).replacingOccurrences(of: "-", with: "")
-    }
-
-    static func daysIn(month: Int64, year: Int64) -> Int64 {
-        switch month {
-        case 2: (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
-        case 4, 6, 9, 11: 30
-        default: 31
-        }
-    }
-
-    /// Howard Hinnant's days_from_civil.
-    static func daysFromCivil(year: Int64, month: Int64, day: Int64) -> Int64 {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yearOfEra = y - era * 400
-        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return era * 146_097 + dayOfEra - 719_468
+        let days = milliseconds / 86_400_000 - (milliseconds % 86_400_000 < 0 ? 1 : 0)
+        let date = CivilDate(daysSinceEpoch: days)
+        return date.description.replacingOccurrences(of: "-", with: "")
     }
 }
 

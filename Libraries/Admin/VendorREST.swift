@@ -1,6 +1,6 @@
 import Foundation
+import HTTPGet
 import NIOCore
-import NIOHTTP1
 import NIOPosix
 import NIOSSL
 import XYCore
@@ -24,12 +24,10 @@ public struct VendorREST: Sendable {
     public let maximumBodySize: Int
     private let apiKey: String
     private let redactor: SecretRedactor
-    private let scheme: String
-    private let host: String
-    private let port: Int
+    /// Where the base URL points; each call's target is `pathPrefix` and its own path.
+    private let base: HTTPGetURL
     private let pathPrefix: String
-    private let tlsConfiguration: TLSConfiguration
-    private let group: any EventLoopGroup
+    private let client: HTTPGetClient
 
     /// Fails on a URL that is not `http(s)://host[:port][/prefix]`.
     public init(
@@ -37,22 +35,17 @@ public struct VendorREST: Sendable {
         tlsConfiguration: TLSConfiguration = .makeClientConfiguration(),
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) throws(VendorRESTError) {
-        guard let components = URLComponents(string: baseURL), let scheme = components.scheme?.lowercased(),
-              scheme == "http" || scheme == "https", let host = components.host, !host.isEmpty,
-              components.query == nil
+        guard let base = HTTPGetURL(baseURL), !base.target.contains("?")
         else { throw VendorRESTError(.badAnswer, "the vendor REST URL is not http(s)://host[:port][/path]: \(baseURL)") }
         self.baseURL = baseURL
         self.apiKey = apiKey
         self.redactor = SecretRedactor(secrets: [apiKey])
-        self.scheme = scheme
-        self.host = host
-        self.port = components.port ?? (scheme == "https" ? 443 : 80)
-        let path = components.percentEncodedPath
-        self.pathPrefix = path.hasSuffix("/") ? String(path.dropLast()) : path
-        self.timeout = TimeAmount.nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000)
+        self.base = base
+        self.pathPrefix = base.target.hasSuffix("/") ? String(base.target.dropLast()) : base.target
+        self.timeout = TimeAmount(timeout)
         self.maximumBodySize = maximumBodySize
-        self.tlsConfiguration = tlsConfiguration
-        self.group = group
+        self.client = HTTPGetClient(
+            timeout: self.timeout, maximumBodySize: maximumBodySize, tlsConfiguration: tlsConfiguration, group: group)
     }
 
     /// One bar as the vendor's aggregates endpoint gives it (prices in dollars, `t` the start in ms).
@@ -138,85 +131,34 @@ public struct VendorREST: Sendable {
     /// GETs `path` (with its query) under the base URL: the body of a 2xx answer, or the error
     /// its status, the connection or the deadline makes.
     private func get(_ path: String) async throws(VendorRESTError) -> Data {
-        let target = pathPrefix + path
-        let described = "GET \(scheme)://\(host):\(port)\(target.split(separator: "?").first.map(String.init) ?? target)"
+        var url = base
+        url.target = pathPrefix + path
+        let described = "GET \(url.origin)\(url.target.split(separator: "?").first.map(String.init) ?? url.target)"
+        let response: HTTPGetClient.Response
         do {
-            let (status, body) = try await exchange(target: target)
-            switch status {
-            case 200..<300:
-                return body
-            case 401, 403:
-                throw VendorRESTError(.refused, "\(described): the vendor refused the key (HTTP \(status))")
-            case 429:
-                throw VendorRESTError(.refused, "\(described): the vendor's rate limit for the key is reached (HTTP 429)")
-            default:
-                let excerpt = String(decoding: body.prefix(200), as: UTF8.self)
-                throw VendorRESTError(.badAnswer, "\(described): HTTP \(status) \(excerpt)")
-            }
-        } catch let error as VendorRESTError {
-            throw error.redacted(by: redactor)
-        } catch let error as ExchangeFailure {
-            switch error {
-            case .connect(let cause):
-                throw VendorRESTError(.unreachable, "\(described): cannot connect: \(cause)").redacted(by: redactor)
-            case .timeout:
-                throw VendorRESTError(.timeout, "\(described): no complete answer within \(timeout.nanoseconds / 1_000_000) ms").redacted(by: redactor)
-            case .tooLarge:
-                throw VendorRESTError(.badAnswer, "\(described): the body is over \(maximumBodySize) bytes").redacted(by: redactor)
-            case .closed:
-                throw VendorRESTError(.badAnswer, "\(described): the connection closed before the answer was complete").redacted(by: redactor)
-            }
+            response = try await client.get(
+                url, headers: [("Authorization", "Bearer \(apiKey)"), ("Accept", "application/json"), ("User-Agent", "xy-admin")])
         } catch {
-            throw VendorRESTError(.unreachable, "\(described): \(error)").redacted(by: redactor)
-        }
-    }
-
-    private func exchange(target: String) async throws -> (Int, Data) {
-        let sslContext: NIOSSLContext? = scheme == "https" ? try NIOSSLContext(configuration: tlsConfiguration) : nil
-        let hostHeader = (scheme == "https" && port == 443) || (scheme == "http" && port == 80) ? host : "\(host):\(port)"
-        let eventLoop = group.next()
-        let promise = eventLoop.makePromise(of: (Int, Data).self)
-        let head = HTTPRequestHead(
-            version: .http1_1, method: .GET, uri: target,
-            headers: [
-                "Host": hostHeader, "Authorization": "Bearer \(apiKey)", "Accept": "application/json",
-                "Connection": "close", "User-Agent": "xy-admin",
-            ])
-        let host = self.host
-        let maximumBodySize = self.maximumBodySize
-        let bootstrap = ClientBootstrap(group: eventLoop)
-            .connectTimeout(timeout)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    if let sslContext {
-                        let serverName = host.first?.isNumber == true || host.contains(":") ? nil : host
-                        try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: sslContext, serverHostname: serverName))
-                    }
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    try channel.pipeline.syncOperations.addHandler(
-                        VendorExchangeHandler(head: head, maximumBodySize: maximumBodySize, promise: promise))
-                }
+            let failure = switch error {
+            case .connect(let cause): VendorRESTError(.unreachable, "\(described): cannot connect: \(cause)")
+            case .timeout: VendorRESTError(.timeout, "\(described): no complete answer within \(timeout.nanoseconds / 1_000_000) ms")
+            case .tooLarge: VendorRESTError(.badAnswer, "\(described): the body is over \(maximumBodySize) bytes")
+            case .closed: VendorRESTError(.badAnswer, "\(described): the connection closed before the answer was complete")
             }
-        let deadline = eventLoop.scheduleTask(in: timeout) { promise.fail(ExchangeFailure.timeout) }
-        defer { deadline.cancel() }
-        let channel: any Channel
-        do {
-            channel = try await bootstrap.connect(host: host, port: port).get()
-        } catch {
-            promise.fail(ExchangeFailure.connect("\(error)"))
-            if case ChannelError.connectTimeout = error { throw ExchangeFailure.timeout }
-            throw ExchangeFailure.connect("\(error)")
+            throw failure.redacted(by: redactor)
         }
-        defer { channel.close(promise: nil) }
-        return try await promise.futureResult.get()
-    }
-
-    /// Why an exchange did not produce an answer.
-    enum ExchangeFailure: Error {
-        case connect(String)
-        case timeout
-        case tooLarge
-        case closed
+        let status = response.status
+        switch status {
+        case 200..<300:
+            return response.body
+        case 401, 403:
+            throw VendorRESTError(.refused, "\(described): the vendor refused the key (HTTP \(status))").redacted(by: redactor)
+        case 429:
+            throw VendorRESTError(.refused, "\(described): the vendor's rate limit for the key is reached (HTTP 429)").redacted(by: redactor)
+        default:
+            let excerpt = String(decoding: response.body.prefix(200), as: UTF8.self)
+            throw VendorRESTError(.badAnswer, "\(described): HTTP \(status) \(excerpt)").redacted(by: redactor)
+        }
     }
 
     private struct AggregatesAnswer: Decodable {
@@ -292,56 +234,5 @@ public struct VendorRESTError: Error, Sendable, Hashable, CustomStringConvertibl
 
     func redacted(by redactor: SecretRedactor) -> VendorRESTError {
         VendorRESTError(kind, redactor.redact(message))
-    }
-}
-
-/// Writes the request once the connection is up and collects the answer's status and body.
-private final class VendorExchangeHandler: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPClientResponsePart
-    typealias OutboundOut = HTTPClientRequestPart
-
-    private let head: HTTPRequestHead
-    private let maximumBodySize: Int
-    private let promise: EventLoopPromise<(Int, Data)>
-    private var status = 0
-    private var body = Data()
-
-    init(head: HTTPRequestHead, maximumBodySize: Int, promise: EventLoopPromise<(Int, Data)>) {
-        self.head = head
-        self.maximumBodySize = maximumBodySize
-        self.promise = promise
-    }
-
-    func channelActive(context: ChannelHandlerContext) {
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
-        context.fireChannelActive()
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
-        case .head(let response):
-            status = Int(response.status.code)
-        case .body(let buffer):
-            guard body.count + buffer.readableBytes <= maximumBodySize else {
-                promise.fail(VendorREST.ExchangeFailure.tooLarge)
-                context.close(promise: nil)
-                return
-            }
-            body.append(contentsOf: buffer.readableBytesView)
-        case .end:
-            promise.succeed((status, body))
-            context.close(promise: nil)
-        }
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        promise.fail(VendorREST.ExchangeFailure.closed)
-        context.fireChannelInactive()
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        promise.fail(VendorREST.ExchangeFailure.connect("\(error)"))
-        context.close(promise: nil)
     }
 }

@@ -1,10 +1,13 @@
+import XYCore
+
 /// The US equity trading day an instant belongs to: the US/Eastern calendar date of the instant,
 /// less `dayStartSeconds` (04:00, when extended-hours trading opens), so the night before 04:00
 /// still belongs to the previous day's session.
 ///
 /// US daylight-saving time (since 2007: the second Sunday of March to the first Sunday of
 /// November, at 02:00 local) is computed here rather than read from a tz database, so a pure
-/// state machine and a slim image need no zoneinfo. Days are counted from 1970-01-01.
+/// state machine and a slim image need no zoneinfo. Days are counted from 1970-01-01 (XYCore's
+/// ``CivilDate``).
 public struct TradingCalendar: Sendable, Hashable {
     /// Seconds after local midnight (US/Eastern) at which a trading day begins.
     public var dayStartSeconds: Int64
@@ -25,32 +28,11 @@ public struct TradingCalendar: Sendable, Hashable {
     public static func easternOffsetSeconds(utcSeconds: Int64) -> Int64 {
         // The transitions are in March and November, far from New Year, so the year in standard
         // time is the year at every instant that matters here.
-        let year = year(ofDay: floorDivide(utcSeconds - 5 * 3600, 86_400))
+        let year = CivilDate(daysSinceEpoch: floorDivide(utcSeconds - 5 * 3600, 86_400)).year
         // 02:00 EST is 07:00 UTC; 02:00 EDT is 06:00 UTC.
-        let start = sunday(onOrAfter: day(year: year, month: 3, day: 8)) * 86_400 + 7 * 3600
-        let end = sunday(onOrAfter: day(year: year, month: 11, day: 1)) * 86_400 + 6 * 3600
+        let start = sunday(onOrAfter: CivilDate.days(year: year, month: 3, day: 8)) * 86_400 + 7 * 3600
+        let end = sunday(onOrAfter: CivilDate.days(year: year, month: 11, day: 1)) * 86_400 + 6 * 3600
         return utcSeconds >= start && utcSeconds < end ? -4 * 3600 : -5 * 3600
-    }
-
-    /// Days since 1970-01-01 of a proleptic Gregorian date (the civil-days algorithm).
-    public static func day(year: Int64, month: Int64, day: Int64) -> Int64 {
-        let y = month <= 2 ? year - 1 : year
-        let era = floorDivide(y, 400)
-        let yearOfEra = y - era * 400
-        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return era * 146_097 + dayOfEra - 719_468
-    }
-
-    /// The year of a day counted from 1970-01-01 (the inverse of ``day(year:month:day:)``).
-    static func year(ofDay days: Int64) -> Int64 {
-        let shifted = days + 719_468
-        let era = floorDivide(shifted, 146_097)
-        let dayOfEra = shifted - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let shiftedMonth = (5 * dayOfYear + 2) / 153
-        return yearOfEra + era * 400 + (shiftedMonth >= 10 ? 1 : 0)
     }
 
     /// The first Sunday on or after `day` (1970-01-01 was a Thursday).

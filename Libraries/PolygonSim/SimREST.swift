@@ -128,20 +128,8 @@ struct SimREST: Sendable {
     /// `YYYY-MM-DD` (start or end of that UTC day) or Unix milliseconds.
     static func parseTime(_ text: String, endOfDay: Bool) -> Int64? {
         if let milliseconds = Int64(text) { return milliseconds }
-        let parts = text.split(separator: "-").compactMap { Int64($0) }
-        guard parts.count == 3, (1...12).contains(parts[1]), (1...31).contains(parts[2]) else { return nil }
-        let days = daysFromCivil(year: parts[0], month: parts[1], day: parts[2])
-        let start = days * 86_400_000
+        guard let date = ISO8601.date(text) else { return nil }
+        let start = date.daysSinceEpoch * 86_400_000
         return endOfDay ? start + 86_400_000 - 1 : start
-    }
-
-    /// Howard Hinnant's days_from_civil.
-    static func daysFromCivil(year: Int64, month: Int64, day: Int64) -> Int64 {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yearOfEra = y - era * 400
-        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return era * 146_097 + dayOfEra - 719_468
     }
 }

@@ -12,6 +12,8 @@ final class TestHTTPServer: Sendable {
     struct State {
         var documents: [String: String] = [:]
         var requests = 0
+        /// The headers of the newest request.
+        var lastHeaders = HTTPHeaders()
     }
 
     let state = NIOLockedValueBox(State())
@@ -50,6 +52,8 @@ final class TestHTTPServer: Sendable {
 
     var requests: Int { state.withLockedValue { $0.requests } }
 
+    var lastHeaders: HTTPHeaders { state.withLockedValue { $0.lastHeaders } }
+
     func serve(_ path: String, _ body: String?) {
         state.withLockedValue { $0.documents[path] = body }
     }
@@ -80,6 +84,7 @@ final class TestHTTPServer: Sendable {
             switch unwrapInboundIn(data) {
             case .head(let head):
                 uri = head.uri
+                state.withLockedValue { $0.lastHeaders = head.headers }
             case .body:
                 break
             case .end:

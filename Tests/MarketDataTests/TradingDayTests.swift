@@ -1,6 +1,7 @@
 import Foundation
 import MarketData
 import Testing
+import XYCore
 
 @Suite("Trading day")
 struct TradingDayTests {
@@ -30,8 +31,8 @@ struct TradingDayTests {
         for (seconds, day) in cases {
             #expect(calendar.tradingDay(atNs: ns(seconds)) == day, "at \(seconds)")
         }
-        #expect(TradingCalendar.day(year: 2026, month: 3, day: 6) == 20518)
-        #expect(TradingCalendar.day(year: 1970, month: 1, day: 1) == 0)
+        #expect(CivilDate.days(year: 2026, month: 3, day: 6) == 20518)
+        #expect(CivilDate.days(year: 1970, month: 1, day: 1) == 0)
         #expect(TradingCalendar(dayStartSeconds: 0).tradingDay(atNs: ns(1_768_467_599)) == 20468, "from midnight instead")
         #expect(calendar.tradingDay(atNs: -1) == -1, "before the epoch: floored, not truncated")
     }
@@ -48,7 +49,7 @@ struct TradingDayTests {
             #expect(TradingCalendar.easternOffsetSeconds(utcSeconds: seconds) == offset, "at \(seconds)")
             let shifted = Date(timeIntervalSince1970: TimeInterval(seconds + offset - 4 * 3600))
             let parts = gregorian.dateComponents([.year, .month, .day], from: shifted)
-            let expected = TradingCalendar.day(year: Int64(parts.year!), month: Int64(parts.month!), day: Int64(parts.day!))
+            let expected = CivilDate.days(year: Int64(parts.year!), month: Int64(parts.month!), day: Int64(parts.day!))
             #expect(calendar.tradingDay(atNs: ns(seconds)) == expected, "at \(seconds)")
             seconds += 1800
         }

@@ -55,19 +55,3 @@ struct OrderedConsumerStateMachineTests {
         #expect(machine.consumerLost(generation: generation) == .ignore)
     }
 }
-
-@Suite("RFC 3339 store times")
-struct RFC3339Tests {
-    @Test("nanosecond, shorter and offset forms; garbage refused")
-    func parse() {
-        #expect(RFC3339.nanoseconds("1970-01-01T00:00:00Z") == 0)
-        #expect(RFC3339.nanoseconds("2023-11-14T22:13:20.123456789Z") == 1_700_000_000_123_456_789)
-        #expect(RFC3339.nanoseconds("2023-11-14T22:13:20.5Z") == 1_700_000_000_500_000_000)
-        #expect(RFC3339.nanoseconds("2023-11-15T00:13:20.5+02:00") == 1_700_000_000_500_000_000)
-        #expect(RFC3339.nanoseconds("2024-02-29T12:00:00.1234567891Z") == 1_709_208_000_123_456_789)
-        #expect(RFC3339.nanoseconds("2023-11-14T22:13:20") == nil)
-        #expect(RFC3339.nanoseconds("2023-13-14T22:13:20Z") == nil)
-        #expect(RFC3339.nanoseconds("not a time") == nil)
-        #expect(RFC3339.nanoseconds("2023-11-14T22:13:20.Z") == nil)
-    }
-}

@@ -81,7 +81,7 @@ public struct ConsumerConfiguration: Sendable, Hashable, Codable {
         case "by_start_sequence": deliverPolicy = .byStartSequence(try c.decodeIfPresent(UInt64.self, forKey: .startSequence) ?? 1)
         case "by_start_time":
             let text = try c.decodeIfPresent(String.self, forKey: .startTime) ?? ""
-            deliverPolicy = .byStartTime(nanoseconds: RFC3339.nanoseconds(text) ?? 0)
+            deliverPolicy = .byStartTime(nanoseconds: ISO8601.nanoseconds(text) ?? 0)
         default: deliverPolicy = .all
         }
         ackPolicy = try c.decodeIfPresent(AckPolicy.self, forKey: .ackPolicy) ?? .explicit

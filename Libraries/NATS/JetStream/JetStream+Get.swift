@@ -4,6 +4,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import NIOCore
+import XYCore
 
 /// A message as the stream stored it: where, when, and what.
 public struct JetStreamStoredMessage: Sendable {
@@ -76,7 +77,7 @@ extension JetStream {
         else {
             throw JetStreamError(.invalidResponse, "direct get reply without Nats-Subject/Nats-Sequence")
         }
-        let time = headers[JetStreamHeader.timeStamp].flatMap(RFC3339.nanoseconds) ?? 0
+        let time = headers[JetStreamHeader.timeStamp].flatMap(ISO8601.nanoseconds) ?? 0
         for name in [JetStreamHeader.stream, JetStreamHeader.subject, JetStreamHeader.sequence, JetStreamHeader.timeStamp] {
             headers.remove(name)
         }
@@ -122,73 +123,11 @@ private struct MessageGetResponse: Decodable {
             }
             return JetStreamStoredMessage(
                 stream: stream, subject: subject, sequence: seq,
-                timeNanoseconds: time.flatMap(RFC3339.nanoseconds) ?? 0,
+                timeNanoseconds: time.flatMap(ISO8601.nanoseconds) ?? 0,
                 headers: headers.flatMap { $0.isEmpty ? nil : $0 }, payload: payload
             )
         }
     }
 
     var message: Message
-}
-
-/// RFC 3339 timestamps as nats-server writes them (`2024-05-01T12:00:00.123456789Z`, or with an offset),
-/// to nanoseconds since the epoch without a date formatter.
-enum RFC3339 {
-    static func nanoseconds(_ text: String) -> Int64? {
-        let b = Array(text.utf8)
-        func number(_ start: Int, _ count: Int) -> Int64? {
-            guard start + count <= b.count else { return nil }
-            var value: Int64 = 0
-            for byte in b[start..<start + count] {
-                guard byte >= 48, byte <= 57 else { return nil }
-                value = value * 10 + Int64(byte - 48)
-            }
-            return value
-        }
-        guard b.count >= 20, b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"),
-              b[10] == UInt8(ascii: "T") || b[10] == UInt8(ascii: "t") || b[10] == UInt8(ascii: " "),
-              b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":"),
-              let year = number(0, 4), let month = number(5, 2), let day = number(8, 2),
-              let hour = number(11, 2), let minute = number(14, 2), let second = number(17, 2),
-              (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61
-        else { return nil }
-        var index = 19
-        var fraction: Int64 = 0
-        if index < b.count, b[index] == UInt8(ascii: ".") {
-            index += 1
-            var digits = 0
-            while index < b.count, b[index] >= 48, b[index] <= 57 {
-                if digits < 9 { fraction = fraction * 10 + Int64(b[index] - 48) }
-                digits += 1
-                index += 1
-            }
-            guard digits > 0 else { return nil }
-            var scale = digits
-            while scale < 9 {
-                fraction *= 10
-                scale += 1
-            }
-        }
-        var offsetSeconds: Int64 = 0
-        guard index < b.count else { return nil }
-        switch b[index] {
-        case UInt8(ascii: "Z"), UInt8(ascii: "z"):
-            guard index + 1 == b.count else { return nil }
-        case UInt8(ascii: "+"), UInt8(ascii: "-"):
-            guard index + 6 == b.count, b[index + 3] == UInt8(ascii: ":"),
-                  let h = number(index + 1, 2), let m = number(index + 4, 2) else { return nil }
-            offsetSeconds = (h * 3600 + m * 60) * (b[index] == UInt8(ascii: "+") ? 1 : -1)
-        default:
-            return nil
-        }
-        // Days from 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's civil algorithm).
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yearOfEra = y - era * 400
-        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        let days = era * 146_097 + dayOfEra - 719_468
-        let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offsetSeconds
-        return seconds * 1_000_000_000 + fraction
-    }
 }
