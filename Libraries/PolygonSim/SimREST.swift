@@ -3,8 +3,9 @@ import NIOCore
 import XYCore
 
 /// The vendor's REST paths a client needs for history and first paint, answered from the same
-/// simulated market: aggregates over a range (bars derived deterministically from the seed) and
-/// the snapshot of chosen tickers (the live walk's current state).
+/// simulated market for every tradable ticker (whether or not it streams): aggregates over a range
+/// (bars around the ticker's reference price, fixed by seed, ticker and time) and the snapshot of
+/// chosen tickers (the live walk's state, or the one it starts from).
 struct SimREST: Sendable {
     let configuration: PolygonSimConfiguration
     let feed: SimFeed
@@ -27,11 +28,13 @@ struct SimREST: Sendable {
         var bars: [String] = []
         var bucket = from - from % step
         var previousClose = barClose(ticker: ticker, time: bucket - step)
-        while bucket <= to, bars.count < limit {
+        // A name the market cannot trade has no history, as the vendor answers an unknown ticker.
+        while feed.isTradable(ticker), bucket <= to, bars.count < limit {
             let close = barClose(ticker: ticker, time: bucket)
             var random = SimRandom(seed: configuration.seed ^ SimRandom.hash(ticker) ^ UInt64(bitPattern: bucket) ^ 0x5151)
-            let high = max(previousClose, close) + Int64(random.below(20))
-            let low = max(1, min(previousClose, close) - Int64(random.below(20)))
+            let wiggle = max(1, close / 10_000)
+            let high = max(previousClose, close) + Int64(random.below(20)) * wiggle
+            let low = max(1, min(previousClose, close) - Int64(random.below(20)) * wiggle)
             let volume = Int64(1000 + random.below(100_000))
             let vwap = (previousClose + close + high + low) * 25
             bars.append(
@@ -49,10 +52,9 @@ struct SimREST: Sendable {
     func snapshot(request: Request) -> Response {
         if let denied = checkKey(request) { return denied }
         let wanted = request.uri.queryParameters.get("tickers").map { text in
-            Set(text.split(separator: ",").map { String($0).uppercased() })
+            text.split(separator: ",").map { String($0).uppercased() }
         }
-        let states = feed.symbolStates().filter { wanted?.contains($0.symbol) ?? true }
-        let tickers = states.map(Self.tickerJSON)
+        let tickers = feed.snapshotStates(tickers: wanted).map(Self.tickerJSON)
         let body = "{\"status\":\"OK\",\"count\":\(tickers.count),\"tickers\":[\(tickers.joined(separator: ","))],\"request_id\":\"\(requestID())\"}"
         return json(200, body)
     }
@@ -73,10 +75,10 @@ struct SimREST: Sendable {
         return out
     }
 
-    /// A bar's close in cents: within ±5 % of the symbol's starting price, fixed by seed, ticker and time.
+    /// A bar's close in cents: within ±5 % of the ticker's reference price (the universe's, the
+    /// walk's previous close), fixed by seed, ticker and time.
     private func barClose(ticker: String, time: Int64) -> Int64 {
-        var base = SimRandom(seed: configuration.seed ^ SimRandom.hash(ticker))
-        let anchor = Int64(1000 + base.below(49_000))
+        let anchor = SimUniverse.instrument(for: ticker).referenceCents
         var random = SimRandom(seed: configuration.seed ^ SimRandom.hash(ticker) ^ UInt64(bitPattern: time))
         let swing = Int64(random.below(1001)) - 500
         return max(1, anchor + anchor * swing / 10_000)
