@@ -31,7 +31,7 @@ public enum SimUniverse {
     }
 
     /// The table's entry for `symbol`, or a profile derived from the name alone (not the seed):
-    /// a quiet name (activity 1–5) priced between about $2 and $375.
+    /// a quiet name (activity 1–5) priced between $2.25 and $312.50.
     public static func instrument(for symbol: String) -> SimInstrument {
         if let known = bySymbol[symbol] { return known }
         var random = SimRandom(seed: SimRandom.hash(symbol))

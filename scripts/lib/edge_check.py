@@ -200,7 +200,7 @@ def main():
         pages.append(json.loads(body)["bars"])
     if len(pages[0]) != 60 or pages[0] != pages[1]:
         fail(f"bars: {len(pages[0])} then {len(pages[1])} bars, not the same 60")
-    print("edge-check: snapshots from the aggregator (an unstreamed ticker on its own entry); 60 minute bars backfilled from the vendor, then a hit")
+    print("edge-check: snapshots from the aggregator (an unknown ticker on its own entry); 60 minute bars backfilled from the vendor, then a hit")
 
     admin_token_file = os.environ.get("XY_ADMIN_TOKEN_FILE")
     if admin_token_file:
