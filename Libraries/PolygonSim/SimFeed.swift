@@ -96,7 +96,8 @@ public final class SimFeed: Service, Sendable {
         state.withLockedValue { state in
             state.interests[id] = subscriptions.isEmpty ? nil : subscriptions
             reconcile(&state)
-            return subscriptions.matcher { state.market.index(of: $0) }
+            // Only a tradable symbol gets a number (and a state): junk names cost nothing.
+            return subscriptions.matcher { isTradable($0) ? state.market.index(of: $0) : nil }
         }
     }
 

@@ -28,6 +28,7 @@ struct SimREST: Sendable {
         var bars: [String] = []
         var bucket = from - from % step
         var previousClose = barClose(ticker: ticker, time: bucket - step)
+        let typicalVolume = Self.typicalVolume(activity: SimUniverse.instrument(for: ticker).activity, milliseconds: step)
         // A name the market cannot trade has no history, as the vendor answers an unknown ticker.
         while feed.isTradable(ticker), bucket <= to, bars.count < limit {
             let close = barClose(ticker: ticker, time: bucket)
@@ -35,10 +36,10 @@ struct SimREST: Sendable {
             let wiggle = max(1, close / 10_000)
             let high = max(previousClose, close) + Int64(random.below(20)) * wiggle
             let low = max(1, min(previousClose, close) - Int64(random.below(20)) * wiggle)
-            let volume = Int64(1000 + random.below(100_000))
+            let volume = max(1, typicalVolume * Int64(50 + random.below(101)) / 100)
             let vwap = (previousClose + close + high + low) * 25
             bars.append(
-                "{\"v\":\(volume),\"vw\":\(Self.fixed(vwap, 4)),\"o\":\(Self.fixed(previousClose, 2)),\"c\":\(Self.fixed(close, 2)),\"h\":\(Self.fixed(high, 2)),\"l\":\(Self.fixed(low, 2)),\"t\":\(bucket),\"n\":\(1 + random.below(500))}"
+                "{\"v\":\(volume),\"vw\":\(Self.fixed(vwap, 4)),\"o\":\(Self.fixed(previousClose, 2)),\"c\":\(Self.fixed(close, 2)),\"h\":\(Self.fixed(high, 2)),\"l\":\(Self.fixed(low, 2)),\"t\":\(bucket),\"n\":\(1 + volume / 150)}"
             )
             previousClose = close
             bucket += step
@@ -67,12 +68,20 @@ struct SimREST: Sendable {
         var out = "{\"ticker\":\(JSONText.quoted(state.symbol))"
         out += ",\"day\":{\"o\":\(fixed(state.dayOpenCents, 2)),\"h\":\(fixed(state.dayHighCents, 2)),\"l\":\(fixed(state.dayLowCents, 2)),\"c\":\(fixed(state.priceCents, 2)),\"v\":\(state.dayVolume),\"vw\":\(fixed(state.dayVWAPTenThousandths, 4))}"
         out += ",\"min\":{\"av\":\(state.dayVolume),\"o\":\(fixed(minute.openCents, 2)),\"h\":\(fixed(minute.highCents, 2)),\"l\":\(fixed(minute.lowCents, 2)),\"c\":\(fixed(minute.closeCents, 2)),\"v\":\(minute.volume),\"vw\":\(fixed(minute.vwapTenThousandths, 4)),\"t\":\(minute.startMilliseconds),\"n\":\(minute.trades)}"
-        out += ",\"prevDay\":{\"o\":\(fixed(previous, 2)),\"h\":\(fixed(previous + 25, 2)),\"l\":\(fixed(max(1, previous - 25), 2)),\"c\":\(fixed(previous, 2)),\"v\":1000000,\"vw\":\(fixed(previous * 100, 4))}"
+        out += ",\"prevDay\":{\"o\":\(fixed(previous, 2)),\"h\":\(fixed(previous + previous / 100, 2)),\"l\":\(fixed(max(1, previous - previous / 100), 2)),\"c\":\(fixed(previous, 2)),\"v\":\(typicalVolume(activity: SimUniverse.instrument(for: state.symbol).activity, milliseconds: 86_400_000)),\"vw\":\(fixed(previous * 100, 4))}"
         out += ",\"lastTrade\":{\"p\":\(fixed(state.priceCents, 2)),\"s\":\(state.lastTradeSize),\"t\":\(state.lastTradeMilliseconds * 1_000_000),\"x\":\(state.lastTradeExchange),\"i\":\"\(state.tradeCount)\"}"
         out += ",\"lastQuote\":{\"P\":\(fixed(state.askCents, 2)),\"S\":\(state.askSize),\"p\":\(fixed(state.bidCents, 2)),\"s\":\(state.bidSize),\"t\":\(state.lastQuoteMilliseconds * 1_000_000)}"
         out += ",\"todaysChange\":\(fixed(change, 2)),\"todaysChangePerc\":\((percent * 10000).rounded() / 10000)"
         out += ",\"updated\":\(state.updatedMilliseconds * 1_000_000)}"
         return out
+    }
+
+    /// Shares a bar of `milliseconds` typically trades: 100 per unit of activity a minute of the
+    /// 390-minute session (SPY about 39 M a day, a quiet name about 400 k), days counted as sessions.
+    static func typicalVolume(activity: Int, milliseconds: Int64) -> Int64 {
+        let perMinute = Int64(activity) * 100
+        if milliseconds >= 86_400_000 { return perMinute * 390 * (milliseconds / 86_400_000) }
+        return max(1, perMinute * milliseconds / 60_000)
     }
 
     /// A bar's close in cents: within ±5 % of the ticker's reference price (the universe's, the

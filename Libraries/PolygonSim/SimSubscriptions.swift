@@ -15,9 +15,11 @@ public struct SimSubscriptions: Sendable, Hashable {
         (wildcard | (symbols[symbol] ?? 0)) & channel.bit != 0
     }
 
-    /// The same subscriptions keyed by the market's symbol numbers, for the per-event check.
-    public func matcher(index: (String) -> Int) -> Matcher {
-        Matcher(wildcard: wildcard, masks: Dictionary(symbols.map { (index($0.key), $0.value) }, uniquingKeysWith: |))
+    /// The same subscriptions keyed by the market's symbol numbers, for the per-event check;
+    /// `index` is nil for a symbol the market never trades (it needs no number).
+    public func matcher(index: (String) -> Int?) -> Matcher {
+        let resolved = symbols.compactMap { symbol, mask in index(symbol).map { ($0, mask) } }
+        return Matcher(wildcard: wildcard, masks: Dictionary(resolved, uniquingKeysWith: |))
     }
 
     /// Applies `T.AAPL,Q.*,AM.MSFT`; returns each accepted channel key in order (for the

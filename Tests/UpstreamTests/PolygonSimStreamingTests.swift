@@ -43,6 +43,10 @@ struct PolygonSimStreamingTests {
         let bars = try Self.json(base, "/v2/aggs/ticker/ZZZQ/range/1/day/2025-06-02/2025-06-06?apiKey=\(Self.key)")
         let closes = (bars["results"] as? [[String: Any]] ?? []).compactMap { $0["c"] as? Double }
         #expect(closes.count == 5)
+        // A day's volume follows activity: 100 shares a minute per unit over a 390-minute session.
+        let volumes = (bars["results"] as? [[String: Any]] ?? []).compactMap { ($0["v"] as? NSNumber)?.int64Value }
+        let typical = Int64(profile.activity) * 100 * 390
+        #expect(volumes.count == 5 && volumes.allSatisfy { $0 >= typical / 2 && $0 <= typical * 3 / 2 })
         #expect(closes.allSatisfy { abs($0 * 100 - Double(profile.referenceCents)) <= Double(profile.referenceCents) * 0.051 + 1 })
         // A name no vendor has: no bars, no snapshot.
         #expect(try Self.json(base, "/v2/aggs/ticker/NO_SUCH/range/1/day/2025-06-02/2025-06-06?apiKey=\(Self.key)")["resultsCount"] as? Int == 0)
@@ -61,6 +65,10 @@ struct PolygonSimStreamingTests {
         #expect(server.feed.activeSymbols.isEmpty)
         client.send(#"{"action":"subscribe","params":"T.ZZZQ,Q.ZZZQ"}"#)
         try await client.eventually("300 ZZZQ events") { client.events.count >= 300 }
+        // What the vendor was asked for, as a subscriber's test sees it.
+        let streaming = try Self.json(base, "/sim/streaming")
+        #expect(streaming["symbols"] as? [String] == ["ZZZQ"])
+        #expect((streaming["eventsPerSecond"] as? NSNumber)?.doubleValue == server.feed.rate(of: "ZZZQ"))
         client.send(#"{"action":"unsubscribe","params":"T.ZZZQ,Q.ZZZQ"}"#)
         try await client.eventually("both unsubscribed") { client.messages.filter { $0.hasPrefix("unsubscribed to: ") }.count == 2 }
         // Another name: once its first event is in, every ZZZQ event the market made has arrived
