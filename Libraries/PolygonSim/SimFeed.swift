@@ -91,13 +91,20 @@ public final class SimFeed: Service, Sendable {
     }
 
     /// Records what connection `id` subscribes to now and starts or stops symbols to match the
-    /// union over all connections; returns the connection's subscriptions by symbol number.
-    public func setInterest(_ id: Int, _ subscriptions: SimSubscriptions) -> SimSubscriptions.Matcher {
+    /// union over all connections; returns the connection's subscriptions by symbol number, also
+    /// handed to `install` before any batch holding a newly started symbol can exist, so a session
+    /// that filters with it never misses a symbol's first events.
+    @discardableResult
+    public func setInterest(
+        _ id: Int, _ subscriptions: SimSubscriptions, install: (SimSubscriptions.Matcher) -> Void = { _ in }
+    ) -> SimSubscriptions.Matcher {
         state.withLockedValue { state in
             state.interests[id] = subscriptions.isEmpty ? nil : subscriptions
             reconcile(&state)
             // Only a tradable symbol gets a number (and a state): junk names cost nothing.
-            return subscriptions.matcher { isTradable($0) ? state.market.index(of: $0) : nil }
+            let matcher = subscriptions.matcher { isTradable($0) ? state.market.index(of: $0) : nil }
+            install(matcher)
+            return matcher
         }
     }
 

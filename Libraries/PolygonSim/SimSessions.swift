@@ -53,8 +53,7 @@ final class SimSessions: Sendable {
                             // The market starts or stops symbols before the client reads the
                             // reply: once `unsubscribed` arrives, no newer batch holds the symbol.
                             let subscriptions = machine.withLockedValue { $0.subscriptions }
-                            let resolved = feed.setInterest(clientID, subscriptions)
-                            matcher.withLockedValue { $0 = resolved }
+                            feed.setInterest(clientID, subscriptions) { resolved in matcher.withLockedValue { $0 = resolved } }
                         }
                         guard await self.perform(action, outbound) else { return .close(reason: "protocol") }
                         // Data starts once authenticated, after the oversized message when one is asked for.

@@ -35,12 +35,12 @@ struct PolygonSimStreamingTests {
         // Before anyone subscribes, REST already knows ZZZQ: its reference close and its open.
         let profile = SimUniverse.instrument(for: "ZZZQ")
         let start = SimMarket(symbols: [], seed: 21).state(of: "ZZZQ")
-        let before = try #require(try Self.snapshot(base, "ZZZQ"))
+        let before = try #require(try await Self.snapshot(base, "ZZZQ"))
         #expect(Self.number(before, "prevDay", "c") == Double(profile.referenceCents) / 100)
         #expect(Self.number(before, "day", "o") == Double(start.dayOpenCents) / 100)
         #expect(Self.number(before, "lastTrade", "p") == Double(start.priceCents) / 100)
         // Its daily bars sit around the same reference, within 5 % and a wiggle.
-        let bars = try Self.json(base, "/v2/aggs/ticker/ZZZQ/range/1/day/2025-06-02/2025-06-06?apiKey=\(Self.key)")
+        let bars = try await Self.json(base, "/v2/aggs/ticker/ZZZQ/range/1/day/2025-06-02/2025-06-06?apiKey=\(Self.key)")
         let closes = (bars["results"] as? [[String: Any]] ?? []).compactMap { $0["c"] as? Double }
         #expect(closes.count == 5)
         // A day's volume follows activity: 100 shares a minute per unit over a 390-minute session.
@@ -49,8 +49,8 @@ struct PolygonSimStreamingTests {
         #expect(volumes.count == 5 && volumes.allSatisfy { $0 >= typical / 2 && $0 <= typical * 3 / 2 })
         #expect(closes.allSatisfy { abs($0 * 100 - Double(profile.referenceCents)) <= Double(profile.referenceCents) * 0.051 + 1 })
         // A name no vendor has: no bars, no snapshot.
-        #expect(try Self.json(base, "/v2/aggs/ticker/NO_SUCH/range/1/day/2025-06-02/2025-06-06?apiKey=\(Self.key)")["resultsCount"] as? Int == 0)
-        #expect(try Self.snapshot(base, "NO_SUCH") == nil)
+        #expect(try await Self.json(base, "/v2/aggs/ticker/NO_SUCH/range/1/day/2025-06-02/2025-06-06?apiKey=\(Self.key)")["resultsCount"] as? Int == 0)
+        #expect(try await Self.snapshot(base, "NO_SUCH") == nil)
 
         let client = SimTestClient()
         let session = Task {
@@ -66,7 +66,7 @@ struct PolygonSimStreamingTests {
         client.send(#"{"action":"subscribe","params":"T.ZZZQ,Q.ZZZQ"}"#)
         try await client.eventually("300 ZZZQ events") { client.events.count >= 300 }
         // What the vendor was asked for, as a subscriber's test sees it.
-        let streaming = try Self.json(base, "/sim/streaming")
+        let streaming = try await Self.json(base, "/sim/streaming")
         #expect(streaming["symbols"] as? [String] == ["ZZZQ"])
         #expect((streaming["eventsPerSecond"] as? NSNumber)?.doubleValue == server.feed.rate(of: "ZZZQ"))
         client.send(#"{"action":"unsubscribe","params":"T.ZZZQ,Q.ZZZQ"}"#)
@@ -97,7 +97,7 @@ struct PolygonSimStreamingTests {
         }
 
         // After it stopped, the snapshot shows where the stream left it.
-        let after = try #require(try Self.snapshot(base, "ZZZQ"))
+        let after = try #require(try await Self.snapshot(base, "ZZZQ"))
         let lastTrade = try #require(zzzq.last { $0.ev == "T" })
         let lastQuote = try #require(zzzq.last { $0.ev == "Q" })
         #expect(Self.number(after, "lastTrade", "p") == lastTrade.price)
@@ -110,13 +110,19 @@ struct PolygonSimStreamingTests {
     }
 
     /// The snapshot entry of one ticker, or nil when the simulator left it out.
-    static func snapshot(_ port: Int, _ ticker: String) throws -> [String: Any]? {
-        let body = try json(port, "/v2/snapshot/locale/us/markets/stocks/tickers?tickers=\(ticker)&apiKey=\(key)")
+    static func snapshot(_ port: Int, _ ticker: String) async throws -> [String: Any]? {
+        let body = try await json(port, "/v2/snapshot/locale/us/markets/stocks/tickers?tickers=\(ticker)&apiKey=\(key)")
         return (body["tickers"] as? [[String: Any]])?.first
     }
 
-    static func json(_ port: Int, _ path: String) throws -> [String: Any] {
-        let (status, body) = try HTTPProbe.get(port: port, path)
+    /// `GET path` without parking a cooperative thread: the simulator answers on the same pool.
+    static func json(_ port: Int, _ path: String) async throws -> [String: Any] {
+        let connection = try LoopbackConnection(port: port)
+        defer { connection.close() }
+        try connection.send("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        let text = String(decoding: try await connection.readToEnd(timeout: .seconds(30)), as: UTF8.self)
+        let status = Int(text.split(separator: " ").dropFirst().first ?? "") ?? 0
+        let body = text.range(of: "\r\n\r\n").map { String(text[$0.upperBound...]) } ?? ""
         #expect(status == 200, "\(path): \(body.prefix(200))")
         return try #require(try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])
     }
