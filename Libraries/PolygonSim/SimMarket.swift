@@ -22,6 +22,8 @@ public struct SimMarket: Sendable {
         var minute = Window()
         public var lastMinute: Window?
         // Last trade and quote
+        /// The last trade's price; the walk's start before any trade.
+        public var lastTradeCents: Int64 = 0
         public var lastTradeSize: Int64 = 0
         public var lastTradeExchange: Int = 0
         public var lastTradeMilliseconds: Int64 = 0
@@ -146,6 +148,7 @@ extension SimMarket.SymbolState {
             dayOpenCents: open, dayHighCents: open, dayLowCents: open
         )
         tape = 1 + Int(SimRandom.hash(symbol) % 3)
+        lastTradeCents = open
     }
 }
 
@@ -190,6 +193,7 @@ extension SimMarket.SymbolState {
             dayNotionalCents += priceCents * event.size
             second.add(priceCents: priceCents, size: event.size, time: time)
             minute.add(priceCents: priceCents, size: event.size, time: time)
+            lastTradeCents = priceCents
             lastTradeSize = event.size
             lastTradeExchange = event.exchange
             lastTradeMilliseconds = time

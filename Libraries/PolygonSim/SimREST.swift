@@ -69,7 +69,7 @@ struct SimREST: Sendable {
         out += ",\"day\":{\"o\":\(fixed(state.dayOpenCents, 2)),\"h\":\(fixed(state.dayHighCents, 2)),\"l\":\(fixed(state.dayLowCents, 2)),\"c\":\(fixed(state.priceCents, 2)),\"v\":\(state.dayVolume),\"vw\":\(fixed(state.dayVWAPTenThousandths, 4))}"
         out += ",\"min\":{\"av\":\(state.dayVolume),\"o\":\(fixed(minute.openCents, 2)),\"h\":\(fixed(minute.highCents, 2)),\"l\":\(fixed(minute.lowCents, 2)),\"c\":\(fixed(minute.closeCents, 2)),\"v\":\(minute.volume),\"vw\":\(fixed(minute.vwapTenThousandths, 4)),\"t\":\(minute.startMilliseconds),\"n\":\(minute.trades)}"
         out += ",\"prevDay\":{\"o\":\(fixed(previous, 2)),\"h\":\(fixed(previous + previous / 100, 2)),\"l\":\(fixed(max(1, previous - previous / 100), 2)),\"c\":\(fixed(previous, 2)),\"v\":\(typicalVolume(activity: SimUniverse.instrument(for: state.symbol).activity, milliseconds: 86_400_000)),\"vw\":\(fixed(previous * 100, 4))}"
-        out += ",\"lastTrade\":{\"p\":\(fixed(state.priceCents, 2)),\"s\":\(state.lastTradeSize),\"t\":\(state.lastTradeMilliseconds * 1_000_000),\"x\":\(state.lastTradeExchange),\"i\":\"\(state.tradeCount)\"}"
+        out += ",\"lastTrade\":{\"p\":\(fixed(state.lastTradeCents, 2)),\"s\":\(state.lastTradeSize),\"t\":\(state.lastTradeMilliseconds * 1_000_000),\"x\":\(state.lastTradeExchange),\"i\":\"\(state.tradeCount)\"}"
         out += ",\"lastQuote\":{\"P\":\(fixed(state.askCents, 2)),\"S\":\(state.askSize),\"p\":\(fixed(state.bidCents, 2)),\"s\":\(state.bidSize),\"t\":\(state.lastQuoteMilliseconds * 1_000_000)}"
         out += ",\"todaysChange\":\(fixed(change, 2)),\"todaysChangePerc\":\((percent * 10000).rounded() / 10000)"
         out += ",\"updated\":\(state.updatedMilliseconds * 1_000_000)}"

@@ -96,17 +96,86 @@ struct PolygonSimStreamingTests {
             #expect(got.price == Double(sent.channel == .trade ? sent.priceCents : sent.bidCents) / 100, "q \(got.sequence)")
         }
 
-        // After it stopped, the snapshot shows where the stream left it.
+        // After it stopped, the snapshot shows where the walk stopped: the replay's state at the
+        // same trade count (events still queued for the client when it unsubscribed are dropped,
+        // so the snapshot may be a few events past what arrived, never before it).
         let after = try #require(try await Self.snapshot(base, "ZZZQ"))
-        let lastTrade = try #require(zzzq.last { $0.ev == "T" })
-        let lastQuote = try #require(zzzq.last { $0.ev == "Q" })
-        #expect(Self.number(after, "lastTrade", "p") == lastTrade.price)
-        #expect(Self.number(after, "lastQuote", "p") == lastQuote.price)
+        let trades = try #require(UInt64(((after["lastTrade"] as? [String: Any])?["i"] as? String) ?? ""))
+        var stopped = SimMarket(symbols: ["ZZZQ"], seed: 21)
+        while stopped.state(of: "ZZZQ").tradeCount < trades {
+            _ = stopped.next(timeMilliseconds: 0)
+        }
+        #expect(Self.number(after, "lastTrade", "p") == Double(stopped.state(of: "ZZZQ").lastTradeCents) / 100)
+        // The walk may have quoted after that trade before it stopped: one of those states.
+        var candidates = [stopped.state(of: "ZZZQ")]
+        while candidates.count < 5 {
+            var ahead = stopped
+            guard ahead.next(timeMilliseconds: 0).channel != .trade else { break }
+            stopped = ahead
+            candidates.append(stopped.state(of: "ZZZQ"))
+        }
+        let bid = Self.number(after, "lastQuote", "p")
+        let ask = Self.number(after, "lastQuote", "P")
+        let matched = candidates.last { Double($0.bidCents) / 100 == bid && Double($0.askCents) / 100 == ask }
+        #expect(matched != nil)
+        #expect(matched?.sequence ?? 0 >= zzzq.last?.sequence ?? 0, "the snapshot is never behind what streamed")
         #expect(Self.number(after, "prevDay", "c") == Double(profile.referenceCents) / 100)
 
         // The client goes: nothing trades.
         client.close()
         try await client.eventually("the market idles") { server.feed.activeSymbols.isEmpty }
+    }
+
+    @Test("two connections: each gets only what it asked for; the market trades the union until each leaves", .timeLimit(.minutes(2)))
+    func perConnection() async throws {
+        var configuration = PolygonSimConfiguration()
+        configuration.host = "127.0.0.1"
+        configuration.port = 0
+        configuration.apiKey = Self.key
+        configuration.maxConnections = 2
+        // One quiet listed name at 200 events/s per unit of activity.
+        configuration.symbols = ["WXYZ"]
+        configuration.rate = 200 * Double(SimUniverse.instrument(for: "WXYZ").activity)
+        let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
+        let server = PolygonSimServer(configuration: configuration, logger: Logger(label: "sim")) { portSink.yield($0) }
+        let serverTask = Task { try await server.run() }
+        defer { serverTask.cancel() }
+        var iterator = ports.makeAsyncIterator()
+        let port = try #require(await iterator.next())
+
+        let named = SimTestClient()
+        let wildcard = SimTestClient()
+        var sessions: [Task<Void, any Error>] = []
+        for client in [named, wildcard] {
+            sessions.append(Task {
+                try await WebSocketClient.connect(url: "ws://127.0.0.1:\(port)/stocks", logger: Logger(label: "client")) { inbound, outbound, _ in
+                    await client.run(inbound: inbound, outbound: outbound)
+                }
+            })
+            try await client.eventually("connected") { client.statuses.contains("connected") }
+            client.send(#"{"action":"auth","params":"\#(Self.key)"}"#)
+            try await client.eventually("authenticated") { client.statuses.contains("auth_success") }
+        }
+        defer { for session in sessions { session.cancel() } }
+        named.send(#"{"action":"subscribe","params":"T.ZZZQ"}"#)
+        wildcard.send(#"{"action":"subscribe","params":"Q.*"}"#)
+        try await named.eventually("ZZZQ trades") { named.events.count >= 50 }
+        try await wildcard.eventually("quotes of both") { Set(wildcard.events.map(\.symbol)) == ["WXYZ", "ZZZQ"] }
+        #expect(server.feed.activeSymbols == ["WXYZ", "ZZZQ"])
+        // The named client: ZZZQ trades only; the wildcard: quotes only, of whatever trades.
+        #expect(named.events.allSatisfy { $0.symbol == "ZZZQ" && $0.ev == "T" })
+        #expect(wildcard.events.allSatisfy { $0.ev == "Q" })
+
+        // The wildcard goes: the listed name stops, the named one goes on.
+        wildcard.send(#"{"action":"unsubscribe","params":"Q.*"}"#)
+        try await wildcard.eventually("unsubscribed") { wildcard.messages.contains("unsubscribed to: Q.*") }
+        #expect(server.feed.activeSymbols == ["ZZZQ"])
+        let streaming = try await Self.json(port, "/sim/streaming")
+        #expect(streaming["symbols"] as? [String] == ["ZZZQ"])
+        // The named client leaves: nothing trades.
+        named.close()
+        try await named.eventually("the market idles") { server.feed.activeSymbols.isEmpty }
+        wildcard.close()
     }
 
     /// The snapshot entry of one ticker, or nil when the simulator left it out.
