@@ -16,13 +16,11 @@ struct Sim: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Simulate the Polygon/Massive stocks feed: WebSocket at /stocks plus the REST aggregates and snapshot paths.",
             discussion: """
-            Prints `listening HOST:PORT` once the socket is bound (use --listen 127.0.0.1:0 for a free port).
-            The market holds about 430 real US tickers with reference prices approximating mid-2025 and a
-            relative activity each; any other ticker shaped like a US one (1-5 capitals, optionally .A/.B)
-            trades as a walk seeded by its name. It trades only what clients subscribe to: a `*` wildcard
-            means the --symbols list, a named ticker just that one. The same --seed always gives a symbol
-            the same events (prices, sizes, sequence numbers) whatever else trades; only timestamps follow
-            the wall clock. Stops on SIGINT/SIGTERM.
+            Prints `listening HOST:PORT` once the socket is bound (use --listen 127.0.0.1:0 for a free port). Stops on SIGINT/SIGTERM.
+
+            The market holds about 430 real US tickers with reference prices approximating mid-2025 and a relative activity each; any other ticker shaped like a US one (1 to 5 capitals, optionally .A or .B) trades as a walk seeded by its name. It trades only what clients subscribe to: a `*` wildcard means the --symbols list, a named ticker just that one.
+
+            The same --seed always gives a symbol the same events (prices, sizes, sequence numbers) whatever else trades; only timestamps follow the wall clock.
             """
         )
 
