@@ -87,8 +87,6 @@ public struct SimMarket: Sendable {
         for symbol in symbols { activate(symbol) }
     }
 
-    public var symbolIndex: [String: Int] { indexBySymbol }
-
     /// The symbols generating events now.
     public var activeSymbols: Set<String> {
         Set(schedule.activeIndices.map { symbols[$0] })
@@ -116,6 +114,8 @@ public struct SimMarket: Sendable {
     /// where it stopped if it traded before.
     public mutating func activate(_ symbol: String) {
         let index = index(of: symbol)
+        // A wildcard's reconciliation re-activates the whole list; skip the profile lookup then.
+        guard !schedule.isActive(index) else { return }
         schedule.activate(index, weight: SimUniverse.instrument(for: symbol).activity)
     }
 

@@ -28,6 +28,10 @@ struct SimSchedule: Sendable {
         weights.indices.filter { weights[$0] > 0 }
     }
 
+    func isActive(_ index: Int) -> Bool {
+        index < weights.count && weights[index] > 0
+    }
+
     mutating func activate(_ index: Int, weight: Int) {
         grow(to: index)
         guard weights[index] == 0 else { return }
