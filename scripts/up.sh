@@ -162,7 +162,7 @@ wait_http nats "http://127.0.0.1:$monitor_port/healthz"
 
 start sim "$bin/xy" sim polygon --listen "127.0.0.1:$sim_port" --api-key "$sim_key" \
     --symbols "$sim_symbols" --rate "$sim_rate" --seed 1
-wait_http sim "http://127.0.0.1:$sim_port/v2/snapshot/locale/us/markets/stocks/tickers?tickers=S0001&apiKey=$sim_key"
+wait_http sim "http://127.0.0.1:$sim_port/v2/snapshot/locale/us/markets/stocks/tickers?tickers=AAPL&apiKey=$sim_key"
 
 start realtime "${common[@]}" NATS_NKEY_SEED_FILE="$run_dir/seeds/realtime.nk" HTTP_PORT="$realtime_port" \
     UPSTREAM_URL="ws://127.0.0.1:$sim_port/stocks" UPSTREAM_API_KEY="$sim_key" "$bin/xy-realtime"

@@ -35,8 +35,8 @@ public struct AggregatorConfiguration: Sendable {
     /// Copies of each stream in a JetStream cluster (1 on a single server, 3 on a three-node cluster).
     public var streamReplicas: Int
 
-    /// The simulator's default symbols (`xy sim polygon` without `--symbols` trades 10 generated tickers).
-    public static let defaultSymbols = (1...10).map { "S" + String(repeating: "0", count: 4 - String($0).count) + String($0) }
+    /// The simulator's default symbols (`xy sim polygon` without `--symbols`: its 10 most active names).
+    public static let defaultSymbols = ["SPY", "NVDA", "TSLA", "AAPL", "AMD", "AMZN", "QQQ", "MSFT", "META", "PLTR"]
     /// The allowed range of `SNAPSHOT_INTERVAL` (issue 6: every 2–5 s).
     public static let snapshotIntervalRange: ClosedRange<Duration> = .seconds(2) ... .seconds(5)
     /// The allowed range of `TICK_INTERVAL`.

@@ -6,8 +6,9 @@ public struct PolygonSimConfiguration: Sendable {
     public var port: Int = 9100
     /// The only API key `auth` accepts.
     public var apiKey: String = "sim-key"
-    public var symbols: [String] = SimSymbols.generated(count: 10)
-    /// Events per second over all symbols.
+    /// What a `*` subscription trades (any tradable ticker trades when named): the 10 busiest names.
+    public var symbols: [String] = SimSymbols.mostActive(count: 10)
+    /// Events per second over the listed symbols when all trade; a symbol's share is its activity's.
     public var rate: Double = 1000
     /// Seed of the deterministic random walk.
     public var seed: UInt64 = 1

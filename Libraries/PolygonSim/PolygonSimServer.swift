@@ -4,6 +4,7 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import ServiceLifecycle
+import XYCore
 
 /// `xy sim polygon`: a local stand-in for the vendor (Polygon/Massive stocks feed) speaking its
 /// WebSocket protocol at `/stocks` and its REST history paths on the same port, with a
@@ -34,6 +35,13 @@ public struct PolygonSimServer: Service {
         router.get("/v2/snapshot/locale/us/markets/stocks/tickers") { request, _ -> Response in
             restCount.withLockedValue { $0 += 1 }
             return rest.snapshot(request: request)
+        }
+        // Not a vendor path: what the market trades now and at what rate, so a test of a
+        // subscriber (xy-realtime's upstream interest) can see what the vendor was asked for.
+        router.get("/sim/streaming") { _, _ -> Response in
+            let symbols = feed.activeSymbols.sorted().map(JSONText.quoted).joined(separator: ",")
+            let body = "{\"symbols\":[\(symbols)],\"eventsPerSecond\":\(feed.currentRate)}"
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
         }
         router.get("/healthz") { _, _ -> Response in
             Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: "{\"status\":\"ready\"}")))

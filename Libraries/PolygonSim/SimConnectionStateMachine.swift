@@ -17,8 +17,9 @@ public struct SimConnectionStateMachine: Sendable {
         public var send: [String] = []
         /// Close the connection after sending.
         public var close = false
-        /// A subscription change applied (`subscribe T.AAPL,Q.AAPL`), for the simulator's log:
-        /// the order in which a client's changes arrived. Never an `auth` message (it holds the key).
+        /// A subscription change applied (`subscribe T.AAPL,Q.AAPL`), for the simulator's log (the
+        /// order in which a client's changes arrived) and for the handler to tell the feed what
+        /// this connection now wants before the replies go out. Never an `auth` message (it holds the key).
         public var applied: String?
 
         static let none = Action()
@@ -29,10 +30,10 @@ public struct SimConnectionStateMachine: Sendable {
     private let apiKey: String
     private let rejectAuth: Bool
 
-    public init(apiKey: String, rejectAuth: Bool, symbolIndex: [String: Int]) {
+    public init(apiKey: String, rejectAuth: Bool) {
         self.apiKey = apiKey
         self.rejectAuth = rejectAuth
-        self.subscriptions = SimSubscriptions(symbolIndex: symbolIndex)
+        self.subscriptions = SimSubscriptions()
     }
 
     /// The socket opened; `overLimit` when the server already has its maximum of connections.

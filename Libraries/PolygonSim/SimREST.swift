@@ -3,8 +3,9 @@ import NIOCore
 import XYCore
 
 /// The vendor's REST paths a client needs for history and first paint, answered from the same
-/// simulated market: aggregates over a range (bars derived deterministically from the seed) and
-/// the snapshot of chosen tickers (the live walk's current state).
+/// simulated market for every tradable ticker (whether or not it streams): aggregates over a range
+/// (bars around the ticker's reference price, fixed by seed, ticker and time) and the snapshot of
+/// chosen tickers (the live walk's state, or the one it starts from).
 struct SimREST: Sendable {
     let configuration: PolygonSimConfiguration
     let feed: SimFeed
@@ -27,15 +28,18 @@ struct SimREST: Sendable {
         var bars: [String] = []
         var bucket = from - from % step
         var previousClose = barClose(ticker: ticker, time: bucket - step)
-        while bucket <= to, bars.count < limit {
+        let typicalVolume = Self.typicalVolume(activity: SimUniverse.instrument(for: ticker).activity, milliseconds: step)
+        // A name the market cannot trade has no history, as the vendor answers an unknown ticker.
+        while feed.isTradable(ticker), bucket <= to, bars.count < limit {
             let close = barClose(ticker: ticker, time: bucket)
             var random = SimRandom(seed: configuration.seed ^ SimRandom.hash(ticker) ^ UInt64(bitPattern: bucket) ^ 0x5151)
-            let high = max(previousClose, close) + Int64(random.below(20))
-            let low = max(1, min(previousClose, close) - Int64(random.below(20)))
-            let volume = Int64(1000 + random.below(100_000))
+            let wiggle = max(1, close / 10_000)
+            let high = max(previousClose, close) + Int64(random.below(20)) * wiggle
+            let low = max(1, min(previousClose, close) - Int64(random.below(20)) * wiggle)
+            let volume = max(1, typicalVolume * Int64(50 + random.below(101)) / 100)
             let vwap = (previousClose + close + high + low) * 25
             bars.append(
-                "{\"v\":\(volume),\"vw\":\(Self.fixed(vwap, 4)),\"o\":\(Self.fixed(previousClose, 2)),\"c\":\(Self.fixed(close, 2)),\"h\":\(Self.fixed(high, 2)),\"l\":\(Self.fixed(low, 2)),\"t\":\(bucket),\"n\":\(1 + random.below(500))}"
+                "{\"v\":\(volume),\"vw\":\(Self.fixed(vwap, 4)),\"o\":\(Self.fixed(previousClose, 2)),\"c\":\(Self.fixed(close, 2)),\"h\":\(Self.fixed(high, 2)),\"l\":\(Self.fixed(low, 2)),\"t\":\(bucket),\"n\":\(1 + volume / 150)}"
             )
             previousClose = close
             bucket += step
@@ -49,10 +53,9 @@ struct SimREST: Sendable {
     func snapshot(request: Request) -> Response {
         if let denied = checkKey(request) { return denied }
         let wanted = request.uri.queryParameters.get("tickers").map { text in
-            Set(text.split(separator: ",").map { String($0).uppercased() })
+            text.split(separator: ",").map { String($0).uppercased() }
         }
-        let states = feed.symbolStates().filter { wanted?.contains($0.symbol) ?? true }
-        let tickers = states.map(Self.tickerJSON)
+        let tickers = feed.snapshotStates(tickers: wanted).map(Self.tickerJSON)
         let body = "{\"status\":\"OK\",\"count\":\(tickers.count),\"tickers\":[\(tickers.joined(separator: ","))],\"request_id\":\"\(requestID())\"}"
         return json(200, body)
     }
@@ -65,18 +68,26 @@ struct SimREST: Sendable {
         var out = "{\"ticker\":\(JSONText.quoted(state.symbol))"
         out += ",\"day\":{\"o\":\(fixed(state.dayOpenCents, 2)),\"h\":\(fixed(state.dayHighCents, 2)),\"l\":\(fixed(state.dayLowCents, 2)),\"c\":\(fixed(state.priceCents, 2)),\"v\":\(state.dayVolume),\"vw\":\(fixed(state.dayVWAPTenThousandths, 4))}"
         out += ",\"min\":{\"av\":\(state.dayVolume),\"o\":\(fixed(minute.openCents, 2)),\"h\":\(fixed(minute.highCents, 2)),\"l\":\(fixed(minute.lowCents, 2)),\"c\":\(fixed(minute.closeCents, 2)),\"v\":\(minute.volume),\"vw\":\(fixed(minute.vwapTenThousandths, 4)),\"t\":\(minute.startMilliseconds),\"n\":\(minute.trades)}"
-        out += ",\"prevDay\":{\"o\":\(fixed(previous, 2)),\"h\":\(fixed(previous + 25, 2)),\"l\":\(fixed(max(1, previous - 25), 2)),\"c\":\(fixed(previous, 2)),\"v\":1000000,\"vw\":\(fixed(previous * 100, 4))}"
-        out += ",\"lastTrade\":{\"p\":\(fixed(state.priceCents, 2)),\"s\":\(state.lastTradeSize),\"t\":\(state.lastTradeMilliseconds * 1_000_000),\"x\":\(state.lastTradeExchange),\"i\":\"\(state.tradeCount)\"}"
+        out += ",\"prevDay\":{\"o\":\(fixed(previous, 2)),\"h\":\(fixed(previous + previous / 100, 2)),\"l\":\(fixed(max(1, previous - previous / 100), 2)),\"c\":\(fixed(previous, 2)),\"v\":\(typicalVolume(activity: SimUniverse.instrument(for: state.symbol).activity, milliseconds: 86_400_000)),\"vw\":\(fixed(previous * 100, 4))}"
+        out += ",\"lastTrade\":{\"p\":\(fixed(state.lastTradeCents, 2)),\"s\":\(state.lastTradeSize),\"t\":\(state.lastTradeMilliseconds * 1_000_000),\"x\":\(state.lastTradeExchange),\"i\":\"\(state.tradeCount)\"}"
         out += ",\"lastQuote\":{\"P\":\(fixed(state.askCents, 2)),\"S\":\(state.askSize),\"p\":\(fixed(state.bidCents, 2)),\"s\":\(state.bidSize),\"t\":\(state.lastQuoteMilliseconds * 1_000_000)}"
         out += ",\"todaysChange\":\(fixed(change, 2)),\"todaysChangePerc\":\((percent * 10000).rounded() / 10000)"
         out += ",\"updated\":\(state.updatedMilliseconds * 1_000_000)}"
         return out
     }
 
-    /// A bar's close in cents: within ±5 % of the symbol's starting price, fixed by seed, ticker and time.
+    /// Shares a bar of `milliseconds` typically trades: 100 per unit of activity a minute of the
+    /// 390-minute session (SPY about 39 M a day, a quiet name about 400 k), days counted as sessions.
+    static func typicalVolume(activity: Int, milliseconds: Int64) -> Int64 {
+        let perMinute = Int64(activity) * 100
+        if milliseconds >= 86_400_000 { return perMinute * 390 * (milliseconds / 86_400_000) }
+        return max(1, perMinute * milliseconds / 60_000)
+    }
+
+    /// A bar's close in cents: within ±5 % of the ticker's reference price (the universe's, the
+    /// walk's previous close), fixed by seed, ticker and time.
     private func barClose(ticker: String, time: Int64) -> Int64 {
-        var base = SimRandom(seed: configuration.seed ^ SimRandom.hash(ticker))
-        let anchor = Int64(1000 + base.below(49_000))
+        let anchor = SimUniverse.instrument(for: ticker).referenceCents
         var random = SimRandom(seed: configuration.seed ^ SimRandom.hash(ticker) ^ UInt64(bitPattern: time))
         let swing = Int64(random.below(1001)) - 500
         return max(1, anchor + anchor * swing / 10_000)

@@ -10,13 +10,11 @@ final class SimSessions: Sendable {
     private let feed: SimFeed
     private let logger: Logger
     private let active = NIOLockedValueBox(0)
-    private let symbolIndex: [String: Int]
 
     init(configuration: PolygonSimConfiguration, feed: SimFeed, logger: Logger) {
         self.configuration = configuration
         self.feed = feed
         self.logger = logger
-        self.symbolIndex = feed.symbolIndex
     }
 
     private enum Ending: Sendable {
@@ -31,7 +29,7 @@ final class SimSessions: Sendable {
         }
         defer { active.withLockedValue { $0 -= 1 } }
         let configuration = self.configuration
-        let machine = NIOLockedValueBox(SimConnectionStateMachine(apiKey: configuration.apiKey, rejectAuth: configuration.rejectAuth, symbolIndex: symbolIndex))
+        let machine = NIOLockedValueBox(SimConnectionStateMachine(apiKey: configuration.apiKey, rejectAuth: configuration.rejectAuth))
         let overLimit = count > configuration.maxConnections
         let opening = machine.withLockedValue { $0.connected(overLimit: overLimit) }
         guard await perform(opening, outbound) else {
@@ -41,6 +39,8 @@ final class SimSessions: Sendable {
         let (clientID, batches) = feed.register()
         defer { feed.unregister(clientID) }
         let authenticatedAt = NIOLockedValueBox<ContinuousClock.Instant?>(nil)
+        let matcher = NIOLockedValueBox(SimSubscriptions.Matcher())
+        let feed = self.feed
 
         let reason: String = await withTaskGroup(of: Ending.self) { group in
             group.addTask {
@@ -50,6 +50,10 @@ final class SimSessions: Sendable {
                         let action = machine.withLockedValue { $0.received(text: text) }
                         if let applied = action.applied {
                             self.logger.info("subscription changed", metadata: ["change": "\(applied)"])
+                            // The market starts or stops symbols before the client reads the
+                            // reply: once `unsubscribed` arrives, no newer batch holds the symbol.
+                            let subscriptions = machine.withLockedValue { $0.subscriptions }
+                            feed.setInterest(clientID, subscriptions) { resolved in matcher.withLockedValue { $0 = resolved } }
                         }
                         guard await self.perform(action, outbound) else { return .close(reason: "protocol") }
                         // Data starts once authenticated, after the oversized message when one is asked for.
@@ -88,8 +92,8 @@ final class SimSessions: Sendable {
                     if let stallAfter = configuration.stallAfter, ContinuousClock.now - since >= stallAfter {
                         continue
                     }
-                    let subscriptions = machine.withLockedValue { $0.subscriptions }
-                    guard !subscriptions.isEmpty else { continue }
+                    let subscriptions = matcher.withLockedValue { $0 }
+                    guard subscriptions.wildcard != 0 || !subscriptions.masks.isEmpty else { continue }
                     do {
                         try await self.send(batch, subscriptions: subscriptions, outbound: outbound)
                     } catch {
@@ -140,18 +144,11 @@ final class SimSessions: Sendable {
     }
 
     /// The subscribed events of one batch as JSON-array text frames of at most `maxEventsPerFrame`.
-    private func send(_ batch: SimFeed.Batch, subscriptions: SimSubscriptions, outbound: WebSocketOutboundWriter) async throws {
+    private func send(_ batch: SimFeed.Batch, subscriptions: SimSubscriptions.Matcher, outbound: WebSocketOutboundWriter) async throws {
         var frame = ByteBuffer()
         var inFrame = 0
         for entry in batch.entries {
-            let wanted: Bool
-            if entry.channel == SimFeed.injected {
-                wanted = true
-            } else if let channel = SimChannel(rawValue: entry.channel) {
-                wanted = subscriptions.matches(channel: channel, symbolIndex: entry.symbolIndex)
-            } else {
-                wanted = false
-            }
+            let wanted = entry.channel == SimFeed.injected || subscriptions.matches(channel: entry.channel, symbolIndex: entry.symbolIndex)
             guard wanted else { continue }
             frame.writeInteger(inFrame == 0 ? UInt8(ascii: "[") : UInt8(ascii: ","))
             batch.bytes.withUnsafeBufferPointer { pointer in

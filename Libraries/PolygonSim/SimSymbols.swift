@@ -1,12 +1,13 @@
-/// The tickers a simulated market trades: a list the user gives (`AAPL,MSFT`) or a count of
-/// generated ones (`S0001`, `S0002`, …), so a benchmark can ask for thousands.
+/// The tickers a `*` subscription trades (`--symbols`): a list the user gives (`AAPL,MSFT`) or a
+/// count, the busiest names of ``SimUniverse`` first and, past its end, generated ones (`S0001`,
+/// `S0002`, …), so a benchmark can ask for thousands.
 public enum SimSymbols {
-    /// `AAPL,MSFT` → those symbols (upper-cased, duplicates removed); `25` → 25 generated ones.
+    /// `AAPL,MSFT` → those symbols (upper-cased, duplicates removed); `25` → the 25 busiest names.
     public static func parse(_ text: String) -> [String]? {
         let trimmed = text.trimmingCharacters(in: " ")
         if let count = Int(trimmed) {
             guard count > 0, count <= 100_000 else { return nil }
-            return generated(count: count)
+            return mostActive(count: count)
         }
         var seen = Set<String>()
         var result: [String] = []
@@ -18,8 +19,12 @@ public enum SimSymbols {
         return result.isEmpty ? nil : result
     }
 
-    public static func generated(count: Int) -> [String] {
-        (1...max(1, count)).map { index in
+    /// The `count` busiest names of the universe, then `S0001`, `S0002`, … for the rest (quiet
+    /// names, activity 1–5, that trade because they are listed).
+    public static func mostActive(count: Int) -> [String] {
+        let known = SimUniverse.mostActive(count)
+        guard count > known.count else { return known }
+        return known + (1...(count - known.count)).map { index in
             let digits = String(index)
             return "S" + String(repeating: "0", count: max(0, 4 - digits.count)) + digits
         }

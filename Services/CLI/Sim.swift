@@ -16,9 +16,11 @@ struct Sim: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Simulate the Polygon/Massive stocks feed: WebSocket at /stocks plus the REST aggregates and snapshot paths.",
             discussion: """
-            Prints `listening HOST:PORT` once the socket is bound (use --listen 127.0.0.1:0 for a free port).
-            The same --seed and --symbols always produce the same events (prices, sizes, sequence numbers);
-            only timestamps follow the wall clock. Stops on SIGINT/SIGTERM.
+            Prints `listening HOST:PORT` once the socket is bound (use --listen 127.0.0.1:0 for a free port). Stops on SIGINT/SIGTERM.
+
+            The market holds about 430 real US tickers with reference prices approximating mid-2025 and a relative activity each; any other ticker shaped like a US one (1 to 5 capitals, optionally .A or .B) trades as a walk seeded by its name. It trades only what clients subscribe to: a `*` wildcard means the --symbols list, a named ticker just that one.
+
+            The same --seed always gives a symbol the same events (prices, sizes, sequence numbers) whatever else trades; only timestamps follow the wall clock.
             """
         )
 
@@ -28,10 +30,10 @@ struct Sim: ParsableCommand {
         @Option(name: .customLong("api-key"), help: "The API key `auth` accepts.")
         var apiKey: String = "sim-key"
 
-        @Option(help: "Comma-separated tickers, or a count of generated ones (S0001, S0002, …).")
+        @Option(help: "What a `*` subscription trades: comma-separated tickers, or a count N meaning the N most active names of the universe (past its end, generated S0001, S0002, …).")
         var symbols: String = "10"
 
-        @Option(help: "Events per second over all symbols.")
+        @Option(help: "Events per second over the --symbols list when all of it trades; each symbol gets a share by activity (busy names busier), and a ticker named outside the list trades at the same per-activity rate.")
         var rate: Double = 1000
 
         @Option(help: "Seed of the deterministic random walk.")

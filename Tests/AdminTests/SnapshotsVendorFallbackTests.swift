@@ -9,13 +9,13 @@ import Testing
 struct SnapshotsVendorFallbackTests {
     @Test("a ticker no group streams comes from the vendor's snapshot (source vendor); with the vendor down it is XYA033, still a 200")
     func vendorFallback() async throws {
-        // Only S0001 is in a group: S0002 is the simulator's, streamed by nobody here.
-        try await BarsStack.run(overrides: ["AGG_GROUPS": "demo=S0001"]) { stack in
-            let path = "/api/v1/market-data/snapshots?tickers=S0002"
+        // Only SPY is in a group: IBM is in the simulator's universe, streamed by nobody here.
+        try await BarsStack.run(overrides: ["AGG_GROUPS": "demo=SPY"]) { stack in
+            let path = "/api/v1/market-data/snapshots?tickers=IBM"
             let answer = try await stack.get(path)
             #expect(answer.status == 200, "\(answer.body)")
             let entry = (answer.json["snapshots"] as? [[String: Any]])?.first ?? [:]
-            #expect(entry["ticker"] as? String == "S0002")
+            #expect(entry["ticker"] as? String == "IBM")
             #expect(entry["found"] as? Bool == true, "\(answer.body)")
             #expect(entry["source"] as? String == "vendor")
             #expect((entry["last"] as? Double ?? 0) > 0)

@@ -18,7 +18,7 @@ import XYCore
 
     @Test func defaultsAreOneDemoGroupOfTheSimulatorsSymbols() throws {
         let defaults = try configuration([:])
-        #expect(defaults.groups == [.init(name: "demo", symbols: ["S0001", "S0002", "S0003", "S0004", "S0005", "S0006", "S0007", "S0008", "S0009", "S0010"])])
+        #expect(defaults.groups == [.init(name: "demo", symbols: ["SPY", "NVDA", "TSLA", "AAPL", "AMD", "AMZN", "QQQ", "MSFT", "META", "PLTR"])])
         #expect(defaults.tickInterval == .milliseconds(33))
         #expect(defaults.snapshotInterval == .seconds(3))
         #expect(defaults.barGrace == .seconds(5))

@@ -272,10 +272,10 @@ class LeastPrivilegeTests(unittest.TestCase):
             self.assertIn(subject, info.stdout)
         reply = self.cli("req", "xy.md.snapshot.get.demo", "", "--timeout", "5s")
         self.assertEqual(0, reply.returncode, reply.stderr)
-        self.assertIn("S0001", reply.stdout)
+        self.assertIn("AAPL", reply.stdout)
 
     def test_realtime_answers_control_requests(self):
-        reply = self.cli("req", "xy.ctl.upstream.subscribe", '{"symbols":["S0001"]}', "--timeout", "5s")
+        reply = self.cli("req", "xy.ctl.upstream.subscribe", '{"symbols":["AAPL"]}', "--timeout", "5s")
         self.assertEqual(0, reply.returncode, reply.stderr)
         self.assertIn('"ok"', reply.stdout)
 
@@ -392,9 +392,9 @@ class LeastPrivilegeTests(unittest.TestCase):
 
     def test_aggregator_cannot_publish_events_or_delete_streams(self):
         async def actions(nc):
-            await nc.publish("xy.md.event.S0001", b"forged")
+            await nc.publish("xy.md.event.AAPL", b"forged")
             await nc.publish("$JS.API.STREAM.DELETE.XY_TICKS", b"")
-        self.assertRefused("aggregator", actions, 'Publish to "xy.md.event.S0001"', 'Publish to "$JS.API.STREAM.DELETE.XY_TICKS"')
+        self.assertRefused("aggregator", actions, 'Publish to "xy.md.event.AAPL"', 'Publish to "$JS.API.STREAM.DELETE.XY_TICKS"')
 
     def test_gateway_cannot_publish_market_data_or_read_requests(self):
         async def actions(nc):
@@ -409,8 +409,8 @@ class LeastPrivilegeTests(unittest.TestCase):
         # the aggregator was down (direct get, or msg get without direct access): a restart more
         # than a minute after the last checkpoint needs both.
         async def actions(nc):
-            await nc.publish("$JS.API.DIRECT.GET.XY_BARS", b'{"last_by_subj":"xy.md.bar.S0001"}')
-            await nc.publish("$JS.API.STREAM.MSG.GET.XY_BARS", b'{"last_by_subj":"xy.md.bar.S0001"}')
+            await nc.publish("$JS.API.DIRECT.GET.XY_BARS", b'{"last_by_subj":"xy.md.bar.AAPL"}')
+            await nc.publish("$JS.API.STREAM.MSG.GET.XY_BARS", b'{"last_by_subj":"xy.md.bar.AAPL"}')
         errors = asyncio.run(violations(self.stack, "aggregator", actions))
         self.assertFalse([e for e in errors if "permissions violation" in e.lower()], errors)
 
@@ -455,13 +455,13 @@ class LeastPrivilegeTests(unittest.TestCase):
         self.assertEqual(200, status)
         status, renewed = call("POST", "/api/v1/auth/refresh", {"refresh_token": tokens["refresh_token"]})
         self.assertEqual(200, status)
-        status, watchlist = call("POST", "/api/v1/watchlist", {"ticker": "S0001"}, renewed["access_token"])
+        status, watchlist = call("POST", "/api/v1/watchlist", {"ticker": "TSLA"}, renewed["access_token"])
         self.assertEqual(200, status)
-        self.assertIn("S0001", watchlist["tickers"])
+        self.assertIn("TSLA", watchlist["tickers"])
         self.assertEqual(200, call("GET", "/.well-known/jwks.json")[0])
         # Snapshots come from the aggregator's request subject: an answer (not XYA035) proves
         # the admin user may ask and receive the reply.
-        status, snapshots = call("GET", "/api/v1/market-data/snapshots?tickers=S0001,NOPE", token=renewed["access_token"])
+        status, snapshots = call("GET", "/api/v1/market-data/snapshots?tickers=AAPL,NO_SUCH", token=renewed["access_token"])
         self.assertEqual(200, status)
         codes = [entry.get("code") for entry in snapshots["snapshots"]]
         self.assertIn(codes[0], (None, "XYA034"), snapshots)
@@ -470,7 +470,7 @@ class LeastPrivilegeTests(unittest.TestCase):
         # simulator into XY_BARS under admin's own permissions, then read back.
         day = (int(time.time()) // 86400 - 2) * 86400 * 1000
         for _ in range(2):
-            status, page = call("GET", f"/api/v1/market-data/bars?ticker=S0001&from={day}&to={day + 3600000}", token=renewed["access_token"])
+            status, page = call("GET", f"/api/v1/market-data/bars?ticker=AAPL&from={day}&to={day + 3600000}", token=renewed["access_token"])
             self.assertEqual(200, status)
             self.assertEqual(60, len(page["bars"]))
         self.assertEqual("stream", page["source"])
@@ -577,10 +577,10 @@ class LeastPrivilegeTests(unittest.TestCase):
             await nc.subscribe("xy.md.tick.*")
             await nc.publish("xy.md.tick.demo", b"forged")
             await nc.publish("$JS.API.STREAM.DELETE.KV_xy_users", b"")
-            await nc.publish("xy.md.bar.S0001", b"forged")
+            await nc.publish("xy.md.bar.AAPL", b"forged")
             await nc.publish("$JS.API.STREAM.PURGE.XY_BARS", b"")
         self.assertRefused("admin", actions, 'Subscription to "xy.md.tick.*"', 'Publish to "xy.md.tick.demo"',
-                           'Publish to "$JS.API.STREAM.DELETE.KV_xy_users"', 'Publish to "xy.md.bar.S0001"',
+                           'Publish to "$JS.API.STREAM.DELETE.KV_xy_users"', 'Publish to "xy.md.bar.AAPL"',
                            'Publish to "$JS.API.STREAM.PURGE.XY_BARS"')
 
     def test_cli_cannot_read_admins_secrets_or_replies(self):

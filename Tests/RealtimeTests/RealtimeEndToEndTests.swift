@@ -12,11 +12,12 @@ struct RealtimeEndToEndTests {
     func seededRunCompleteAndInOrder() async throws {
         let symbols = ["AAPL", "MSFT", "BRK.B"]
         let harness = try await RealtimeHarness.start(
-            simArguments: ["--symbols", symbols.joined(separator: ","), "--rate", "1500", "--seed", "7"],
+            simArguments: ["--symbols", symbols.joined(separator: ","), "--rate", "3000", "--seed", "7"],
             environment: ["UPSTREAM_SYMBOLS": symbols.joined(separator: ","), "UPSTREAM_CHANNELS": "T,Q,A,AM"]
         )
         let collector = try await harness.collectEvents()
-        try await collector.waitFor(count: 3000)
+        // Shares follow activity (AAPL 880, MSFT 740, BRK.B 100): 6,000 events hold 300 of BRK.B.
+        try await collector.waitFor(count: 6000)
         let received = collector.snapshot
 
         // Replay the market from the same seed: what each symbol must have received, in order.

@@ -5,9 +5,9 @@ import Testing
 struct PolygonSimTests {
     @Test("the same seed gives the same events; another seed does not")
     func determinism() {
-        var first = SimMarket(symbols: SimSymbols.generated(count: 5), seed: 42)
-        var second = SimMarket(symbols: SimSymbols.generated(count: 5), seed: 42)
-        var other = SimMarket(symbols: SimSymbols.generated(count: 5), seed: 43)
+        var first = SimMarket(symbols: SimSymbols.mostActive(count: 5), seed: 42)
+        var second = SimMarket(symbols: SimSymbols.mostActive(count: 5), seed: 42)
+        var other = SimMarket(symbols: SimSymbols.mostActive(count: 5), seed: 43)
         let a = (0..<1000).map { _ in first.next(timeMilliseconds: 1).deterministicPart }
         let b = (0..<1000).map { _ in second.next(timeMilliseconds: 99).deterministicPart }
         let c = (0..<1000).map { _ in other.next(timeMilliseconds: 1).deterministicPart }
@@ -18,9 +18,10 @@ struct PolygonSimTests {
     @Test("per symbol: sequence counts from 1, trades and quotes alternate, A and AM every 50")
     func schedule() {
         var market = SimMarket(symbols: ["AAA", "BBB"], seed: 1)
-        let events = (0..<200).map { _ in market.next(timeMilliseconds: 1) }
+        let events = (0..<1000).map { _ in market.next(timeMilliseconds: 1) }
         let aaa = events.filter { $0.symbol == "AAA" }
-        #expect(aaa.map(\.sequence) == Array(1...100))
+        #expect(aaa.count >= 100)
+        #expect(aaa.map(\.sequence) == Array(1...UInt64(aaa.count)))
         #expect(aaa[0].channel == .trade && aaa[1].channel == .quote)
         #expect(aaa[24].channel == .secondAggregate)
         #expect(aaa[49].channel == .minuteAggregate)
@@ -59,21 +60,25 @@ struct PolygonSimTests {
     @Test("symbols: a list or a count")
     func symbols() {
         #expect(SimSymbols.parse("aapl, MSFT,AAPL") == ["AAPL", "MSFT"])
-        #expect(SimSymbols.parse("3") == ["S0001", "S0002", "S0003"])
+        #expect(SimSymbols.parse("3") == ["SPY", "NVDA", "TSLA"])
+        // Past the universe, generated names fill a benchmark's count.
+        let many = SimSymbols.parse("1000")
+        #expect(many?.count == 1000 && Set(many ?? []).count == 1000)
+        #expect(many?.last == "S" + String(1000 - SimUniverse.instruments.count).leftPadded(to: 4))
         #expect(SimSymbols.parse("0") == nil)
         #expect(SimSymbols.parse("A B") == nil)
     }
 
     @Test("protocol: greeting, auth, subscribe with wildcards, unsubscribe")
     func connectionProtocol() {
-        var machine = SimConnectionStateMachine(apiKey: "k3y!", rejectAuth: false, symbolIndex: ["AAPL": 0, "MSFT": 1])
+        var machine = SimConnectionStateMachine(apiKey: "k3y!", rejectAuth: false)
         #expect(machine.connected(overLimit: false).send == [#"[{"ev":"status","status":"connected","message":"Connected Successfully"}]"#])
         let early = machine.received(text: #"{"action":"subscribe","params":"T.AAPL"}"#)
         #expect(early.send.first?.contains("not authorized") == true)
         let wrong = machine.received(text: #"{"action":"auth","params":"nope"}"#)
         #expect(wrong.close && wrong.send == [#"[{"ev":"status","status":"auth_failed","message":"authentication failed"}]"#])
 
-        var good = SimConnectionStateMachine(apiKey: "k3y!", rejectAuth: false, symbolIndex: ["AAPL": 0, "MSFT": 1])
+        var good = SimConnectionStateMachine(apiKey: "k3y!", rejectAuth: false)
         _ = good.connected(overLimit: false)
         let authenticated = good.received(text: #"{"action":"auth","params":"k3y!"}"#)
         #expect(authenticated.send == [#"[{"ev":"status","status":"auth_success","message":"authenticated"}]"#])
@@ -84,28 +89,38 @@ struct PolygonSimTests {
         #expect(subscribed.applied == "subscribe T.AAPL,Q.*,X.AAPL")
         #expect(subscribed.send[0].contains("subscribed to: T.AAPL"))
         #expect(subscribed.send[2].contains("invalid channel"))
-        #expect(good.subscriptions.matches(channel: .trade, symbolIndex: 0))
-        #expect(!good.subscriptions.matches(channel: .trade, symbolIndex: 1))
-        #expect(good.subscriptions.matches(channel: .quote, symbolIndex: 1))
+        #expect(good.subscriptions.matches(channel: .trade, symbol: "AAPL"))
+        #expect(!good.subscriptions.matches(channel: .trade, symbol: "MSFT"))
+        #expect(good.subscriptions.matches(channel: .quote, symbol: "MSFT"))
         _ = good.received(text: #"{"action":"unsubscribe","params":"Q.*"}"#)
-        #expect(!good.subscriptions.matches(channel: .quote, symbolIndex: 1))
+        #expect(!good.subscriptions.matches(channel: .quote, symbol: "MSFT"))
+        // Dropping the last channel of a symbol forgets it: nothing left to trade for this client.
+        _ = good.received(text: #"{"action":"unsubscribe","params":"T.AAPL"}"#)
+        #expect(good.subscriptions.isEmpty)
     }
 
     @Test("auth timeout, max connections and --reject-auth")
     func refusals() {
-        var slow = SimConnectionStateMachine(apiKey: "k", rejectAuth: false, symbolIndex: [:])
+        var slow = SimConnectionStateMachine(apiKey: "k", rejectAuth: false)
         _ = slow.connected(overLimit: false)
         let timeout = slow.authTimerFired()
         #expect(timeout.close && timeout.send.first?.contains("auth_timeout") == true)
 
-        var extra = SimConnectionStateMachine(apiKey: "k", rejectAuth: false, symbolIndex: [:])
+        var extra = SimConnectionStateMachine(apiKey: "k", rejectAuth: false)
         let refused = extra.connected(overLimit: true)
         #expect(refused.close && refused.send.last?.contains("max_connections") == true)
 
-        var rejecting = SimConnectionStateMachine(apiKey: "good-key", rejectAuth: true, symbolIndex: [:])
+        var rejecting = SimConnectionStateMachine(apiKey: "good-key", rejectAuth: true)
         _ = rejecting.connected(overLimit: false)
         let rejected = rejecting.received(text: #"{"action":"auth","params":"good-key"}"#)
         #expect(rejected.close && rejected.send.first?.contains("auth_failed") == true)
+    }
+}
+
+extension String {
+    /// `"7".leftPadded(to: 4)` → `"0007"`.
+    fileprivate func leftPadded(to width: Int) -> String {
+        String(repeating: "0", count: max(0, width - count)) + self
     }
 }
 

@@ -175,12 +175,13 @@ def main():
     print(f"edge-check: register, login, GET /api/v1/watchlist with the token, 401 without, JWKS")
 
     # Market data over REST: the aggregator's live state for a streamed ticker (polled: the first
-    # trade may still be on its way), a ticker nobody streams reported on its own entry, and an hour
+    # trade may still be on its way), a ticker nobody knows (the simulator trades any US-shaped
+    # ticker, so one with `_`) reported on its own entry, and an hour
     # of minute bars ending two days ago, which only the vendor has: backfilled once (miss), then
     # served from XY_BARS (hit) with the same bars.
     deadline = time.monotonic() + DEADLINE_SECONDS
     while True:
-        status, _, body = http("GET", edge + "/api/v1/market-data/snapshots?tickers=S0001,NOPE", token=token)
+        status, _, body = http("GET", edge + "/api/v1/market-data/snapshots?tickers=AAPL,NO_SUCH", token=token)
         entries = json.loads(body).get("snapshots", []) if status == 200 else []
         if len(entries) == 2 and entries[0].get("found") and entries[0].get("source") == "aggregator":
             break
@@ -190,7 +191,7 @@ def main():
     if entries[1].get("found") or not entries[1].get("code"):
         fail(f"an unstreamed ticker was not reported on its own entry: {entries[1]}")
     day = (int(time.time()) // 86400 - 2) * 86400 * 1000
-    bars_path = f"/api/v1/market-data/bars?ticker=S0001&from={day}&to={day + 3_600_000}"
+    bars_path = f"/api/v1/market-data/bars?ticker=AAPL&from={day}&to={day + 3_600_000}"
     pages = []
     for expected_cache in ("miss", "hit"):
         status, headers, body = http("GET", edge + bars_path, token=token)
@@ -199,7 +200,7 @@ def main():
         pages.append(json.loads(body)["bars"])
     if len(pages[0]) != 60 or pages[0] != pages[1]:
         fail(f"bars: {len(pages[0])} then {len(pages[1])} bars, not the same 60")
-    print("edge-check: snapshots from the aggregator (an unstreamed ticker on its own entry); 60 minute bars backfilled from the vendor, then a hit")
+    print("edge-check: snapshots from the aggregator (an unknown ticker on its own entry); 60 minute bars backfilled from the vendor, then a hit")
 
     admin_token_file = os.environ.get("XY_ADMIN_TOKEN_FILE")
     if admin_token_file:
