@@ -63,11 +63,12 @@ public struct AggregatorService: Service {
                 _ = try await jetStream.createOrUpdateStream(AggregatorStreams.barsConfiguration(configuration))
                 _ = try await jetStream.createOrUpdateStream(AggregatorStreams.barStateConfiguration())
                 var recovered: [String: RecoveredGroup] = [:]
-                for group in configuration.groups {
-                    let result = try await GroupRecovery.recover(group: group.name, jetStream: jetStream, logger: logger)
-                    recovered[group.name] = result
+                for name in configuration.groups.map(\.name) + configuration.dynamicGroups {
+                    let result = try await GroupRecovery.recover(group: name, jetStream: jetStream, logger: logger)
+                    recovered[name] = result
+                    if result.lastSeq == 0, result.state.symbols.isEmpty, result.bars.isEmpty { continue }
                     logger.info("group rebuilt", metadata: [
-                        "group": "\(group.name)", "last_seq": "\(result.lastSeq)", "epoch": "\(result.epoch.map(String.init) ?? "new")",
+                        "group": "\(name)", "last_seq": "\(result.lastSeq)", "epoch": "\(result.epoch.map(String.init) ?? "new")",
                         "snapshot_seq": "\(result.snapshotSeq.map(String.init) ?? "none")",
                         "batches_replayed": "\(result.batchesReplayed)", "symbols": "\(result.state.symbols.count)",
                         "bars": "\(result.bars.count)",
