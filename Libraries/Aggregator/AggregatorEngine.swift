@@ -444,6 +444,10 @@ public final class AggregatorEngine: @unchecked Sendable {
     private func reclaimOnLoop(_ symbols: [String]) -> [String] {
         var byGroup: [Int: Set<String>] = [:]
         var reclaimed: [String] = []
+        // Symbols other instances own are forgotten too: only their subject was remembered.
+        for symbol in symbols {
+            if let subject = try? Subjects.event(symbol: symbol) { ignoredSubjects.remove(subject) }
+        }
         for symbol in symbols where configuration.symbolGroups.configuredGroup(of: symbol) == nil {
             guard let owner = dynamicOwner[configuration.symbolGroups.dynamicIndex(of: symbol)],
                   groups[owner].state.index(of: symbol) != nil, byGroup[owner]?.contains(symbol) != true
