@@ -44,9 +44,10 @@ public final class AggregatorEngine: @unchecked Sendable {
         var lastBatchNs: UInt64 = 0
     }
 
-    /// Where one subscribed symbol's events go, resolved once at start so the event path does no
-    /// lookup by name: the symbol's UTF-8 (an event for another symbol is invalid), its index in
-    /// the state of each group that holds it, and its index in the bar builder.
+    /// Where one symbol's events go, resolved once (at start, or at a new symbol's first event) so
+    /// the event path does no lookup by symbol name: the symbol's UTF-8 (an event for another
+    /// symbol is invalid), its index in the state of each group that holds it, and its index in the
+    /// bar builder (both re-resolved after a reclaim moves them).
     struct Route {
         let symbol: [UInt8]
         let name: String
@@ -139,7 +140,8 @@ public final class AggregatorEngine: @unchecked Sendable {
         // with a larger skew) must not poison this run: out-of-range values and keys stamped
         // beyond now + skew are dropped before anything is folded on top of them.
         let notAfterNs = wallClockNanoseconds() &+ validation.maxFutureSkewNs
-        let owned = configuration.groups.map { ($0.name, $0.symbols, false) } + configuration.dynamicGroups.map { ($0, [String](), true) }
+        let owned: [(name: String, symbols: [String], dynamic: Bool)] =
+            configuration.groups.map { ($0.name, $0.symbols, false) } + configuration.dynamicGroups.map { ($0, [], true) }
         self.groups = try owned.map { name, symbols, dynamic in
             var state = recovered[name]?.state ?? MarketState()
             state.validation = validation
@@ -165,11 +167,11 @@ public final class AggregatorEngine: @unchecked Sendable {
         }
         self.dayRoll = DayRoll(newestEventNs: groups.reduce(0) { max($0, $1.state.newestEventNs) })
         for group in owned {
-            let held = recovered[group.0]?.bars ?? []
+            let held = recovered[group.name]?.bars ?? []
             let taken = bars.restore(held, notAfterNs: notAfterNs)
             if taken < held.count {
                 logger.warning("bar checkpoint held bars that cannot be continued; skipped", metadata: [
-                    "group": "\(group.0)", "skipped": "\(held.count - taken)",
+                    "group": "\(group.name)", "skipped": "\(held.count - taken)",
                 ])
             }
         }
