@@ -67,6 +67,41 @@ import XYCore
         await server.stop()
     }
 
+    @Test func theExecutableFoldsANewSymbolIntoTheDynamicGroupItOwns() async throws {
+        let server = try await NATSServer.start(.init(jetStream: true))
+        let client = try await NATSClient.connect(url: server.url)
+        let ticks = try Collector(client, subject: "xy.md.tick.>")
+        try await client.flush()
+        let aggregator = try ManagedProcess("xy-aggregator", environment: [
+            "NATS_URLS": server.url, "HTTP_HOST": "127.0.0.1", "HTTP_PORT": "0", "LOG_LEVEL": "info",
+            "AGG_GROUPS": "demo=AAPL", "AGG_DYNAMIC_GROUPS": "4", "AGG_OWN_GROUPS": "dyn-01", "TICK_INTERVAL": "33ms",
+        ])
+        try await aggregator.waitForOutput { $0.contains("\"msg\":\"aggregating\"") ? "" : nil }
+        let source = EventSource(client)
+        try source.trade("AAPL", price: 200, size: 1)
+        try source.trade("GME", price: 20, size: 1)
+        try source.trade("IBM", price: 181, size: 3)
+        try await waitUntilBatched(source, in: ticks)
+        let batches = try ticks.batches()
+        #expect(batches.map(\.group) == ["dyn-01"], "only the owned dynamic group publishes: \(batches.map(\.group))")
+        #expect(batches.first?.ticks.map(\.symbol) == ["IBM"] && batches.first?.seq == 1)
+        await aggregator.terminate()
+        await client.close()
+        await server.stop()
+    }
+
+    @Test(arguments: [
+        ("AGG_DYNAMIC_GROUPS", "0"),
+        ("AGG_DYNAMIC_GROUPS", "many"),
+        ("AGG_GROUPS", "dyn-00=AAPL"),
+        ("AGG_OWN_GROUPS", "dyn-16"),
+    ])
+    func badDynamicConfigurationExitsTwoNamingTheVariable(variable: String, value: String) async throws {
+        let process = try ManagedProcess("xy-aggregator", environment: ["NATS_URLS": "nats://127.0.0.1:1", variable: value])
+        #expect(try await process.waitForExit() == 2)
+        #expect(process.log.contains(variable), "output: \(process.log)")
+    }
+
     @Test func twoAggregatorsOwnDisjointDynamicGroups() async throws {
         let server = try await NATSServer.start(.init(jetStream: true))
         let client = try await NATSClient.connect(url: server.url)
