@@ -45,6 +45,8 @@ public struct AdminConfiguration: Sendable {
     public var healthForget: Duration
     /// The aggregator's groups (its own `AGG_GROUPS`), where the snapshots operation finds each ticker's group.
     public var marketDataGroups: [AggregatorConfiguration.Group]
+    /// The aggregators' `AGG_DYNAMIC_GROUPS`, where the snapshots operation finds a ticker no group names.
+    public var marketDataDynamicGroups: Int
     /// The vendor's REST API (bars backfill, snapshot fallback); nil turns both off.
     public var vendorRESTURL: String?
     /// Secret: sent only as a bearer header, redacted from logs and errors.
@@ -99,7 +101,7 @@ public struct AdminConfiguration: Sendable {
         lockoutVariable, watchlistMaxVariable, watchlistDefaultVariable, tokenSubjectsVariable, tokenMaxSubsVariable,
         issuerVariable, audienceVariable, trustedProxiesVariable, adminUsernamesVariable, adminTokenFileVariable, adminTokenTTLVariable,
         sessionsRetentionVariable, flagHistoryVariable, healthForgetVariable,
-        AggregatorConfiguration.groupsVariable,
+        AggregatorConfiguration.groupsVariable, AggregatorConfiguration.dynamicGroupsVariable,
         vendorRESTURLVariable, vendorAPIKeyVariable, vendorTimeoutVariable, barsMaxRangeVariable,
     ]
 
@@ -160,6 +162,7 @@ public struct AdminConfiguration: Sendable {
         flagHistoryMaximum = try environment.integer(Self.flagHistoryVariable, in: 1...10_000)
         healthForget = try environment.duration(Self.healthForgetVariable)
         marketDataGroups = try AggregatorConfiguration.parseGroups(try environment.requiredString(AggregatorConfiguration.groupsVariable))
+        marketDataDynamicGroups = try AggregatorConfiguration.symbolGroups(marketDataGroups, environment: environment).dynamicCount
         vendorRESTURL = try environment.string(Self.vendorRESTURLVariable)
         vendorAPIKey = try environment.string(Self.vendorAPIKeyVariable)
         if let vendorRESTURL {

@@ -53,7 +53,8 @@ public struct AdminService: Service {
         let vendor = try makeVendor()
         let handler = AdminAPIHandler(
             accounts: accounts, configuration: configuration, operators: operators,
-            snapshots: MarketSnapshots(nats: nats, groups: configuration.marketDataGroups, fallback: vendor.map(vendorSnapshots)),
+            snapshots: MarketSnapshots(
+                nats: nats, groups: configuration.marketDataGroups, dynamicGroupCount: configuration.marketDataDynamicGroups, fallback: vendor.map(vendorSnapshots)),
             bars: makeBars(vendor: vendor))
         await onReady(AdminHandle(issuer: issuer))
 

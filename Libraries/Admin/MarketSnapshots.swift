@@ -42,7 +42,8 @@ public struct SnapshotQuote: Sendable, Equatable {
 /// ticker's trouble never fails the whole call.
 public enum SnapshotLookup: Sendable, Equatable {
     case found(SnapshotQuote)
-    /// No aggregator group holds the ticker (AGG_GROUPS): the vendor fallback's case.
+    /// No aggregator holds the ticker (no configured group names it, and its dynamic group does not
+    /// hold it or nobody answers for that group): the vendor fallback's case.
     case notStreamed
     /// Its group is streamed but the ticker has had no trade yet.
     case noTradeYet
@@ -50,8 +51,9 @@ public enum SnapshotLookup: Sendable, Equatable {
     case unavailable
 }
 
-/// Looks up tickers in the aggregator's live state: each ticker's group comes from AGG_GROUPS
-/// (the aggregator's own configuration, parsed by its own parser), and each group is asked with
+/// Looks up tickers in the aggregator's live state: each ticker's group comes from the shared
+/// mapping (``SymbolGroups``: AGG_GROUPS, parsed by the aggregator's own parser, else the dynamic
+/// group of AGG_DYNAMIC_GROUPS the ticker hashes to), and each group is asked with
 /// its snapshot request (`xy.md.snapshot.get.<group>`, only the symbols wanted), so the answer
 /// is the state at the time of the call, not a copy that lags behind.
 ///
@@ -68,22 +70,23 @@ public final class MarketSnapshots: Sendable {
 
     private let nats: NATSClient
     /// Ticker → its group.
-    private let groupOfTicker: [String: String]
+    private let symbolGroups: SymbolGroups
     private let groups: [String: NIOLockedValueBox<CoalescedRequests<Waiter>>]
     private let fallback: Fallback?
 
     /// - Parameter fallback: asked once per call for every ticker no group holds; without one,
     ///   such tickers are reported ``SnapshotLookup/notStreamed``.
-    public init(nats: NATSClient, groups: [AggregatorConfiguration.Group], fallback: Fallback? = nil) {
+    ///   - dynamicGroupCount: `AGG_DYNAMIC_GROUPS`, as the aggregators have it.
+    public init(
+        nats: NATSClient, groups: [AggregatorConfiguration.Group], dynamicGroupCount: Int = SymbolGroups.defaultDynamicCount,
+        fallback: Fallback? = nil
+    ) {
         self.nats = nats
-        var groupOfTicker: [String: String] = [:]
-        for group in groups {
-            for symbol in group.symbols where groupOfTicker[symbol] == nil {
-                groupOfTicker[symbol] = group.name
-            }
-        }
-        self.groupOfTicker = groupOfTicker
-        self.groups = Dictionary(uniqueKeysWithValues: groups.map { ($0.name, NIOLockedValueBox(CoalescedRequests<Waiter>())) })
+        let symbolGroups = SymbolGroups(configured: groups.map { ($0.name, $0.symbols) }, dynamicCount: dynamicGroupCount)
+        self.symbolGroups = symbolGroups
+        self.groups = Dictionary(
+            (symbolGroups.configuredNames + symbolGroups.dynamicNames).map { ($0, NIOLockedValueBox(CoalescedRequests<Waiter>())) },
+            uniquingKeysWith: { first, _ in first })
         self.fallback = fallback
     }
 
@@ -91,7 +94,7 @@ public final class MarketSnapshots: Sendable {
     public func lookup(_ tickers: [String]) async -> [SnapshotLookup] {
         var symbolsByGroup: [String: [String]] = [:]
         for ticker in tickers {
-            guard let group = groupOfTicker[ticker] else { continue }
+            let group = symbolGroups.group(of: ticker)
             if symbolsByGroup[group]?.contains(ticker) != true { symbolsByGroup[group, default: []].append(ticker) }
         }
         var states: [String: GroupAnswer] = [:]
@@ -102,11 +105,16 @@ public final class MarketSnapshots: Sendable {
             for await (group, answer) in tasks { states[group] = answer }
         }
         var outcomes = tickers.map { ticker -> SnapshotLookup in
-            guard let group = groupOfTicker[ticker], let answer = states[group] else { return .notStreamed }
+            let group = symbolGroups.group(of: ticker)
+            // A dynamic group holds only what someone streams: a ticker it lacks (or a group no
+            // aggregator answers for) is not streamed, and the vendor may know it.
+            let dynamic = symbolGroups.configuredGroup(of: ticker) == nil
+            guard let answer = states[group] else { return .notStreamed }
             switch answer {
-            case .unavailable: return .unavailable
+            case .unavailable: return dynamic ? .notStreamed : .unavailable
             case .ticks(let ticks):
-                guard let tick = ticks[ticker], tick.last > 0 else { return .noTradeYet }
+                guard let tick = ticks[ticker] else { return dynamic ? .notStreamed : .noTradeYet }
+                guard tick.last > 0 else { return .noTradeYet }
                 return .found(SnapshotQuote(tick: tick))
             }
         }

@@ -16,8 +16,13 @@ public struct AggregatorConfiguration: Sendable {
         }
     }
 
-    /// The groups this instance owns (every group of `AGG_GROUPS`, or the `AGG_OWN_GROUPS` subset).
+    /// The configured groups this instance owns (every group of `AGG_GROUPS`, or those `AGG_OWN_GROUPS` names).
     public var groups: [Group]
+    /// Where every symbol lives (all of `AGG_GROUPS`, owned or not, and `AGG_DYNAMIC_GROUPS`): a
+    /// symbol no configured group names is folded into its dynamic group.
+    public var symbolGroups: SymbolGroups
+    /// The dynamic groups this instance owns (all of them, or those `AGG_OWN_GROUPS` names).
+    public var dynamicGroups: [String]
     /// Period of `xy.md.tick.<group>`.
     public var tickInterval: Duration
     /// Period of `xy.md.snapshot.<group>`, between 2 and 5 s.
@@ -48,7 +53,12 @@ public struct AggregatorConfiguration: Sendable {
         "AGG_GROUPS", default: "demo=" + defaultSymbols.joined(separator: ","),
         help: "Groups of symbols: name=SYM,SYM;name=SYM,… (one seq and one tick subject per group).")
     public static let ownGroupsVariable = EnvironmentVariable(
-        "AGG_OWN_GROUPS", help: "Groups this instance owns, comma separated; unset means every group of AGG_GROUPS.")
+        "AGG_OWN_GROUPS",
+        help: "Groups this instance owns, comma separated, configured (AGG_GROUPS) or dynamic (dyn-00…); unset means every group.")
+    public static let dynamicGroupsVariable = EnvironmentVariable(
+        "AGG_DYNAMIC_GROUPS", default: String(SymbolGroups.defaultDynamicCount),
+        help: "Dynamic groups (dyn-00…) that symbols no AGG_GROUPS group names are hashed onto (FNV-1a), 1 to 1000; "
+            + "every aggregator, gateway and xy-admin must use the same value.")
     public static let tickIntervalVariable = EnvironmentVariable(
         "TICK_INTERVAL", default: "33ms", help: "Period of the tick batches on xy.md.tick.<group> (5ms to 1s).")
     public static let snapshotIntervalVariable = EnvironmentVariable(
@@ -69,18 +79,26 @@ public struct AggregatorConfiguration: Sendable {
         "XY_STREAM_REPLICAS", default: "1", help: "Replicas of XY_TICKS and XY_BARS (1 to 5; more than 1 needs a JetStream cluster).")
 
     public static let variables: [EnvironmentVariable] = [
-        groupsVariable, ownGroupsVariable, tickIntervalVariable, snapshotIntervalVariable, barGraceVariable,
+        groupsVariable, ownGroupsVariable, dynamicGroupsVariable, tickIntervalVariable, snapshotIntervalVariable, barGraceVariable,
         eventFutureSkewVariable, ticksMaxAgeVariable, ticksMaxBytesVariable, barsMaxAgeVariable, streamReplicasVariable,
     ]
 
     /// Each setting as given, or else at its variable's default.
+    /// Given `groups` are the configured groups (all of them, all owned); the dynamic groups
+    /// (`dynamicGroupCount` of them) are all owned unless `dynamicGroups` names some.
     public init(
-        groups: [Group]? = nil, tickInterval: Duration? = nil, snapshotInterval: Duration? = nil, barGrace: Duration? = nil,
+        groups: [Group]? = nil, dynamicGroupCount: Int? = nil, dynamicGroups: [String]? = nil, tickInterval: Duration? = nil, snapshotInterval: Duration? = nil, barGrace: Duration? = nil,
         eventFutureSkew: Duration? = nil, ticksMaxAge: Duration? = nil, ticksMaxBytes: Int64? = nil, barsMaxAge: Duration? = nil,
         streamReplicas: Int? = nil
     ) {
         self = EnvironmentReader.defaults(Self.init(environment:))
         if let groups { self.groups = groups }
+        if groups != nil || dynamicGroupCount != nil {
+            symbolGroups = SymbolGroups(
+                configured: self.groups.map { ($0.name, $0.symbols) }, dynamicCount: dynamicGroupCount ?? symbolGroups.dynamicCount)
+            self.dynamicGroups = symbolGroups.dynamicNames
+        }
+        if let dynamicGroups { self.dynamicGroups = dynamicGroups }
         if let tickInterval { self.tickInterval = tickInterval }
         if let snapshotInterval { self.snapshotInterval = snapshotInterval }
         if let barGrace { self.barGrace = barGrace }
@@ -94,16 +112,24 @@ public struct AggregatorConfiguration: Sendable {
     /// Reads and checks every aggregator variable; the first bad one throws, naming it.
     public init(environment: EnvironmentReader) throws(ConfigurationError) {
         let all = try Self.parseGroups(try environment.requiredString(Self.groupsVariable))
+        symbolGroups = try Self.symbolGroups(all, environment: environment)
         let own = try environment.list(Self.ownGroupsVariable)
         if own.isEmpty {
             groups = all
+            dynamicGroups = symbolGroups.dynamicNames
         } else {
             groups = []
+            dynamicGroups = []
             for name in own {
-                guard let group = all.first(where: { $0.name == name }) else {
-                    throw ConfigurationError(variable: Self.ownGroupsVariable.name, reason: "names '\(name)', which AGG_GROUPS does not define")
+                if let group = all.first(where: { $0.name == name }) {
+                    if !groups.contains(group) { groups.append(group) }
+                } else if symbolGroups.isDynamicGroup(name) {
+                    if !dynamicGroups.contains(name) { dynamicGroups.append(name) }
+                } else {
+                    throw ConfigurationError(
+                        variable: Self.ownGroupsVariable.name,
+                        reason: "names '\(name)', which is neither a group of AGG_GROUPS nor one of the \(symbolGroups.dynamicCount) dynamic groups")
                 }
-                if !groups.contains(group) { groups.append(group) }
             }
         }
         tickInterval = try environment.duration(Self.tickIntervalVariable)
@@ -126,6 +152,17 @@ public struct AggregatorConfiguration: Sendable {
         ticksMaxBytes = Int64(try environment.integer(Self.ticksMaxBytesVariable, in: 1_048_576...Int.max))
         barsMaxAge = try environment.duration(Self.barsMaxAgeVariable)
         streamReplicas = try environment.integer(Self.streamReplicasVariable, in: 1...5)
+    }
+
+    /// The mapping of `groups` (all of `AGG_GROUPS`) and `AGG_DYNAMIC_GROUPS`, as every service must
+    /// build it; a configured group named like a dynamic one is refused (they would share a subject).
+    public static func symbolGroups(_ groups: [Group], environment: EnvironmentReader) throws(ConfigurationError) -> SymbolGroups {
+        let count = try environment.integer(dynamicGroupsVariable, in: 1...SymbolGroups.maximumDynamicCount)
+        let mapping = SymbolGroups(configured: groups.map { ($0.name, $0.symbols) }, dynamicCount: count)
+        if let clash = groups.first(where: { mapping.isDynamicGroup($0.name) }) {
+            throw ConfigurationError(variable: groupsVariable.name, reason: "group '\(clash.name)' is named like a dynamic group (\(SymbolGroups.dynamicPrefix)NN)")
+        }
+        return mapping
     }
 
     /// `demo=AAPL,MSFT;tech=NVDA` → groups in order; names and symbols must be valid subject tokens.

@@ -11,6 +11,11 @@ import XYService
 /// The aggregator's core: every owned group's `MarketState` and `TickBatcher`, the bar builder,
 /// and the one timer that publishes batches, snapshots and sealed bars.
 ///
+/// Owned groups are the configured ones (`AGG_GROUPS`) and the dynamic ones (``SymbolGroups``):
+/// an instance that owns a dynamic group follows every `xy.md.event.*` subject, so a symbol
+/// nobody configured is folded into its dynamic group from its first event, with no restart;
+/// ``reclaim(symbols:)`` drops such symbols again when nobody streams them.
+///
 /// Confined to the NATS client's event loop, with no lock: events arrive through
 /// `NATSClient.subscribe(_:handler:)` callbacks, which run on that loop, and the timer and
 /// snapshot requests run there too, so the event path is a decode and a fold with no thread hop,
@@ -22,8 +27,11 @@ public final class AggregatorEngine: @unchecked Sendable {
         let snapshotSubject: String
         let requestSubject: String
         let barStateSubject: String
-        /// The group's symbols, in configuration order (its bar checkpoint holds theirs).
+        /// The group's symbols, in configuration order (its bar checkpoint holds theirs); empty
+        /// for a dynamic group, whose symbols are its state's.
         let symbols: [String]
+        /// A dynamic group: its symbols come and go (first event, ``reclaim(symbols:)``).
+        let dynamic: Bool
         var state: MarketState
         var batcher: TickBatcher
         /// The run this instance's seqs belong to, on every batch and snapshot: the one recovered
@@ -36,11 +44,13 @@ public final class AggregatorEngine: @unchecked Sendable {
         var lastBatchNs: UInt64 = 0
     }
 
-    /// Where one subscribed symbol's events go, resolved once at start so the event path does no
-    /// lookup by name: the symbol's UTF-8 (an event for another symbol is invalid), its index in
-    /// the state of each group that holds it, and its index in the bar builder.
+    /// Where one symbol's events go, resolved once (at start, or at a new symbol's first event) so
+    /// the event path does no lookup by symbol name: the symbol's UTF-8 (an event for another
+    /// symbol is invalid), its index in the state of each group that holds it, and its index in the
+    /// bar builder (both re-resolved after a reclaim moves them).
     struct Route {
         let symbol: [UInt8]
+        let name: String
         let targets: [(group: Int, index: Int)]
         let barIndex: Int
     }
@@ -56,6 +66,9 @@ public final class AggregatorEngine: @unchecked Sendable {
         var requests: Int64 = 0
         var bars: Int64 = 0
         var storeFailures: Int64 = 0
+        var reclaimed: Int64 = 0
+        /// Symbols held across the owned groups (a gauge).
+        var held: Int64 = 0
     }
 
     public let eventLoop: any EventLoop
@@ -81,6 +94,14 @@ public final class AggregatorEngine: @unchecked Sendable {
     private var counts = Counts()
     private var reported = Counts()
     private var subscriptions: [NATSSubscription] = []
+    /// Event subject → route, when following every symbol (an owned dynamic group).
+    private var routes: [String: Route] = [:]
+    /// Event subjects of symbols whose groups other instances own (followed, not folded).
+    private var ignoredSubjects: Set<String> = []
+    /// Configured symbol → the owned configured groups (indices into `groups`) that name it.
+    private var configuredOwners: [String: [Int]] = [:]
+    /// Dynamic group index (``SymbolGroups/dynamicIndex(of:)``) → its index in `groups`, when owned.
+    private var dynamicOwner: [Int: Int] = [:]
     private var tickSchedule: TickSchedule?
     private var nextSnapshotNs: UInt64 = 0
     private var nextBarSweepNs: UInt64 = 0
@@ -119,30 +140,33 @@ public final class AggregatorEngine: @unchecked Sendable {
         // with a larger skew) must not poison this run: out-of-range values and keys stamped
         // beyond now + skew are dropped before anything is folded on top of them.
         let notAfterNs = wallClockNanoseconds() &+ validation.maxFutureSkewNs
-        self.groups = try configuration.groups.map { group in
-            var state = recovered[group.name]?.state ?? MarketState()
+        let owned: [(name: String, symbols: [String], dynamic: Bool)] =
+            configuration.groups.map { ($0.name, $0.symbols, false) } + configuration.dynamicGroups.map { ($0, [], true) }
+        self.groups = try owned.map { name, symbols, dynamic in
+            var state = recovered[name]?.state ?? MarketState()
             state.validation = validation
             let repaired = state.repair(notAfterNs: notAfterNs)
             if !repaired.isEmpty {
                 logger.warning("restored state held values no valid event can set; repaired", metadata: [
-                    "group": "\(group.name)", "symbols": "\(repaired.joined(separator: ","))",
+                    "group": "\(name)", "symbols": "\(repaired.joined(separator: ","))",
                 ])
             }
-            for symbol in group.symbols { _ = state.insert(symbol) }
+            for symbol in symbols { _ = state.insert(symbol) }
             return Group(
-                name: group.name,
-                tickSubject: try Subjects.tick(group: group.name),
-                snapshotSubject: try Subjects.snapshot(group: group.name),
-                requestSubject: try Subjects.snapshotRequest(group: group.name),
-                barStateSubject: try Subjects.barState(group: group.name),
-                symbols: group.symbols,
+                name: name,
+                tickSubject: try Subjects.tick(group: name),
+                snapshotSubject: try Subjects.snapshot(group: name),
+                requestSubject: try Subjects.snapshotRequest(group: name),
+                barStateSubject: try Subjects.barState(group: name),
+                symbols: symbols,
+                dynamic: dynamic,
                 state: state,
-                batcher: TickBatcher(group: group.name, lastSeq: recovered[group.name]?.lastSeq ?? 0),
-                epoch: recovered[group.name]?.epoch ?? startNs
+                batcher: TickBatcher(group: name, lastSeq: recovered[name]?.lastSeq ?? 0),
+                epoch: recovered[name]?.epoch ?? startNs
             )
         }
         self.dayRoll = DayRoll(newestEventNs: groups.reduce(0) { max($0, $1.state.newestEventNs) })
-        for group in configuration.groups {
+        for group in owned {
             let held = recovered[group.name]?.bars ?? []
             let taken = bars.restore(held, notAfterNs: notAfterNs)
             if taken < held.count {
@@ -155,7 +179,8 @@ public final class AggregatorEngine: @unchecked Sendable {
 
     // MARK: lifecycle
 
-    /// Subscribes to the groups' symbols and snapshot requests and starts the timer.
+    /// Subscribes to the groups' symbols (every event subject when a dynamic group is owned) and
+    /// snapshot requests, and starts the timer.
     public func start() -> EventLoopFuture<Void> {
         eventLoop.submit { try self.startOnLoop() }
     }
@@ -175,6 +200,25 @@ public final class AggregatorEngine: @unchecked Sendable {
         }
     }
 
+    /// Drops the state of `symbols` that nobody streams any more (reclaimed upstream), so memory
+    /// follows the live set: for each owned dynamic group holding some of them, the changes not
+    /// batched yet go out and a final snapshot with their last state is published; then their
+    /// state and bars go (an open bar is sealed and stored first), and the group's snapshot and bar
+    /// checkpoint are stored again without them (same seq: consumers take the snapshot for a
+    /// duplicate, a restart resumes from the live set). Configured symbols stay (configuration
+    /// owns them), as do symbols of groups this instance does not own. A reclaimed symbol's next
+    /// event brings it back. Returns the symbols dropped.
+    public func reclaim(symbols: [String]) -> EventLoopFuture<[String]> {
+        eventLoop.submit { self.reclaimOnLoop(symbols) }
+    }
+
+    /// The symbols each owned group holds now, by group name.
+    public func heldSymbols() -> EventLoopFuture<[String: [String]]> {
+        eventLoop.submit {
+            Dictionary(uniqueKeysWithValues: self.groups.map { ($0.name, $0.state.symbols.map(\.symbol)) })
+        }
+    }
+
     /// The events refused so far, by reason (what `xy_md_events_refused_total` shows after the next
     /// tick); reasons never seen are left out.
     public func refusedEvents() -> EventLoopFuture<[EventRefusal: Int64]> {
@@ -190,19 +234,32 @@ public final class AggregatorEngine: @unchecked Sendable {
     private func startOnLoop() throws {
         guard !running else { return }
         running = true
-        var groupsBySymbol: [String: [Int]] = [:]
         var order: [String] = []
-        for (index, group) in configuration.groups.enumerated() {
+        for (index, group) in groups.enumerated() {
+            if group.dynamic {
+                if let dynamicIndex = configuration.symbolGroups.dynamicIndex(ofGroup: group.name) { dynamicOwner[dynamicIndex] = index }
+                continue
+            }
             for symbol in group.symbols {
-                if groupsBySymbol[symbol] == nil { order.append(symbol) }
-                groupsBySymbol[symbol, default: []].append(index)
+                if configuredOwners[symbol] == nil { order.append(symbol) }
+                configuredOwners[symbol, default: []].append(index)
             }
         }
-        for symbol in order {
-            let targets = (groupsBySymbol[symbol] ?? []).map { group in (group: group, index: groups[group].state.insert(symbol)) }
-            let route = Route(symbol: Array(symbol.utf8), targets: targets, barIndex: bars.index(for: symbol))
-            let subscription = try nats.subscribe(try Subjects.event(symbol: symbol)) { [self] message in
-                self.receive(message.payload, route: route)
+        if dynamicOwner.isEmpty {
+            // Only configured symbols: one subscription each, the route bound to it (no lookup).
+            for symbol in order {
+                guard let route = makeRoute(symbol) else { continue }
+                let subscription = try nats.subscribe(try Subjects.event(symbol: symbol)) { [self] message in
+                    self.receive(message.payload, route: route)
+                }
+                subscriptions.append(subscription)
+            }
+        } else {
+            for symbol in order {
+                if let route = makeRoute(symbol) { routes[try Subjects.event(symbol: symbol)] = route }
+            }
+            let subscription = try nats.subscribe(Subjects.allEvents) { [self] message in
+                self.receive(message)
             }
             subscriptions.append(subscription)
         }
@@ -226,8 +283,24 @@ public final class AggregatorEngine: @unchecked Sendable {
         logger.info("aggregating", metadata: [
             "groups": "\(groups.map { "\($0.name)@\($0.batcher.lastSeq)" }.joined(separator: ","))",
             "epochs": "\(groups.map { "\($0.name)@\($0.epoch)" }.joined(separator: ","))",
-            "symbols": "\(order.count)",
+            "symbols": "\(order.count)", "dynamic_groups": "\(dynamicOwner.count)",
         ])
+    }
+
+    /// The route of `symbol` in the groups this instance owns (its configured groups, or else its
+    /// dynamic group, which takes it in now); nil when another instance owns them.
+    private func makeRoute(_ symbol: String) -> Route? {
+        let owners: [Int]
+        if configuration.symbolGroups.configuredGroup(of: symbol) != nil {
+            owners = configuredOwners[symbol] ?? []
+        } else if let owner = dynamicOwner[configuration.symbolGroups.dynamicIndex(of: symbol)] {
+            owners = [owner]
+        } else {
+            owners = []
+        }
+        guard !owners.isEmpty else { return nil }
+        let targets = owners.map { group in (group: group, index: groups[group].state.insert(symbol)) }
+        return Route(symbol: Array(symbol.utf8), name: symbol, targets: targets, barIndex: bars.index(for: symbol))
     }
 
     private func stopOnLoop() -> [JetStreamPendingAck] {
@@ -242,6 +315,8 @@ public final class AggregatorEngine: @unchecked Sendable {
         var acks: [JetStreamPendingAck] = []
         for index in groups.indices {
             if let ack = publishBatch(index, nowNs: now, wallNs: wall) { acks.append(ack) }
+            // A dynamic group with no symbol has no state to resume from.
+            if groups[index].state.symbols.isEmpty { continue }
             if let ack = publishSnapshot(index, wallNs: wall) { acks.append(ack) }
             if let ack = publishBarCheckpoint(index, wallNs: wall) { acks.append(ack) }
         }
@@ -250,6 +325,29 @@ public final class AggregatorEngine: @unchecked Sendable {
     }
 
     // MARK: events
+
+    /// Any `xy.md.event.*` message (following every symbol): routed by subject; the first event of
+    /// a symbol resolves its route once (or marks it as another instance's).
+    private func receive(_ message: NATSMessage) {
+        if let route = routes[message.subject] {
+            receive(message.payload, route: route)
+            return
+        }
+        if ignoredSubjects.contains(message.subject) { return }
+        guard message.subject.hasPrefix(Subjects.eventPrefix),
+              let symbol = try? SubjectToken.symbol(fromToken: String(message.subject.dropFirst(Subjects.eventPrefix.count)))
+        else {
+            counts.events += 1
+            refuse(.malformed)
+            return
+        }
+        guard let route = makeRoute(symbol) else {
+            ignoredSubjects.insert(message.subject)
+            return
+        }
+        routes[message.subject] = route
+        receive(message.payload, route: route)
+    }
 
     /// One `xy.md.event.<symbol>` message: its fields read from the read buffer (no message
     /// built), checked (``EventValidation``, against the receive time), folded into each group that
@@ -310,7 +408,7 @@ public final class AggregatorEngine: @unchecked Sendable {
             _ = publishBatch(index, nowNs: now, wallNs: wall)
         }
         if now >= nextSnapshotNs {
-            for index in groups.indices {
+            for index in groups.indices where !groups[index].state.symbols.isEmpty {
                 _ = publishSnapshot(index, wallNs: wall)
             }
             nextSnapshotNs += Self.nanoseconds(configuration.snapshotInterval)
@@ -322,7 +420,7 @@ public final class AggregatorEngine: @unchecked Sendable {
                 barsChanged = true
             }
             if barsChanged {
-                for index in groups.indices { _ = publishBarCheckpoint(index, wallNs: wall) }
+                for index in groups.indices where !groups[index].state.symbols.isEmpty { _ = publishBarCheckpoint(index, wallNs: wall) }
                 barsChanged = false
             }
             nextBarSweepNs = now + Self.barSweepIntervalNs
@@ -341,6 +439,55 @@ public final class AggregatorEngine: @unchecked Sendable {
             groups[index].batcher.markAllChanged(in: groups[index].state)
         }
         logger.info("new trading day: volume and range start over", metadata: ["day": "\(dayRoll.day ?? 0)"])
+    }
+
+    // MARK: reclaiming
+
+    private func reclaimOnLoop(_ symbols: [String]) -> [String] {
+        var byGroup: [Int: Set<String>] = [:]
+        var reclaimed: [String] = []
+        // Symbols other instances own are forgotten too: only their subject was remembered.
+        for symbol in symbols {
+            if let subject = try? Subjects.event(symbol: symbol) { ignoredSubjects.remove(subject) }
+        }
+        for symbol in symbols where configuration.symbolGroups.configuredGroup(of: symbol) == nil {
+            guard let owner = dynamicOwner[configuration.symbolGroups.dynamicIndex(of: symbol)],
+                  groups[owner].state.index(of: symbol) != nil, byGroup[owner]?.contains(symbol) != true
+            else { continue }
+            byGroup[owner, default: []].insert(symbol)
+            reclaimed.append(symbol)
+        }
+        guard !byGroup.isEmpty else { return [] }
+        let affected = byGroup.keys.sorted()
+        let now = Self.uptimeNs()
+        let wall = wallClockNanoseconds()
+        for index in affected {
+            _ = publishBatch(index, nowNs: now, wallNs: wall)
+            _ = publishSnapshot(index, wallNs: wall)
+            groups[index].state.remove(byGroup[index] ?? [])
+        }
+        let removed = Set(reclaimed)
+        for bar in bars.remove(removed) { publishBar(bar) }
+        // Every index may have moved: the bar builder's for all symbols, the states' for the
+        // affected groups (their batchers hold nothing pending after the batch above).
+        var rebuilt: [String: Route] = [:]
+        rebuilt.reserveCapacity(routes.count)
+        for (subject, route) in routes where !removed.contains(route.name) {
+            let targets = route.targets.compactMap { target in
+                groups[target.group].state.index(of: route.name).map { (group: target.group, index: $0) }
+            }
+            rebuilt[subject] = Route(symbol: route.symbol, name: route.name, targets: targets, barIndex: bars.index(for: route.name))
+        }
+        routes = rebuilt
+        for index in affected {
+            _ = publishSnapshot(index, wallNs: wall)
+            _ = publishBarCheckpoint(index, wallNs: wall)
+        }
+        counts.reclaimed += Int64(reclaimed.count)
+        logger.info("symbols reclaimed", metadata: [
+            "symbols": "\(reclaimed.joined(separator: ","))", "groups": "\(affected.map { groups[$0].name }.joined(separator: ","))",
+        ])
+        return reclaimed
     }
 
     // MARK: publishing
@@ -377,7 +524,8 @@ public final class AggregatorEngine: @unchecked Sendable {
         var checkpoint = Xy_Md_V1_BarCheckpoint()
         checkpoint.group = groups[index].name
         checkpoint.timeNs = wallNs
-        checkpoint.bars = bars.heldBars(for: groups[index].symbols)
+        checkpoint.bars = groups[index].dynamic
+            ? bars.heldBars(for: groups[index].state.symbols.lazy.map(\.symbol)) : bars.heldBars(for: groups[index].symbols)
         return store(groups[index].barStateSubject, checkpoint, headers: schemaBarCheckpoint)
     }
 
@@ -464,6 +612,7 @@ public final class AggregatorEngine: @unchecked Sendable {
     // MARK: metrics
 
     private func reportMetrics() {
+        counts.held = Int64(groups.reduce(0) { $0 + $1.state.symbols.count })
         let now = counts
         let before = reported
         if now == before { return }
@@ -479,6 +628,8 @@ public final class AggregatorEngine: @unchecked Sendable {
         add(metrics.snapshotRequests, now.requests - before.requests)
         add(metrics.barsOut, now.bars - before.bars)
         add(metrics.storeFailures, now.storeFailures - before.storeFailures)
+        add(metrics.reclaimedSymbols, now.reclaimed - before.reclaimed)
+        if now.held != before.held { metrics.heldSymbols.record(now.held) }
         reported = now
     }
 

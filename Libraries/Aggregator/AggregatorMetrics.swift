@@ -24,6 +24,10 @@ public struct AggregatorMetrics: Sendable {
     public let snapshotRequests = Counter(label: "xy_md_snapshot_requests_total")
     /// Tick batches, snapshots or bars the stream did not acknowledge.
     public let storeFailures = Counter(label: "xy_md_store_failures_total")
+    /// Symbols dropped by ``AggregatorEngine/reclaim(symbols:)`` (nobody streams them any more).
+    public let reclaimedSymbols = Counter(label: "xy_md_symbols_reclaimed_total")
+    /// Symbols held across the owned groups, configured and dynamic (what memory follows).
+    public let heldSymbols = Gauge(label: "xy_md_symbols")
     /// Time between two batches of a group (the cadence, ideally `TICK_INTERVAL`).
     public let batchInterval = Timer(label: "xy_md_batch_interval_seconds")
     /// Symbols per batch.

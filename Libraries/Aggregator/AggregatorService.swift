@@ -62,12 +62,20 @@ public struct AggregatorService: Service {
                 _ = try await jetStream.createOrUpdateStream(AggregatorStreams.ticksConfiguration(configuration))
                 _ = try await jetStream.createOrUpdateStream(AggregatorStreams.barsConfiguration(configuration))
                 _ = try await jetStream.createOrUpdateStream(AggregatorStreams.barStateConfiguration())
+                // Concurrently: every owned group (16 dynamic ones by default) is a few direct gets,
+                // and a start should cost one round trip's wait, not one per group.
+                let names = configuration.groups.map(\.name) + configuration.dynamicGroups
                 var recovered: [String: RecoveredGroup] = [:]
-                for group in configuration.groups {
-                    let result = try await GroupRecovery.recover(group: group.name, jetStream: jetStream, logger: logger)
-                    recovered[group.name] = result
+                try await withThrowingTaskGroup(of: (String, RecoveredGroup).self) { tasks in
+                    for name in names {
+                        tasks.addTask { [logger] in (name, try await GroupRecovery.recover(group: name, jetStream: jetStream, logger: logger)) }
+                    }
+                    for try await (name, result) in tasks { recovered[name] = result }
+                }
+                for name in names {
+                    guard let result = recovered[name], result.lastSeq != 0 || !result.state.symbols.isEmpty || !result.bars.isEmpty else { continue }
                     logger.info("group rebuilt", metadata: [
-                        "group": "\(group.name)", "last_seq": "\(result.lastSeq)", "epoch": "\(result.epoch.map(String.init) ?? "new")",
+                        "group": "\(name)", "last_seq": "\(result.lastSeq)", "epoch": "\(result.epoch.map(String.init) ?? "new")",
                         "snapshot_seq": "\(result.snapshotSeq.map(String.init) ?? "none")",
                         "batches_replayed": "\(result.batchesReplayed)", "symbols": "\(result.state.symbols.count)",
                         "bars": "\(result.bars.count)",

@@ -208,6 +208,28 @@ public struct BarBuilder: Sendable {
         return bars
     }
 
+    /// Forgets `removed` symbols' bars (nobody streams them any more): returns their open bars,
+    /// sealed now, to publish (their trades would be lost otherwise). Every other symbol's index
+    /// (``index(for:)``) may change: ask again.
+    public mutating func remove(_ removed: Set<String>) -> [Xy_Md_V1_Bar] {
+        var sealed: [Xy_Md_V1_Bar] = []
+        var kept: [SymbolBars] = []
+        indexBySymbol.removeAll(keepingCapacity: true)
+        for book in books {
+            if removed.contains(book.symbol) {
+                if let open = book.open {
+                    counters.sealed += 1
+                    sealed.append(open.bar(symbol: book.symbol, intervalNs: Self.intervalNs, sealed: true))
+                }
+            } else {
+                indexBySymbol[book.symbol] = kept.count
+                kept.append(book)
+            }
+        }
+        books = kept
+        return sealed
+    }
+
     /// Takes bars back from a checkpoint (``heldBars(for:)``): open ones become the symbol's open
     /// bar, sealed ones amendable again. Where the builder already holds a bar for the same symbol and
     /// minute, the one with more trades stays (a symbol of two groups comes back twice). Bars that

@@ -56,6 +56,28 @@ public struct MarketState: Sendable {
         return index
     }
 
+    /// Forgets `removed` (symbols nobody streams any more, so memory follows the live set). The
+    /// others keep their order but move down: returns each old index's new one, nil for a removed
+    /// symbol, so an owner holding indices (a batcher with nothing pending, routes) can follow.
+    @discardableResult
+    public mutating func remove(_ removed: Set<String>) -> [Int?] {
+        var newIndex: [Int?] = []
+        newIndex.reserveCapacity(symbols.count)
+        var kept: [SymbolState] = []
+        indexBySymbol.removeAll(keepingCapacity: true)
+        for state in symbols {
+            if removed.contains(state.symbol) {
+                newIndex.append(nil)
+            } else {
+                newIndex.append(kept.count)
+                indexBySymbol[state.symbol] = kept.count
+                kept.append(state)
+            }
+        }
+        symbols = kept
+        return newIndex
+    }
+
     /// Folds one vendor event into its symbol's state, unless it is refused (``EventValidation``;
     /// with `receivedAtNs`, the wall-clock time of its receipt, also one stamped too far ahead) or
     /// stale (ordered by event time, then vendor sequence, against the newest event of the same

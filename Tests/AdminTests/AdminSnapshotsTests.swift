@@ -14,7 +14,9 @@ import XYService
 /// `GET /api/v1/market-data/snapshots` against the real nats-server and the real aggregator
 /// (the library xy-aggregator runs, in-process) fed by real `xy.md.event.<SYMBOL>` publishes:
 /// the entries are the aggregator's state, one per ticker asked, each trouble in its own entry.
-@Suite("xy-admin: market-data snapshots")
+/// Serialized: two of its tests each run a JetStream server, xy-admin and an aggregator, and side
+/// by side in a parallel `swift test` on two loaded cores their stream set-up missed the 15 s start.
+@Suite("xy-admin: market-data snapshots", .serialized)
 struct AdminSnapshotsTests {
     static let groups = "alpha=AAA,BBB;beta=CCC,QUIET"
 
@@ -97,6 +99,44 @@ struct AdminSnapshotsTests {
             await harness.stop()
             throw error
         }
+        await harness.stop()
+    }
+
+    @Test("a ticker no group names is found in its dynamic group (the shared mapping, AGG_DYNAMIC_GROUPS); one it lacks is not streamed")
+    func dynamicGroupTicker() async throws {
+        let harness = try await AdminHarness.start(["AGG_GROUPS": Self.groups, "AGG_DYNAMIC_GROUPS": "4"])
+        let aggregator = try await InProcessAggregator.start(url: harness.nats.url, groups: Self.groups, dynamicGroups: 4)
+        do {
+            let access = try await harness.account("dynamic").access
+            let feed = try await NATSClient.connect(url: harness.nats.url)
+            var event = Xy_Md_V1_MarketEvent()
+            event.symbol = "IBM"
+            event.vendorSequence = 1
+            event.eventTimeNs = wallClockNanoseconds() / 1_000_000 * 1_000_000
+            event.receiveTimeNs = wallClockNanoseconds()
+            event.source = "test"
+            var trade = Xy_Md_V1_Trade()
+            trade.price = 181.25
+            trade.size = 10
+            event.trade = trade
+            try feed.publish(try Subjects.event(symbol: "IBM"), bytes: try event.serializedBytes())
+            try await feed.flush()
+            try await waitUntil("IBM folded into dyn-01") { try await aggregator.ticks(group: "dyn-01")["IBM"]?.last == 181.25 }
+
+            let answer = try await harness.request("GET", "/api/v1/market-data/snapshots?tickers=IBM,GME", token: access)
+            #expect(answer.status == 200, "\(answer.body)")
+            let entries = try #require(answer.json["snapshots"] as? [[String: Any]], "\(answer.body)")
+            #expect(entries.count == 2)
+            #expect(entries.first?["found"] as? Bool == true && entries.first?["last"] as? Double == 181.25, "\(entries)")
+            #expect(entries.first?["source"] as? String == "aggregator")
+            #expect(entries.last?["found"] as? Bool == false && entries.last?["code"] as? String == "XYA033", "GME's dyn-00 does not hold it: \(entries)")
+            await feed.close()
+        } catch {
+            try? await aggregator.stop()
+            await harness.stop()
+            throw error
+        }
+        try await aggregator.stop()
         await harness.stop()
     }
 
@@ -224,11 +264,11 @@ final class InProcessAggregator: @unchecked Sendable {
     private let group: ServiceGroup
     private let task: Task<Void, any Error>
 
-    static func start(url: String, groups: String) async throws -> InProcessAggregator {
+    static func start(url: String, groups: String, dynamicGroups: Int = SymbolGroups.defaultDynamicCount) async throws -> InProcessAggregator {
         let client = try await NATSClient.connect(url: url)
         var logger = Logger(label: "xy-aggregator-test")
         logger.logLevel = .notice
-        let configuration = AggregatorConfiguration(groups: try AggregatorConfiguration.parseGroups(groups))
+        let configuration = AggregatorConfiguration(groups: try AggregatorConfiguration.parseGroups(groups), dynamicGroupCount: dynamicGroups)
         let started = LockedValue<AggregatorEngine?>(nil)
         let service = AggregatorService(
             configuration: configuration, nats: client, readiness: ReadinessState(), logger: logger, retryDelay: .milliseconds(200),

@@ -39,6 +39,21 @@ import XYCore
         #expect(owned.groups.map(\.name) == ["etf", "tech"])
     }
 
+    @Test func dynamicGroupsAreCountedOwnedAndNamedApart() throws {
+        let defaults = try configuration([:])
+        #expect(defaults.symbolGroups.dynamicCount == 16 && defaults.dynamicGroups.count == 16 && defaults.dynamicGroups.last == "dyn-15")
+        let owned = try configuration(["AGG_GROUPS": "demo=AAPL;tech=NVDA", "AGG_DYNAMIC_GROUPS": "8", "AGG_OWN_GROUPS": "dyn-07,tech,dyn-00"])
+        #expect(owned.groups.map(\.name) == ["tech"] && owned.dynamicGroups == ["dyn-07", "dyn-00"])
+        #expect(owned.symbolGroups.group(of: "AAPL") == "demo", "the mapping holds every configured group, owned or not")
+        #expect(owned.symbolGroups.dynamicNames.count == 8)
+        let plain = AggregatorConfiguration(groups: [.init(name: "x", symbols: ["AAPL"])], dynamicGroupCount: 4, dynamicGroups: ["dyn-02"])
+        #expect(plain.symbolGroups.group(of: "AAPL") == "x" && plain.symbolGroups.dynamicCount == 4 && plain.dynamicGroups == ["dyn-02"])
+        #expect(failingVariable(["AGG_DYNAMIC_GROUPS": "0"]) == "AGG_DYNAMIC_GROUPS")
+        #expect(failingVariable(["AGG_DYNAMIC_GROUPS": "1001"]) == "AGG_DYNAMIC_GROUPS")
+        #expect(failingVariable(["AGG_GROUPS": "dyn-03=AAPL"]) == "AGG_GROUPS", "a configured group named like a dynamic one")
+        #expect(failingVariable(["AGG_OWN_GROUPS": "dyn-16"]) == "AGG_OWN_GROUPS", "beyond the dynamic count")
+    }
+
     @Test(arguments: [
         (["SNAPSHOT_INTERVAL": "1s"], "SNAPSHOT_INTERVAL"),
         (["SNAPSHOT_INTERVAL": "6s"], "SNAPSHOT_INTERVAL"),

@@ -37,6 +37,21 @@ struct BarBuilderTests {
         #expect(bars.counters.sealed == 1 && bars.counters.trades == 5)
     }
 
+    @Test("removing symbols hands back their open bars sealed and keeps the others' bars")
+    func removesSymbols() throws {
+        var bars = try BarBuilder()
+        _ = bars.apply(symbol: "IBM", price: 150, size: 5, timeNs: Self.t0 + Self.second)
+        _ = bars.apply(symbol: "IBM", price: 152, size: 5, timeNs: Self.t0 + 2 * Self.second)
+        _ = bars.apply(symbol: "SNAP", price: 9, size: 100, timeNs: Self.t0 + 3 * Self.second)
+        let removed = bars.remove(["IBM", "NOPE"])
+        #expect(removed.count == 1)
+        #expect(removed.first?.symbol == "IBM" && removed.first?.sealed == true && removed.first?.tradeCount == 2 && removed.first?.close == 152)
+        #expect(bars.openBar(for: "IBM") == nil && bars.heldBars(for: ["IBM"]).isEmpty)
+        #expect(bars.index(for: "SNAP") == 0, "SNAP moved down")
+        #expect(bars.apply(at: bars.index(for: "SNAP"), price: 10, size: 1, timeNs: Self.t0 + 4 * Self.second) == .updated)
+        #expect(bars.openBar(for: "SNAP")?.tradeCount == 2 && bars.openBar(for: "SNAP")?.high == 10)
+    }
+
     @Test("open and close follow event time, not arrival order")
     func openCloseByEventTime() throws {
         var bars = try BarBuilder()

@@ -26,6 +26,22 @@ struct MarketStateTests {
         #expect(state.counters.applied == 5 && state.counters.stale == 0 && state.counters.invalid == 0)
     }
 
+    @Test("removing symbols keeps the others' state and order, moving their indices down; a removed symbol starts over")
+    func removesSymbols() throws {
+        var state = MarketState()
+        _ = state.apply(Events.trade("IBM", price: 150, size: 5, timeNs: 1_000))
+        _ = state.apply(Events.trade("SNAP", price: 9, size: 100, timeNs: 1_100))
+        _ = state.apply(Events.trade("GME", price: 20, size: 1, timeNs: 1_200))
+        #expect(state.remove(["IBM", "NOPE"]) == [nil, 0, 1])
+        #expect(state.symbols.map(\.symbol) == ["SNAP", "GME"])
+        #expect(state.index(of: "SNAP") == 0 && state.index(of: "GME") == 1 && state.index(of: "IBM") == nil)
+        #expect(state["SNAP"]?.volume == 100 && state["IBM"] == nil)
+        #expect(state.apply(Events.trade("SNAP", price: 9.5, size: 50, timeNs: 2_000)) == .applied(index: 0))
+        #expect(state["SNAP"]?.volume == 150)
+        #expect(state.apply(Events.trade("IBM", price: 160, size: 1, timeNs: 500)) == .applied(index: 2), "no ordering key left")
+        #expect(state["IBM"]?.volume == 1)
+    }
+
     @Test("an event older than the newest applied of its kind, or the same (time, sequence) again, is counted and ignored")
     func staleEvents() throws {
         var state = MarketState()
