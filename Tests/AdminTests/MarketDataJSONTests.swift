@@ -94,6 +94,43 @@ struct MarketDataJSONTests {
         }
     }
 
+    static func text(_ value: Double) -> String {
+        var writer = JSONBytes(capacity: 32)
+        writer.number(value)
+        return String(decoding: writer.bytes, as: UTF8.self)
+    }
+
+    @Test("numbers read back as the same Double: prices with few decimals in fixed point, the rest as Swift writes them")
+    func numbers() {
+        #expect(Self.text(101.25) == "101.25")
+        #expect(Self.text(0.005) == "0.005")
+        #expect(Self.text(-3) == "-3")
+        #expect(Self.text(-0.1) == "-0.1")
+        #expect(Self.text(1_000_000) == "1000000")
+        #expect(Self.text(0.1 + 0.2) == (0.1 + 0.2).description, "not n / 10^k for k ≤ 6")
+        #expect(Self.text(1e-7) == "1e-07")
+        #expect(Self.text(-0.0) == "-0.0")
+        var generator = SystemRandomNumberGenerator()
+        var samples: [Double] = [.greatestFiniteMagnitude, .leastNonzeroMagnitude, 9_007_199_254_740_991, 9_007_199_254_740_993, 1e22]
+        for _ in 0..<20_000 {
+            let decimals = Int.random(in: 0...8, using: &generator)
+            let units = Int64.random(in: -10_000_000_000...10_000_000_000, using: &generator)
+            samples.append(Double(units) / pow(10, Double(decimals)))
+            samples.append(Double.random(in: -1e6...1e6, using: &generator))
+        }
+        for value in samples {
+            let text = Self.text(value)
+            #expect(Double(text) == value, "\(value) written as \(text)")
+            #expect(text.allSatisfy { $0.isNumber || "-.e+".contains($0) }, "JSON's number grammar: \(text)")
+        }
+        var writer = JSONBytes(capacity: 64)
+        for value in [Int64.min, Int64.max, 0, -7, 1_764_912_345_678] {
+            writer.integer(value)
+            writer.byte(UInt8(ascii: " "))
+        }
+        #expect(String(decoding: writer.bytes, as: UTF8.self) == "-9223372036854775808 9223372036854775807 0 -7 1764912345678 ")
+    }
+
     @Test("a number JSON cannot hold leaves the answer to the generated path")
     func notFinite() {
         let snapshot = Components.Schemas.Snapshot(ticker: "AAA", found: true, last: .nan, change: 0, changePct: 0, source: .aggregator)
