@@ -16,7 +16,9 @@ BENCH_ADMIN_SECONDS (10) per case:
 each case straight to the service and through the edge: nginx with make up's configuration
 (scripts/edge-config.sh, deploy/nginx/routes.conf) in front of this xy-admin. It prints
 requests/s, p50 and p99 beside the issue's targets (snapshots p99 <= 10 ms, bars p99 <= 20 ms),
-the median of BENCH_ADMIN_RUNS (1) runs with the spread, and the load average before and after.
+the median of BENCH_ADMIN_RUNS (1) runs with the spread, and the load average before and after;
+and the CPU time per request of xy-admin (plus nginx's workers through the edge), which moves far
+less with the load of a shared machine than latency does.
 BENCH_ADMIN_CASES (login,snapshots,bars) and BENCH_ADMIN_PATHS (direct,edge) pick what runs.
 Every answer must be 2xx: a run with errors says so in the table.
 """
@@ -123,7 +125,30 @@ async def feed(nats_url):
     return iso(first_start), iso(last_start + minute)
 
 
-def wrk(base, name, method, path, token=None, body=None):
+def cpu_seconds(pids):
+    """User plus system CPU time of these processes so far (Linux /proc), in seconds."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def children(pid):
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as listing:
+            return [int(child) for child in listing.read().split()]
+    except OSError:
+        return []
+
+
+def wrk(base, name, method, path, token=None, body=None, measured=()):
+    """One wrk run; with `measured` (pids), their CPU time per request in microseconds too."""
+    before = cpu_seconds(measured)
     environment = dict(os.environ, BENCH_METHOD=method, BENCH_PATH=path, BENCH_TOKEN=token or "",
                        BENCH_BODY=json.dumps(body) if body is not None else "")
     connections = os.environ.get("BENCH_ADMIN_CONNECTIONS", "50")
@@ -135,6 +160,7 @@ def wrk(base, name, method, path, token=None, body=None):
     result = json.loads(line)
     result["case"] = name
     result["connections"] = int(connections)
+    result["cpu_us_per_request"] = (cpu_seconds(measured) - before) * 1e6 / max(result["requests"], 1)
     print(json.dumps(result), flush=True)
     return result
 
@@ -155,7 +181,8 @@ def spread(values, scale, digits):
 
 def table(rows):
     """rows: (path, case, [result of each run]); the median of the runs, their range in brackets."""
-    lines = ["| path | case | requests/s | p50 ms | p99 ms | p99 target | errors |", "|---|---|---|---|---|---|---|"]
+    lines = ["| path | case | requests/s | p50 ms | p99 ms | p99 target | CPU µs per request | errors |",
+             "|---|---|---|---|---|---|---|---|"]
     for path, case, runs in rows:
         errors = sum(run[key] for run in runs for key in ("connect_errors", "read_errors", "write_errors", "non_2xx", "timeouts"))
         requests = sum(run["requests"] for run in runs)
@@ -164,7 +191,8 @@ def table(rows):
         verdict = "" if target is None else (" met" if p99 <= target else " missed")
         lines.append(f"| {path} | {case} ({runs[0]['connections']} clients) | {spread([r['requests_per_s'] for r in runs], 1, 0)} | "
                      f"{spread([r['p50_us'] for r in runs], 1000, 2)} | {spread([r['p99_us'] for r in runs], 1000, 2)} | "
-                     f"{target_text(case)}{verdict} | {errors} of {requests} |")
+                     f"{target_text(case)}{verdict} | {spread([r['cpu_us_per_request'] for r in runs], 1, 0)} | "
+                     f"{errors} of {requests} |")
     return "\n".join(lines)
 
 
@@ -229,7 +257,9 @@ def main():
         if status != 200 or len(body.get("bars", [])) != BAR_COUNT:
             raise SystemExit(f"bench-admin: bars answered {status} with {len(body.get('bars', []))} bars: {str(body)[:300]}")
 
+        admin_pid = processes[-1].pid
         processes.append(start_edge(work, api_port, edge_port))
+        edge_pid = processes[-1].pid
         edge = f"http://127.0.0.1:{edge_port}"
         wait_until("the edge ready", lambda: http_ok(f"{edge}/api/v1/openapi.yaml"))
         status, body = call(edge, "GET", bars_path, token=token)
@@ -248,7 +278,10 @@ def main():
         for case in cases:
             method, path, bearer, payload = shapes[case]
             for name in chosen:
-                rows.append((name, case, [wrk(paths[name], case, method, path, token=bearer, body=payload) for _ in range(runs)]))
+                # xy-admin's CPU, and through the edge nginx's workers' too.
+                measured = [admin_pid] + (children(edge_pid) if name == "edge" else [])
+                rows.append((name, case, [wrk(paths[name], case, method, path, token=bearer, body=payload, measured=measured)
+                                          for _ in range(runs)]))
         load_after = os.getloadavg()
         print()
         print(f"xy-admin straight to the service (direct) and through nginx (edge), {os.environ.get('BENCH_ADMIN_SECONDS', '10')} s "
