@@ -156,25 +156,29 @@ struct JSONBytes {
         bytes.append(contentsOf: value.description.utf8)
     }
 
-    /// `units` / 10^decimals in decimal, e.g. (-10125, 2) → "-101.25", (5, 3) → "0.005".
+    /// `units` / 10^decimals in decimal, e.g. (-10125, 2) → "-101.25", (5, 3) → "0.005": written
+    /// backwards into a buffer on the stack, then appended at once.
     private mutating func fixedPoint(_ units: Int64, decimals: Int) {
-        if units < 0 { bytes.append(UInt8(ascii: "-")) }
         var magnitude = units.magnitude
-        // Digits, least significant first, at least decimals + 1 of them.
-        var reversed: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: an Int64 has at most 19 digits
-        var count = 0
-        withUnsafeMutableBytes(of: &reversed) { buffer in
+        var buffer: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)  // 32 bytes: sign, 19 digits, point
+        withUnsafeMutableBytes(of: &buffer) { text in
+            var start = text.count
+            var written = 0
             repeat {
-                buffer[count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                if written == decimals, decimals > 0 {
+                    start -= 1
+                    text[start] = UInt8(ascii: ".")
+                }
+                start -= 1
+                text[start] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: magnitude % 10)
                 magnitude /= 10
-                count += 1
-            } while magnitude > 0 || count <= decimals
-        }
-        withUnsafeBytes(of: &reversed) { buffer in
-            for index in stride(from: count - 1, through: 0, by: -1) {
-                if index == decimals - 1 { bytes.append(UInt8(ascii: ".")) }
-                bytes.append(buffer[index])
+                written += 1
+            } while magnitude > 0 || written <= decimals
+            if units < 0 {
+                start -= 1
+                text[start] = UInt8(ascii: "-")
             }
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: text[start...]))
         }
     }
 
@@ -190,39 +194,42 @@ struct JSONBytes {
         // A page's bars mostly share their day.
         if lastDay?.days != days { lastDay = (days, civil(days: days)) }
         let (year, month, day) = lastDay!.date
-        bytes.append(UInt8(ascii: "\""))
-        if (0...9999).contains(year) {
-            digits(year, 4)
-        } else {
-            // Never market data: the transcoder itself overflows (nanoseconds in an Int64) past
-            // the years 1677–2262.
-            bytes.append(contentsOf: String(year).utf8)
-        }
-        bytes.append(UInt8(ascii: "-"))
-        digits(month, 2)
-        bytes.append(UInt8(ascii: "-"))
-        digits(day, 2)
-        bytes.append(UInt8(ascii: "T"))
-        digits(rest / 3_600_000, 2)
-        bytes.append(UInt8(ascii: ":"))
-        digits(rest / 60_000 % 60, 2)
-        bytes.append(UInt8(ascii: ":"))
-        digits(rest / 1000 % 60, 2)
-        bytes.append(UInt8(ascii: "."))
-        digits(rest % 1000, 3)
-        bytes.append(UInt8(ascii: "Z"))
-        bytes.append(UInt8(ascii: "\""))
-    }
-
-    /// `value` (0 ≤ value < 10^width) in exactly `width` decimal digits.
-    private mutating func digits(_ value: Int64, _ width: Int) {
-        var divisor: Int64 = 1
-        for _ in 1..<width { divisor *= 10 }
-        var rest = value
-        while divisor > 0 {
-            bytes.append(UInt8(ascii: "0") + UInt8(rest / divisor))
-            rest %= divisor
-            divisor /= 10
+        var buffer: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &buffer) { text in
+            /// `value` (0 ≤ value < 10^width) in `width` digits ending before `end`.
+            func put(_ value: Int64, _ width: Int, endingAt end: Int) {
+                var rest = value
+                for index in stride(from: end - 1, through: end - width, by: -1) {
+                    text[index] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: rest % 10)
+                    rest /= 10
+                }
+            }
+            // "YYYY-MM-DDTHH:MM:SS.mmmZ" between quotes: 26 bytes.
+            text[0] = UInt8(ascii: "\"")
+            text[5] = UInt8(ascii: "-")
+            text[8] = UInt8(ascii: "-")
+            text[11] = UInt8(ascii: "T")
+            text[14] = UInt8(ascii: ":")
+            text[17] = UInt8(ascii: ":")
+            text[20] = UInt8(ascii: ".")
+            text[24] = UInt8(ascii: "Z")
+            text[25] = UInt8(ascii: "\"")
+            put(month, 2, endingAt: 8)
+            put(day, 2, endingAt: 11)
+            put(rest / 3_600_000, 2, endingAt: 14)
+            put(rest / 60_000 % 60, 2, endingAt: 17)
+            put(rest / 1000 % 60, 2, endingAt: 20)
+            put(rest % 1000, 3, endingAt: 24)
+            guard (0...9999).contains(year) else {
+                // Never market data: the transcoder itself overflows (nanoseconds in an Int64)
+                // past the years 1677–2262. The year as it is, then the rest.
+                bytes.append(UInt8(ascii: "\""))
+                bytes.append(contentsOf: String(year).utf8)
+                bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: text[5..<26]))
+                return
+            }
+            put(year, 4, endingAt: 5)
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: text[0..<26]))
         }
     }
 

@@ -92,6 +92,10 @@ struct MarketDataJSONTests {
             let expected = "\"" + (try Self.transcoder.encode(Self.date(milliseconds))) + "\""
             #expect(String(decoding: writer.bytes, as: UTF8.self) == expected, "\(milliseconds)")
         }
+        // Past the transcoder's range (it would overflow) the year is written as it is.
+        var writer = JSONBytes(capacity: 32)
+        writer.date(Self.date(253_402_300_800_001))
+        #expect(String(decoding: writer.bytes, as: UTF8.self) == "\"10000-01-01T00:00:00.001Z\"")
     }
 
     static func text(_ value: Double) -> String {
