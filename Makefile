@@ -22,7 +22,8 @@
 #                then the xy-realtime proxy benchmark (make bench-realtime) and the aggregator's
 #                (make bench-aggregator: MarketData alone, then end to end through NATS)
 #   make bench-admin  xy-admin's REST API under wrk (login, snapshots of 50 tickers, 300 minute
-#                bars) at 50 clients, requests/s and p50/p99 beside the targets (scripts/bench-admin.py)
+#                bars) at 50 clients, straight and through the edge (nginx), requests/s and
+#                p50/p99 beside the targets (scripts/bench-admin.py)
 #   make contracts         regenerate the Swift and Python code from Contracts/ (commits nothing)
 #   make contracts-lint    lint Contracts/ (buf STANDARD rules plus xy's)
 #   make contracts-accept  record the current Contracts/ as the baseline CI checks against
@@ -162,11 +163,13 @@ bench-aggregator-e2e: deps
 	  E2E_BENCH_BIN="$$BIN/AggregatorE2EBench" XY_AGGREGATOR_BIN="$$BIN/xy-aggregator" \
 	  scripts/with-nats-server.sh --jetstream scripts/bench-aggregator-e2e.sh
 
-# xy-admin's REST API (issue 17) straight to the service: login, snapshots of 50 tickers and 300
-# minute bars at 50 concurrent clients (wrk, Debian's package; bench/admin.lua), requests/s and
-# p50/p99 beside the targets; scripts/bench-admin.py (BENCH_ADMIN_SECONDS, _CONNECTIONS, _THREADS).
+# xy-admin's REST API (issue 17) straight to the service and through the edge (nginx with make
+# up's configuration): login, snapshots of 50 tickers and 300 minute bars at 50 concurrent clients
+# (wrk, Debian's package; bench/admin.lua), requests/s and p50/p99 beside the targets;
+# scripts/bench-admin.py (BENCH_ADMIN_SECONDS, _CONNECTIONS, _THREADS, _RUNS, _CASES, _PATHS).
 bench-admin: deps
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y wrk; } || { echo "bench-admin needs wrk: apt-get install wrk" >&2; exit 1; }
+	@command -v nginx >/dev/null || { echo "bench-admin needs nginx (the edge): apt-get install nginx" >&2; exit 1; }
 	$(SWIFT) build -c release --product xy-admin $(SWIFTPM_FLAGS)
 	$(SWIFT) build -c release --product xy-aggregator $(SWIFTPM_FLAGS)
 	@XY_BIN_DIR="$$($(SWIFT) build -c release $(SWIFTPM_FLAGS) --show-bin-path)" \

@@ -11,11 +11,16 @@ BENCH_ADMIN_SECONDS (10) per case:
 
   login      POST /api/v1/auth/login (Argon2id at the deployed cost dominates)
   snapshots  GET /api/v1/market-data/snapshots for the 50 tickers
-  bars       GET /api/v1/market-data/bars, 300 minute bars of the stream (reported as not served
-             while the build has no bars operation)
+  bars       GET /api/v1/market-data/bars, 300 minute bars of the stream
 
-and prints requests/s, p50 and p99 beside the issue's targets (snapshots p99 <= 10 ms, bars
-p99 <= 20 ms). Every answer must be 2xx: a run with errors says so in the table.
+each case straight to the service and through the edge: nginx with make up's configuration
+(scripts/edge-config.sh, deploy/nginx/routes.conf) in front of this xy-admin. It prints
+requests/s, p50 and p99 beside the issue's targets (snapshots p99 <= 10 ms, bars p99 <= 20 ms),
+the median of BENCH_ADMIN_RUNS (1) runs with the spread, and the load average before and after;
+and the CPU time per request of xy-admin (plus nginx's workers through the edge), which moves far
+less with the load of a shared machine than latency does.
+BENCH_ADMIN_CASES (login,snapshots,bars) and BENCH_ADMIN_PATHS (direct,edge) pick what runs.
+Every answer must be 2xx: a run with errors says so in the table.
 """
 
 import asyncio
@@ -120,7 +125,30 @@ async def feed(nats_url):
     return iso(first_start), iso(last_start + minute)
 
 
-def wrk(base, name, method, path, token=None, body=None):
+def cpu_seconds(pids):
+    """User plus system CPU time of these processes so far (Linux /proc), in seconds."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def children(pid):
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as listing:
+            return [int(child) for child in listing.read().split()]
+    except OSError:
+        return []
+
+
+def wrk(base, name, method, path, token=None, body=None, measured=()):
+    """One wrk run; with `measured` (pids), their CPU time per request in microseconds too."""
+    before = cpu_seconds(measured)
     environment = dict(os.environ, BENCH_METHOD=method, BENCH_PATH=path, BENCH_TOKEN=token or "",
                        BENCH_BODY=json.dumps(body) if body is not None else "")
     connections = os.environ.get("BENCH_ADMIN_CONNECTIONS", "50")
@@ -132,23 +160,39 @@ def wrk(base, name, method, path, token=None, body=None):
     result = json.loads(line)
     result["case"] = name
     result["connections"] = int(connections)
+    result["cpu_us_per_request"] = (cpu_seconds(measured) - before) * 1e6 / max(result["requests"], 1)
     print(json.dumps(result), flush=True)
     return result
 
 
-def table(results):
-    lines = ["| case | requests/s | p50 | p99 | p99 target | errors |", "|---|---|---|---|---|---|"]
-    for result in results:
-        if result.get("skipped"):
-            lines.append(f"| {result['case']} | n/a | n/a | n/a | {target_text(result['case'])} | {result['skipped']} |")
-            continue
-        errors = sum(result[key] for key in ("connect_errors", "read_errors", "write_errors", "non_2xx", "timeouts"))
-        p99 = result["p99_us"] / 1000
-        target = TARGETS.get(result["case"])
-        verdict = "" if target is None else (" (met)" if p99 <= target else " (missed)")
-        lines.append(f"| {result['case']} ({result['connections']} clients) | {result['requests_per_s']:.0f} | "
-                     f"{result['p50_us'] / 1000:.2f} ms | {p99:.2f} ms{verdict} | {target_text(result['case'])} | "
-                     f"{errors} of {result['requests']} |")
+def median(values):
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def spread(values, scale, digits):
+    """The median, and the range when there are several runs."""
+    text = f"{median(values) / scale:,.{digits}f}"
+    if len(values) > 1:
+        text += f" ({min(values) / scale:,.{digits}f}–{max(values) / scale:,.{digits}f})"
+    return text
+
+
+def table(rows):
+    """rows: (path, case, [result of each run]); the median of the runs, their range in brackets."""
+    lines = ["| path | case | requests/s | p50 ms | p99 ms | p99 target | CPU µs per request | errors |",
+             "|---|---|---|---|---|---|---|---|"]
+    for path, case, runs in rows:
+        errors = sum(run[key] for run in runs for key in ("connect_errors", "read_errors", "write_errors", "non_2xx", "timeouts"))
+        requests = sum(run["requests"] for run in runs)
+        target = TARGETS.get(case)
+        p99 = median([run["p99_us"] for run in runs]) / 1000
+        verdict = "" if target is None else (" met" if p99 <= target else " missed")
+        lines.append(f"| {path} | {case} ({runs[0]['connections']} clients) | {spread([r['requests_per_s'] for r in runs], 1, 0)} | "
+                     f"{spread([r['p50_us'] for r in runs], 1000, 2)} | {spread([r['p99_us'] for r in runs], 1000, 2)} | "
+                     f"{target_text(case)}{verdict} | {spread([r['cpu_us_per_request'] for r in runs], 1, 0)} | "
+                     f"{errors} of {requests} |")
     return "\n".join(lines)
 
 
@@ -157,12 +201,23 @@ def target_text(case):
     return "none (Argon2id bound)" if target is None else f"≤ {target:g} ms"
 
 
+def start_edge(work, api_port, edge_port):
+    """nginx with make up's configuration, xy-admin its only admin upstream; the gateway upstream
+    names a port nothing listens on (the bench sends nothing there)."""
+    edge_dir = os.path.join(work, "edge")
+    subprocess.run([os.path.join(ROOT, "scripts", "edge-config.sh"), edge_dir, f"127.0.0.1:{edge_port}",
+                    os.path.join(ROOT, "Web"), f"127.0.0.1:{free_port()}", f"127.0.0.1:{api_port}"], check=True)
+    log = open(os.path.join(work, "nginx.log"), "w")
+    return subprocess.Popen(["nginx", "-e", "stderr", "-p", edge_dir, "-c", os.path.join(edge_dir, "nginx.conf")],
+                            stdout=log, stderr=subprocess.STDOUT)
+
+
 def main():
     nats_url = os.environ["NATS_URL"]
     bin_dir = os.environ["XY_BIN_DIR"]
     work = tempfile.mkdtemp(prefix="xy-bench-admin-")
     groups = ";".join(f"{name}={','.join(members)}" for name, members in GROUPS.items())
-    api_port, admin_http, aggregator_http = free_port(), free_port(), free_port()
+    api_port, admin_http, aggregator_http, edge_port = free_port(), free_port(), free_port(), free_port()
     common = {"NATS_URLS": nats_url, "HTTP_HOST": "127.0.0.1", "LOG_LEVEL": "warning", "AGG_GROUPS": groups}
     processes = []
 
@@ -199,22 +254,42 @@ def main():
         bars_path = (f"/api/v1/market-data/bars?ticker={BAR_TICKER}&timespan=minute&multiplier=1"
                      f"&from={first}&to={last}&limit={BAR_COUNT}")
         status, body = call(base, "GET", bars_path, token=token)
-        bars_served = status != 404
-        if bars_served and (status != 200 or len(body.get("bars", [])) != BAR_COUNT):
+        if status != 200 or len(body.get("bars", [])) != BAR_COUNT:
             raise SystemExit(f"bench-admin: bars answered {status} with {len(body.get('bars', []))} bars: {str(body)[:300]}")
 
-        results = [wrk(base, "login", "POST", "/api/v1/auth/login", body=credentials),
-                   wrk(base, "snapshots", "GET", snapshots_path, token=token)]
-        if bars_served:
-            results.append(wrk(base, "bars", "GET", bars_path, token=token))
-        else:
-            results.append({"case": "bars", "skipped": "not served by this build (404)"})
+        admin_pid = processes[-1].pid
+        processes.append(start_edge(work, api_port, edge_port))
+        edge_pid = processes[-1].pid
+        edge = f"http://127.0.0.1:{edge_port}"
+        wait_until("the edge ready", lambda: http_ok(f"{edge}/api/v1/openapi.yaml"))
+        status, body = call(edge, "GET", bars_path, token=token)
+        if status != 200 or len(body.get("bars", [])) != BAR_COUNT:
+            raise SystemExit(f"bench-admin: bars through the edge answered {status}: {str(body)[:300]}")
+
+        shapes = {"login": ("POST", "/api/v1/auth/login", None, credentials),
+                  "snapshots": ("GET", snapshots_path, token, None),
+                  "bars": ("GET", bars_path, token, None)}
+        cases = os.environ.get("BENCH_ADMIN_CASES", "login,snapshots,bars").split(",")
+        paths = {"direct": base, "edge": edge}
+        chosen = os.environ.get("BENCH_ADMIN_PATHS", "direct,edge").split(",")
+        runs = int(os.environ.get("BENCH_ADMIN_RUNS", "1"))
+        load_before = os.getloadavg()
+        rows = []
+        for case in cases:
+            method, path, bearer, payload = shapes[case]
+            for name in chosen:
+                # xy-admin's CPU, and through the edge nginx's workers' too.
+                measured = [admin_pid] + (children(edge_pid) if name == "edge" else [])
+                rows.append((name, case, [wrk(paths[name], case, method, path, token=bearer, body=payload, measured=measured)
+                                          for _ in range(runs)]))
+        load_after = os.getloadavg()
         print()
-        print(f"xy-admin straight to the service, {os.environ.get('BENCH_ADMIN_SECONDS', '10')} s per case "
-              f"(wrk, {os.environ.get('BENCH_ADMIN_THREADS', '2')} threads); snapshots: {len(TICKERS)} tickers "
-              f"in {len(GROUPS)} groups; bars: {BAR_COUNT} minute bars of {BAR_TICKER} from XY_BARS")
+        print(f"xy-admin straight to the service (direct) and through nginx (edge), {os.environ.get('BENCH_ADMIN_SECONDS', '10')} s "
+              f"per run, median of {runs} run(s) with the range (wrk, {os.environ.get('BENCH_ADMIN_THREADS', '2')} threads); "
+              f"snapshots: {len(TICKERS)} tickers in {len(GROUPS)} groups; bars: {BAR_COUNT} minute bars of {BAR_TICKER} "
+              f"from XY_BARS; load average before {load_before[0]:.2f} {load_before[1]:.2f}, after {load_after[0]:.2f} {load_after[1]:.2f}")
         print()
-        print(table(results))
+        print(table(rows))
     finally:
         for process in processes:
             process.terminate()

@@ -26,7 +26,16 @@ extension AdminAPIHandler {
         let body = Components.Schemas.BarsPage(
             ticker: query.ticker, timespan: "minute", multiplier: query.multiplier,
             bars: page.bars.map(Self.bar), source: source, nextCursor: page.nextCursor)
-        return .ok(.init(headers: .init(xXYCache: page.backfilled ? .miss : .hit), body: .json(body)))
+        let headers = Operations.GetBars.Output.Ok.Headers(xXYCache: page.backfilled ? .miss : .hit)
+        // Under PreEncodedBodyMiddleware the page is written by MarketDataJSON and the generated
+        // code encodes the page without its bars, which the middleware replaces (see PreEncodedBody).
+        if let box = PreEncodedBody.current, let bytes = MarketDataJSON.encode(body) {
+            box.set(bytes)
+            var placeholder = body
+            placeholder.bars = []
+            return .ok(.init(headers: headers, body: .json(placeholder)))
+        }
+        return .ok(.init(headers: headers, body: .json(body)))
     }
 
     static func bar(_ bar: MinuteBar) -> Components.Schemas.Bar {

@@ -10,8 +10,14 @@ extension AdminAPIHandler {
         _ = try await authenticate()
         let tickers = try SnapshotQuery.tickers(input.query.tickers)
         let outcomes = await snapshots.lookup(tickers)
-        let entries = zip(tickers, outcomes).map { ticker, outcome in Self.snapshot(ticker, outcome) }
-        return .ok(.init(body: .json(.init(snapshots: entries))))
+        let list = Components.Schemas.SnapshotList(snapshots: zip(tickers, outcomes).map { ticker, outcome in Self.snapshot(ticker, outcome) })
+        // Under PreEncodedBodyMiddleware the answer is written by MarketDataJSON and the generated
+        // code encodes only an empty list, which the middleware replaces (see PreEncodedBody).
+        if let box = PreEncodedBody.current, let bytes = MarketDataJSON.encode(list) {
+            box.set(bytes)
+            return .ok(.init(body: .json(.init(snapshots: []))))
+        }
+        return .ok(.init(body: .json(list)))
     }
 
     /// One entry of the answer.

@@ -63,7 +63,11 @@ public struct AdminService: Service {
         // Dates with milliseconds, as the document says (bar starts, snapshot times), and compact
         // JSON: the runtime's default (sorted keys, pretty-printed) costs a third of a 50-ticker
         // snapshots answer's time for whitespace nobody reads.
-        try handler.registerHandlers(on: router, configuration: Configuration(dateTranscoder: MillisecondDateTranscoder(), jsonEncodingOptions: []))
+        // PreEncodedBodyMiddleware: the snapshots and bars answers are written by MarketDataJSON,
+        // not the runtime's JSONEncoder (their CPU hot spot under load).
+        try handler.registerHandlers(
+            on: router, configuration: Configuration(dateTranscoder: MillisecondDateTranscoder(), jsonEncodingOptions: []),
+            middlewares: [PreEncodedBodyMiddleware()])
         var apiLogger = logger
         apiLogger[metadataKey: "component"] = "api"
         let application = Application(

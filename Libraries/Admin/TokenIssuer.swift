@@ -2,6 +2,7 @@ import Foundation
 import GatewayAuth
 import JWTKit
 import NATS
+import Synchronization
 
 /// Signs and checks access tokens with the key ring kept in the `xy_signing_keys` bucket, and
 /// serves the ring's public keys as the JWKS.
@@ -23,6 +24,8 @@ public actor TokenIssuer {
     private var revision: UInt64 = 0
     private var signers: [String: TokenSigningKey] = [:]
     private var verifier = JWTKeyCollection()
+    /// Tokens whose signature verified with the current ring (``VerifiedTokens``).
+    private nonisolated let verified = VerifiedTokens()
 
     init(bucket: KeyValue, configuration: AdminConfiguration, now: @escaping @Sendable () -> Date = { Date() }) {
         self.bucket = bucket
@@ -90,6 +93,10 @@ public actor TokenIssuer {
             signers[key.kid] = signer
             await collection.add(ecdsa: try ES256PublicKey(pem: signer.publicKeyPEM), kid: JWKIdentifier(string: key.kid))
         }
+        if Set(signers.keys) != Set(self.signers.keys) {
+            // A key left the ring (or came): nothing verified with the old ring is taken on trust.
+            verified.removeAll()
+        }
         self.ring = StoredKeyRing(keys: live)
         self.revision = revision
         self.signers = signers
@@ -127,17 +134,59 @@ public actor TokenIssuer {
         return (try await signer.sign(payload, keyID: current.kid), lifetime)
     }
 
-    /// The claims of a token this ring signed and that has not expired; XYW005 otherwise.
-    func verify(_ token: String) async throws(APIFailure) -> GatewayTokenPayload {
+    /// The claims of a token this ring signed and that has not expired; XYW005 otherwise. A token
+    /// seen before is not verified again (the ES256 check was a sixth of a snapshots request's
+    /// CPU, every request of a client carrying the same token), but its expiry is checked anew.
+    nonisolated func verify(_ token: String) async throws(APIFailure) -> GatewayTokenPayload {
+        let (known, generation) = verified.payload(of: token)
         let payload: GatewayTokenPayload
-        do {
-            payload = try await verifier.verify(token, as: GatewayTokenPayload.self)
-        } catch {
-            throw .invalidToken("the token's signature does not verify with any current key")
+        if let known {
+            payload = known
+        } else {
+            payload = try await verifySignature(token)
         }
         guard let expires = payload.exp?.value, expires > now() else { throw .invalidToken("the token has expired") }
         guard let subject = payload.sub?.value, !subject.isEmpty else { throw .invalidToken("the token names no subject") }
+        if known == nil { verified.keep(token, payload, generation: generation) }
         return payload
+    }
+
+    private func verifySignature(_ token: String) async throws(APIFailure) -> GatewayTokenPayload {
+        do {
+            return try await verifier.verify(token, as: GatewayTokenPayload.self)
+        } catch {
+            throw .invalidToken("the token's signature does not verify with any current key")
+        }
+    }
+}
+
+/// Access tokens whose signature verified, by their whole text, so a client's next request with
+/// the same token skips the ES256 check. Bounded (emptied when full: a client's next request
+/// verifies once more) and emptied when the key ring changes; expiry is the caller's check.
+final class VerifiedTokens: Sendable {
+    static let capacity = 10_000
+    /// The generation counts the emptyings: a check that began before one is not kept.
+    private let state = Mutex<(generation: UInt64, tokens: [String: GatewayTokenPayload])>((0, [:]))
+
+    /// The claims of a token verified before, if any, and the generation to hand to ``keep``.
+    func payload(of token: String) -> (GatewayTokenPayload?, UInt64) {
+        state.withLock { ($0.tokens[token], $0.generation) }
+    }
+
+    /// Remembers a token verified while `generation` was current.
+    func keep(_ token: String, _ payload: GatewayTokenPayload, generation: UInt64) {
+        state.withLock { state in
+            guard state.generation == generation else { return }
+            if state.tokens.count >= Self.capacity { state.tokens.removeAll(keepingCapacity: true) }
+            state.tokens[token] = payload
+        }
+    }
+
+    func removeAll() {
+        state.withLock { state in
+            state.generation &+= 1
+            state.tokens.removeAll()
+        }
     }
 }
 

@@ -36,6 +36,9 @@ struct TokenIssuerTests {
 
             clock.withLockedValue { $0 += 3540 }
             let lastOfOriginal = try await first.issue(username: "olga", role: "user").token
+            // Signed by the original key with a day to live, and verified once (kept as verified).
+            let longLived = try await first.issue(username: "lena", role: "user", lifetime: .seconds(86_400)).token
+            #expect(try await first.verify(longLived).sub?.value == "lena")
             clock.withLockedValue { $0 += 60 }
             try await second.refresh()
             let rotated = try #require(await second.currentKeyID)
@@ -52,6 +55,16 @@ struct TokenIssuerTests {
             clock.withLockedValue { $0 += 2 }
             try await first.refresh()
             #expect(try await first.publicKeys().compactMap { $0.keyIdentifier?.string } == [rotated])
+            await #expect(throws: APIFailure.self, "a token of a key that left the ring is refused, though it verified before") {
+                try await first.verify(longLived)
+            }
+
+            // A token verified before is still refused once it has expired.
+            let short = try await first.issue(username: "max", role: "user", lifetime: .seconds(60)).token
+            #expect(try await first.verify(short).sub?.value == "max")
+            #expect(try await first.verify(short).sub?.value == "max", "the second time from the verified tokens")
+            clock.withLockedValue { $0 += 61 }
+            await #expect(throws: APIFailure.self, "expired") { try await first.verify(short) }
         } catch {
             await client.close()
             await nats.stop()
