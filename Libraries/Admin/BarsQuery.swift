@@ -167,8 +167,15 @@ struct MillisecondDateTranscoder: DateTranscoder {
         var description: String { "not a UTC ISO 8601 time: \(text)" }
     }
 
+    /// Throws, instead of trapping on the conversion, for a date outside what nanoseconds since
+    /// 1970 in 64 bits can hold (before 1677 or after 2262): such a date can only come from bad
+    /// stored data, which must cost one answer, not the process.
     func encode(_ date: Date) throws -> String {
-        ISO8601.string(nanoseconds: Int64((date.timeIntervalSince1970 * 1000).rounded()) * 1_000_000)
+        let milliseconds = (date.timeIntervalSince1970 * 1000).rounded()
+        guard milliseconds.isFinite, abs(milliseconds) < Double(Int64.max / 1_000_000) else {
+            throw NotADate(text: "\(date.timeIntervalSince1970) s since 1970")
+        }
+        return ISO8601.string(nanoseconds: Int64(milliseconds) * 1_000_000)
     }
 
     func decode(_ text: String) throws -> Date {

@@ -227,6 +227,9 @@ struct AdminSnapshotsTests {
         #expect(abs(try transcoder.decode("2026-12-05T04:30:00.123Z").timeIntervalSince1970 - 1_796_445_000.123) < 0.000_01)
         #expect(try transcoder.decode("2026-12-05T04:30:00Z") == Date(timeIntervalSince1970: 1_796_445_000))
         #expect(throws: (any Error).self) { try transcoder.decode("yesterday") }
+        // Out of 64-bit nanoseconds' range (year 3000, year 1000): an error, not a trap.
+        #expect(throws: (any Error).self) { try transcoder.encode(Date(timeIntervalSince1970: 32_503_680_000)) }
+        #expect(throws: (any Error).self) { try transcoder.encode(Date(timeIntervalSince1970: -30_610_224_000)) }
     }
 
     /// `count` identical GETs at once, each on its own thread (Dispatch's pool on Linux grows by

@@ -46,7 +46,7 @@ struct MarketDataJSONTests {
             .init(ticker: "AAA", found: true, last: 101.25, change: -1.5, changePct: -1.4598540145985401,
                   updatedAt: Self.date(1_764_912_345_678), source: .aggregator),
             .init(ticker: "B_1-X", found: true, last: 0.0001, change: 0, changePct: 0, updatedAt: Self.date(0), source: .vendor),
-            .init(ticker: "BIG", found: true, last: 1.5e300, change: 3e-320, changePct: 123_456_789.125,
+            .init(ticker: "BIG", found: true, last: 1.5e300, change: .leastNonzeroMagnitude * 6_072, changePct: 123_456_789.125,
                   updatedAt: Self.date(951_782_400_001), source: .aggregator),
             .init(ticker: "NOPE", found: false, code: .xya033, message: "NOPE is not streamed by this stack"),
             .init(ticker: "QUIET", found: false, code: .xya034, message: Self.awkward),
@@ -115,7 +115,7 @@ struct MarketDataJSONTests {
         #expect(Self.text(1e-7) == "1e-07")
         #expect(Self.text(-0.0) == "-0.0")
         var generator = SystemRandomNumberGenerator()
-        var samples: [Double] = [.greatestFiniteMagnitude, .leastNonzeroMagnitude, 9_007_199_254_740_991, 9_007_199_254_740_993, 1e22]
+        var samples: [Double] = [.greatestFiniteMagnitude, .leastNonzeroMagnitude, 9_007_199_254_740_991, 9_007_199_254_740_992.0.nextUp, 1e22]
         for _ in 0..<20_000 {
             let decimals = Int.random(in: 0...8, using: &generator)
             let units = Int64.random(in: -10_000_000_000...10_000_000_000, using: &generator)
