@@ -647,4 +647,6 @@ extension XYErrorCode {
     public static let jetStreamStore = XYErrorCode(rawValue: "XYW201")
     /// The streams could not be created or a group's state could not be rebuilt at start.
     public static let aggregatorRecovery = XYErrorCode(rawValue: "XYW202")
+    /// A message on `xy.ctl.upstream.changed` that is no `xy.ctl.v1.UpstreamChange`; ignored.
+    public static let upstreamChangeMalformed = XYErrorCode(rawValue: "XYW203")
 }

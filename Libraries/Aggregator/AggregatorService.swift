@@ -1,6 +1,7 @@
 import Logging
 import NATS
 import ServiceLifecycle
+import XYContracts
 import XYCore
 import XYService
 
@@ -42,15 +43,41 @@ public struct AggregatorService: Service {
         let engine = try AggregatorEngine(
             configuration: configuration, recovered: recovered, nats: nats, readiness: readiness, logger: logger, metrics: metrics)
         try await engine.start().get()
+        let reclaims = try followReclaims(engine)
         readiness.markReady("jetstream")
         readiness.setDetail("jetstream", "ok")
         onStart(engine, recovered)
         try? await gracefulShutdown()
+        try? reclaims.unsubscribe()
         let acks = try await engine.stop().get()
         for ack in acks {
             _ = try? await ack.get()
         }
         logger.info("aggregator stopped; last batch and snapshots published")
+    }
+
+    /// Drops the state of the symbols xy-realtime stopped streaming: each `UpstreamChange` on
+    /// `xy.ctl.upstream.changed` (issue 18's leases) hands its `removed` symbols to
+    /// ``AggregatorEngine/reclaim(symbols:)``, which keeps configured symbols and other instances'
+    /// groups. A message that is no `UpstreamChange` is logged (XYW203) and ignored.
+    private func followReclaims(_ engine: AggregatorEngine) throws -> NATSSubscription {
+        let logger = logger
+        return try nats.subscribe(Subjects.upstreamChanged) { message in
+            let change: Xy_Ctl_V1_UpstreamChange
+            do {
+                change = try Xy_Ctl_V1_UpstreamChange(serializedBytes: Array(message.payload.readableBytesView))
+            } catch {
+                logger.warning("not an UpstreamChange: ignored", metadata: [
+                    "code": "\(XYErrorCode.upstreamChangeMalformed)", "subject": "\(message.subject)", "error": "\(error)"])
+                return
+            }
+            guard !change.removed.isEmpty else { return }
+            engine.reclaim(symbols: change.removed).whenSuccess { dropped in
+                guard !dropped.isEmpty else { return }
+                logger.info("reclaimed symbols xy-realtime stopped streaming", metadata: [
+                    "symbols": "\(dropped.count)", "first": "\(dropped.prefix(5).joined(separator: ","))"])
+            }
+        }
     }
 
     /// Sets up the streams and rebuilds the groups, retrying (JetStream may come up after us)

@@ -240,4 +240,35 @@ import XYCore
         await client.close()
         await server.stop()
     }
+
+    /// The path issue 18's leases take: xy-realtime's `UpstreamChange` on `xy.ctl.upstream.changed`
+    /// reclaims its `removed` symbols in the running service; a message that is no `UpstreamChange`
+    /// changes nothing.
+    @Test func anUpstreamChangeOnNATSReclaimsItsRemovedSymbols() async throws {
+        let server = try await NATSServer.start(.init(jetStream: true))
+        let client = try await NATSClient.connect(url: server.url)
+        let source = EventSource(client)
+        let ticks = try Collector(client, subject: "xy.md.tick.dyn-13")
+        try await client.flush()
+        let aggregator = try await RunningAggregator.start(url: server.url, configuration: Self.configuration())
+
+        try source.trade("IBM", price: 150, size: 5)
+        try source.trade("SNAP", price: 9, size: 100)
+        try await waitUntilBatched(source, in: ticks)
+        #expect(try await aggregator.engine.heldSymbols().get()["dyn-13"]?.sorted() == ["IBM", "SNAP"])
+
+        try client.publish(Subjects.upstreamChanged, payload: ByteBuffer(string: "not protobuf \u{1}\u{2}"))
+        var change = Xy_Ctl_V1_UpstreamChange()
+        change.removed = ["IBM", "AAPL"]
+        change.instance = "realtime"
+        try client.publish(Subjects.upstreamChanged, payload: ByteBuffer(bytes: try change.serializedBytes() as [UInt8]))
+        try await waitUntil("IBM reclaimed, SNAP and the configured AAPL kept") {
+            let held = try await aggregator.engine.heldSymbols().get()
+            return held["dyn-13"] == ["SNAP"]
+        }
+        #expect(try await aggregator.engine.heldSymbols().get()["demo"]?.contains("IBM") != true)
+        try await aggregator.stop()
+        await client.close()
+        await server.stop()
+    }
 }
