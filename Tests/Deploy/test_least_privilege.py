@@ -345,7 +345,9 @@ class LeastPrivilegeTests(unittest.TestCase):
             kinds = set()
             seen = ""
             deadline = time.monotonic() + 20
-            while not {"tick", "snapshot"} <= kinds and time.monotonic() < deadline:
+            # Until both kinds arrived and AAPL among them: the demo's names trade at random, so
+            # the first snapshot may come before AAPL's first trade.
+            while not ({"tick", "snapshot"} <= kinds and "AAPL" in seen) and time.monotonic() < deadline:
                 message = ws.receive()
                 self.assertNotEqual("error", message.get("type"), message)
                 if message.get("subject") == "xy.md.tick.cli-demo" and message.get("type") in ("tick", "snapshot"):
