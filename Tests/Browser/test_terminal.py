@@ -425,7 +425,8 @@ class Test5bEdge(BrowserTestCase):
         tab.wait_live(SYMBOLS)
         tab.wait_prices_change()
         self.assertEqual(tab.badge(), "live")
-        self.assertRegex(stack.edge_access_log(), r'"GET /terminal\.js HTTP/1\.1" 200 ', "the modules came through the edge")
+        # The edge buffers its access log (flushed every second): wait for the line.
+        wait_until(lambda: '"GET /terminal.js HTTP/1.1" 200 ' in stack.edge_access_log(), 10, "the modules to come through the edge")
         # nginx logs a proxied WebSocket when it ends: close the tab (its own connection, no worker).
         tab.close()
         wait_until(lambda: '"GET /ws HTTP/1.1" 101 ' in stack.edge_access_log(), 10, "the edge to log the WebSocket it carried")
@@ -435,7 +436,7 @@ class Test5bEdge(BrowserTestCase):
         tab = Tab(driver, page_url(symbol="AAPL", shared_worker=False, token=foreign, origin=stack.edge_url))
         wait_until(lambda: tab.badge() == "unauthorized", 15, "the badge to say unauthorized")
         self.assertEqual(tab.stats()["stateCode"], "XYW001")
-        self.assertRegex(stack.edge_access_log(), r'"GET /healthz HTTP/1\.1" 200 ', "the probe reached the gateway through the edge")
+        wait_until(lambda: '"GET /healthz HTTP/1.1" 200 ' in stack.edge_access_log(), 10, "the probe to reach the gateway through the edge")
 
 
 class Test6AggregatorStartsOver(BrowserTestCase):
